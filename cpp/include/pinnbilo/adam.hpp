@@ -1,0 +1,67 @@
+// Adam (Kingma & Ba 2015) with the AMSGrad option (Reddi et al. 2018); state sized once.
+#pragma once
+#include <algorithm>
+#include <cmath>
+#include <cstddef>
+#include <vector>
+
+namespace pinnbilo {
+
+struct AdamConfig {
+  double lr = 1e-3;
+  double beta1 = 0.9;
+  double beta2 = 0.999;
+  double eps = 1e-8;
+  bool amsgrad = false;
+};
+
+template <class T>
+class Adam {
+ public:
+  Adam() = default;
+  Adam(std::size_t n, AdamConfig config) : config_(config), m_(n, T(0)), v_(n, T(0)), v_max_(n, T(0)) {}
+
+  const AdamConfig& config() const { return config_; }
+  void set_config(const AdamConfig& c) { config_ = c; }
+  long steps() const { return t_; }
+  std::size_t size() const { return m_.size(); }
+
+  // x -= lr * m_hat / (sqrt(v_hat) + eps), with bias-corrected moments.
+  void step(T* x, const T* g) {
+    ++t_;
+    const double b1 = config_.beta1, b2 = config_.beta2;
+    const double c1 = 1.0 - std::pow(b1, static_cast<double>(t_));
+    const double c2 = 1.0 - std::pow(b2, static_cast<double>(t_));
+    const T step_size = static_cast<T>(config_.lr / c1);
+    const T inv_sqrt_c2 = static_cast<T>(1.0 / std::sqrt(c2));
+    const T eps = static_cast<T>(config_.eps);
+    const T tb1 = static_cast<T>(b1), tb2 = static_cast<T>(b2);
+    const std::size_t n = m_.size();
+    for (std::size_t i = 0; i < n; ++i) {
+      m_[i] = tb1 * m_[i] + (T(1) - tb1) * g[i];
+      v_[i] = tb2 * v_[i] + (T(1) - tb2) * g[i] * g[i];
+      T v = v_[i];
+      if (config_.amsgrad) {
+        v_max_[i] = std::max(v_max_[i], v_[i]);
+        v = v_max_[i];
+      }
+      x[i] -= step_size * m_[i] / (std::sqrt(v) * inv_sqrt_c2 + eps);
+    }
+  }
+
+  // State access for checkpoints: first moment, second moment, running max, step count.
+  std::vector<T>& first_moment() { return m_; }
+  std::vector<T>& second_moment() { return v_; }
+  std::vector<T>& second_moment_max() { return v_max_; }
+  const std::vector<T>& first_moment() const { return m_; }
+  const std::vector<T>& second_moment() const { return v_; }
+  const std::vector<T>& second_moment_max() const { return v_max_; }
+  void set_steps(long t) { t_ = t; }
+
+ private:
+  AdamConfig config_;
+  std::vector<T> m_, v_, v_max_;
+  long t_ = 0;
+};
+
+}  // namespace pinnbilo

@@ -1,0 +1,32 @@
+// Smooth elementwise functions and their normalised derivatives f^(k)(x) / k!.
+//
+// One rule per function (the table that jets and residual programs draw on):
+// adding a function means adding one enum value, a name and one case here.
+#pragma once
+#include <cstddef>
+#include <string>
+
+namespace pinnbilo {
+
+enum class Func : int {
+  Tanh = 0,
+  Sin = 1,
+  Cos = 2,
+  Exp = 3,
+  Log = 4,
+  Sigmoid = 5,
+  Softplus = 6,
+  Pow = 7,  // x^p with a constant real exponent p
+};
+
+// Name used in Python expressions ("tanh", "sin", ...).
+const char* func_name(Func f);
+// Inverse of func_name; throws InputError for an unknown name.
+Func func_from_name(const std::string& name);
+
+// out[k * n + i] = f^(k)(x[i]) / k!  for k = 0..order, i = 0..n-1.
+// `p` is the exponent for Func::Pow and ignored otherwise.
+template <class T>
+void taylor_coefficients(Func f, T p, const T* x, std::size_t n, int order, T* out);
+
+}  // namespace pinnbilo

@@ -1,0 +1,71 @@
+// Multilayer perceptron evaluated on jets, with its reverse pass.
+//
+// Parameters live in one flat array owned by the caller (so optimisers and checkpoints see a
+// single vector): for each layer l, W_l (out x in, row-major) followed by b_l (out).
+#pragma once
+#include <cstddef>
+#include <cstdint>
+#include <vector>
+
+#include "pinnbilo/elementary.hpp"
+#include "pinnbilo/jet_spec.hpp"
+
+namespace pinnbilo {
+
+class Mlp {
+ public:
+  // sizes = {inputs, hidden..., outputs}; the activation acts after every hidden layer.
+  Mlp(std::vector<int> sizes, Func activation);
+
+  const std::vector<int>& sizes() const { return sizes_; }
+  int n_inputs() const { return sizes_.front(); }
+  int n_outputs() const { return sizes_.back(); }
+  int n_layers() const { return static_cast<int>(sizes_.size()) - 1; }
+  int max_width() const { return max_width_; }
+  std::size_t n_params() const { return n_params_; }
+  std::size_t weight_offset(int layer) const { return offsets_[static_cast<std::size_t>(layer)]; }
+  std::size_t bias_offset(int layer) const;
+  Func activation() const { return activation_; }
+
+  // Glorot-normal weights, zero biases; the same seed gives the same values on every platform.
+  template <class T>
+  void init_params(T* params, std::uint64_t seed) const;
+
+ private:
+  std::vector<int> sizes_;
+  Func activation_;
+  std::vector<std::size_t> offsets_;
+  std::size_t n_params_ = 0;
+  int max_width_ = 0;
+};
+
+// Workspace for evaluating an Mlp on jets of one spec over n points; sized once, reused every step.
+template <class T>
+class MlpJets {
+ public:
+  MlpJets(const Mlp& mlp, const JetSpec& spec, std::size_t n);
+
+  std::size_t n_points() const { return n_; }
+  const JetSpec& spec() const { return spec_; }
+  // Input jets, n_inputs x K x n: the caller fills them before forward().
+  T* input() { return layer_input_[0].data(); }
+  const T* input() const { return layer_input_[0].data(); }
+  // Output jets, n_outputs x K x n, valid after forward().
+  const T* output() const { return output_.data(); }
+
+  void forward(const T* params);
+  // out_bar: n_outputs x K x n.  Adds d(loss)/d(params) into grad (n_params); writes the
+  // adjoint of the input jets into input_bar (n_inputs x K x n) when it is not null.
+  void backward(const T* params, const T* out_bar, T* grad, T* input_bar);
+
+ private:
+  Mlp mlp_;
+  JetSpec spec_;
+  std::size_t n_;
+  std::size_t kn_;
+  std::vector<std::vector<T>> layer_input_;  // per layer: in x K x n
+  std::vector<std::vector<T>> act_slope_;    // per hidden layer: f'(z) jets, width x K x n
+  std::vector<T> pre_activation_, output_, y_bar_, z_bar_, scratch_;
+};
+
+}  // namespace pinnbilo

@@ -1,0 +1,459 @@
+// pybind11 bindings: numpy in and out, shapes checked here, C++ errors translated to the
+// exceptions of pinnbilo.errors, training loops run with the GIL released.
+#include <pybind11/functional.h>
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+#include <pybind11/stl.h>
+
+#include <cmath>
+#include <exception>
+#include <string>
+#include <vector>
+
+#include "pinnbilo/elementary.hpp"
+#include "pinnbilo/error.hpp"
+#include "pinnbilo/jet_spec.hpp"
+#include "pinnbilo/mlp.hpp"
+#include "pinnbilo/problem.hpp"
+#include "pinnbilo/trainer.hpp"
+
+namespace py = pybind11;
+using namespace pinnbilo;
+
+namespace {
+
+template <class T>
+using Array = py::array_t<T, py::array::c_style | py::array::forcecast>;
+
+template <class T>
+Array<T> to_numpy(const std::vector<T>& v) {
+  Array<T> out(static_cast<py::ssize_t>(v.size()));
+  std::copy(v.begin(), v.end(), out.mutable_data());
+  return out;
+}
+
+// A (rows x cols) float array; rows == -1 accepts any count.
+template <class T>
+Array<T> as_matrix(const py::handle& obj, py::ssize_t rows, py::ssize_t cols, const std::string& name) {
+  Array<T> a = Array<T>::ensure(obj);
+  if (!a) throw InputError(name + ": expected a numeric array");
+  if (a.ndim() != 2)
+    throw InputError(name + ": expected a 2-D array of shape (n, " + std::to_string(cols) + "), got " +
+                     std::to_string(a.ndim()) + " dimensions");
+  if (a.shape(1) != cols || (rows >= 0 && a.shape(0) != rows))
+    throw InputError(name + ": expected shape (" + (rows >= 0 ? std::to_string(rows) : std::string("n")) + ", " +
+                     std::to_string(cols) + "), got (" + std::to_string(a.shape(0)) + ", " +
+                     std::to_string(a.shape(1)) + ")");
+  return a;
+}
+
+template <class T>
+Array<T> as_vector(const py::handle& obj, py::ssize_t size, const std::string& name) {
+  Array<T> a = Array<T>::ensure(obj);
+  if (!a) throw InputError(name + ": expected a numeric array");
+  if (a.ndim() != 1 || (size >= 0 && a.shape(0) != size))
+    throw InputError(name + ": expected a 1-D array of length " + std::to_string(size) + ", got shape with " +
+                     std::to_string(a.ndim()) + " dimensions and " + std::to_string(a.size()) + " elements");
+  return a;
+}
+
+template <class T>
+void require_all_finite(const Array<T>& a, const std::string& name) {
+  const T* p = a.data();
+  for (py::ssize_t i = 0; i < a.size(); ++i)
+    if (!std::isfinite(static_cast<double>(p[i])))
+      throw InputError(name + " contains NaN or inf (flat index " + std::to_string(i) + ")");
+}
+
+Program program_from(const py::list& ops) {
+  Program p;
+  for (const auto& item : ops) {
+    auto t = item.cast<py::tuple>();
+    if (t.size() != 6) throw InputError("program: every op is (op, a, b, value, func, leaf)");
+    Instruction ins;
+    ins.op = static_cast<OpCode>(t[0].cast<int>());
+    ins.a = t[1].cast<int>();
+    ins.b = t[2].cast<int>();
+    ins.value = t[3].cast<double>();
+    ins.func = static_cast<Func>(t[4].cast<int>());
+    ins.leaf = t[5].cast<int>();
+    p.code.push_back(ins);
+  }
+  p.validate();
+  return p;
+}
+
+std::vector<Leaf> leaves_from(const py::list& items) {
+  std::vector<Leaf> out;
+  for (const auto& item : items) {
+    auto t = item.cast<py::tuple>();
+    if (t.size() != 3) throw InputError("leaf table: every leaf is (kind, index, derivative multi-index)");
+    Leaf leaf;
+    leaf.kind = static_cast<LeafKind>(t[0].cast<int>());
+    leaf.index = t[1].cast<int>();
+    leaf.deriv = t[2].cast<std::vector<int>>();
+    out.push_back(leaf);
+  }
+  return out;
+}
+
+ProblemDef problem_from(int n_coords, int n_params, const py::list& transform, const py::list& transform_leaves,
+                        const py::list& residual, const py::list& residual_leaves) {
+  ProblemDef def;
+  def.n_coords = n_coords;
+  def.n_params = n_params;
+  def.transform = program_from(transform);
+  def.transform_leaves = leaves_from(transform_leaves);
+  def.residual = program_from(residual);
+  def.residual_leaves = leaves_from(residual_leaves);
+  def.validate();
+  return def;
+}
+
+py::dict losses_dict(const Losses& l) {
+  py::dict d;
+  d["res"] = l.res;
+  d["rgrad"] = l.rgrad;
+  d["data"] = l.data;
+  d["total"] = l.total;
+  return d;
+}
+
+AdamConfig adam_from(const py::dict& d) {
+  AdamConfig c;
+  if (d.contains("lr")) c.lr = d["lr"].cast<double>();
+  if (d.contains("beta1")) c.beta1 = d["beta1"].cast<double>();
+  if (d.contains("beta2")) c.beta2 = d["beta2"].cast<double>();
+  if (d.contains("eps")) c.eps = d["eps"].cast<double>();
+  if (d.contains("amsgrad")) c.amsgrad = d["amsgrad"].cast<bool>();
+  return c;
+}
+
+TrainerOptions options_from(const py::dict& d) {
+  TrainerOptions o;
+  if (d.contains("w_res")) o.w_res = d["w_res"].cast<double>();
+  if (d.contains("w_rgrad")) o.w_rgrad = d["w_rgrad"].cast<double>();
+  if (d.contains("w_data")) o.w_data = d["w_data"].cast<double>();
+  if (d.contains("adam_weights")) o.adam_weights = adam_from(d["adam_weights"].cast<py::dict>());
+  if (d.contains("adam_params")) o.adam_params = adam_from(d["adam_params"].cast<py::dict>());
+  return o;
+}
+
+template <class T>
+py::dict adam_state(Adam<T>& a) {
+  py::dict d;
+  d["m"] = to_numpy(a.first_moment());
+  d["v"] = to_numpy(a.second_moment());
+  d["v_max"] = to_numpy(a.second_moment_max());
+  d["t"] = a.steps();
+  return d;
+}
+
+template <class T>
+void set_adam_state(Adam<T>& a, const py::dict& d, const std::string& name) {
+  const auto n = static_cast<py::ssize_t>(a.size());
+  auto copy = [&](const char* key, std::vector<T>& dst) {
+    auto arr = as_vector<T>(d[key], n, name + "['" + key + "']");
+    std::copy(arr.data(), arr.data() + n, dst.begin());
+  };
+  copy("m", a.first_moment());
+  copy("v", a.second_moment());
+  copy("v_max", a.second_moment_max());
+  const long t = d["t"].cast<long>();
+  if (t < 0) throw InputError(name + "['t'] must be >= 0");
+  a.set_steps(t);
+}
+
+template <class T>
+void bind_trainer(py::module_& m, const char* name) {
+  using TR = Trainer<T>;
+  py::class_<TR>(m, name, "Training state and loop of one model (weights, parameters, Adam, history).")
+      .def(py::init([](std::vector<int> sizes, const std::string& activation, int method, int n_coords, int n_params,
+                       const py::list& transform, const py::list& transform_leaves, const py::list& residual,
+                       const py::list& residual_leaves, const std::vector<std::pair<double, double>>& bounds,
+                       const py::object& collocation, const py::object& data_points, const py::object& data_values,
+                       const py::dict& options, std::uint64_t seed) {
+             ProblemDef def = problem_from(n_coords, n_params, transform, transform_leaves, residual, residual_leaves);
+             auto col = as_matrix<T>(collocation, -1, n_coords, "collocation points");
+             auto dp = as_matrix<T>(data_points, -1, n_coords, "data points");
+             auto dv = as_vector<T>(data_values, dp.shape(0), "data values");
+             require_all_finite(col, "collocation points");
+             require_all_finite(dp, "data points");
+             require_all_finite(dv, "data values");
+             if (method != 0 && method != 1) throw InputError("method must be 0 (PINN) or 1 (BiLO)");
+             std::vector<ParamBound> pb;
+             for (const auto& b : bounds) pb.push_back(ParamBound{b.first, b.second});
+             Mlp mlp(sizes, func_from_name(activation));
+             return new TR(mlp, def, static_cast<Method>(method), pb, col.data(), static_cast<std::size_t>(col.shape(0)),
+                           dp.data(), dv.data(), static_cast<std::size_t>(dp.shape(0)), options_from(options), seed);
+           }),
+           py::arg("sizes"), py::arg("activation"), py::arg("method"), py::arg("n_coords"), py::arg("n_params"),
+           py::arg("transform"), py::arg("transform_leaves"), py::arg("residual"), py::arg("residual_leaves"),
+           py::arg("bounds"), py::arg("collocation"), py::arg("data_points"), py::arg("data_values"),
+           py::arg("options"), py::arg("seed"))
+      .def_property_readonly("n_weights", [](TR& t) { return t.weights().size(); })
+      .def_property_readonly("n_params", &TR::n_params)
+      .def_property_readonly("global_step", &TR::global_step)
+      .def("set_global_step", &TR::set_global_step)
+      .def("get_weights", [](TR& t) { return to_numpy(t.weights()); }, "Flat weight vector (copy).")
+      .def("set_weights",
+           [](TR& t, const py::object& w) {
+             auto a = as_vector<T>(w, static_cast<py::ssize_t>(t.weights().size()), "weights");
+             require_all_finite(a, "weights");
+             std::copy(a.data(), a.data() + a.size(), t.weights().begin());
+           })
+      .def("get_raw_params", [](TR& t) { return to_numpy(t.raw_params()); })
+      .def("set_raw_params",
+           [](TR& t, const py::object& w) {
+             auto a = as_vector<T>(w, static_cast<py::ssize_t>(t.raw_params().size()), "raw parameters");
+             require_all_finite(a, "raw parameters");
+             std::copy(a.data(), a.data() + a.size(), t.raw_params().begin());
+           })
+      .def("get_params", &TR::params, "Physical parameter values.")
+      .def("set_params", &TR::set_params)
+      .def("set_options", [](TR& t, const py::dict& d) { t.set_options(options_from(d)); })
+      .def("get_adam_state",
+           [](TR& t) {
+             py::dict d;
+             d["weights"] = adam_state(t.adam_weights());
+             d["params"] = adam_state(t.adam_params());
+             return d;
+           })
+      .def("set_adam_state",
+           [](TR& t, const py::dict& d) {
+             set_adam_state(t.adam_weights(), d["weights"].cast<py::dict>(), "adam weights");
+             set_adam_state(t.adam_params(), d["params"].cast<py::dict>(), "adam params");
+           })
+      .def("get_history",
+           [](TR& t) {
+             const History& h = t.history();
+             py::dict d;
+             d["step"] = to_numpy(h.step);
+             d["res"] = to_numpy(h.res);
+             d["rgrad"] = to_numpy(h.rgrad);
+             d["data"] = to_numpy(h.data);
+             d["total"] = to_numpy(h.total);
+             auto p = to_numpy(h.params);
+             d["params"] = p.reshape({static_cast<py::ssize_t>(h.step.size()), static_cast<py::ssize_t>(t.n_params())});
+             return d;
+           })
+      .def("set_history",
+           [](TR& t, const py::dict& d) {
+             History h;
+             h.step = d["step"].cast<std::vector<long>>();
+             h.res = d["res"].cast<std::vector<double>>();
+             h.rgrad = d["rgrad"].cast<std::vector<double>>();
+             h.data = d["data"].cast<std::vector<double>>();
+             h.total = d["total"].cast<std::vector<double>>();
+             auto p = Array<double>::ensure(d["params"]);
+             h.params.assign(p.data(), p.data() + p.size());
+             const std::size_t n = h.step.size();
+             if (h.res.size() != n || h.rgrad.size() != n || h.data.size() != n || h.total.size() != n ||
+                 h.params.size() != n * static_cast<std::size_t>(t.n_params()))
+               throw InputError("history: arrays of inconsistent lengths");
+             t.history() = std::move(h);
+           })
+      .def("clear_history", [](TR& t) { t.history().clear(); })
+      .def("history_length", [](TR& t) { return t.history().step.size(); })
+      .def(
+          "last_record",
+          [](TR& t) -> py::object {
+            const History& h = t.history();
+            if (h.step.empty()) return py::none();
+            const std::size_t i = h.step.size() - 1, np = static_cast<std::size_t>(t.n_params());
+            Losses l{h.res[i], h.rgrad[i], h.data[i], h.total[i]};
+            std::vector<double> p(h.params.begin() + static_cast<std::ptrdiff_t>(i * np), h.params.end());
+            return py::make_tuple(h.step[i], losses_dict(l), p);
+          },
+          "(step, losses, params) of the newest history record, or None.")
+      .def(
+          "append_record",
+          [](TR& t, const py::dict& losses, const std::vector<double>& params) {
+            if (params.size() != static_cast<std::size_t>(t.n_params())) throw InputError("append_record: wrong number of parameters");
+            History& h = t.history();
+            h.step.push_back(t.global_step());
+            h.res.push_back(losses["res"].cast<double>());
+            h.rgrad.push_back(losses["rgrad"].cast<double>());
+            h.data.push_back(losses["data"].cast<double>());
+            h.total.push_back(losses["total"].cast<double>());
+            h.params.insert(h.params.end(), params.begin(), params.end());
+            t.set_global_step(t.global_step() + 1);
+          },
+          "Record one step taken outside the Adam loop (e.g. an L-BFGS iteration).")
+      .def(
+          "pinn",
+          [](TR& t, const py::object& w, const py::object& raw) {
+            auto wa = as_vector<T>(w, static_cast<py::ssize_t>(t.weights().size()), "weights");
+            auto ra = as_vector<T>(raw, t.n_params(), "raw parameters");
+            std::vector<T> gw(t.weights().size(), T(0)), gr(static_cast<std::size_t>(t.n_params()), T(0));
+            Losses l;
+            {
+              py::gil_scoped_release release;
+              l = t.pinn(wa.data(), ra.data(), gw.data(), gr.data());
+            }
+            return py::make_tuple(losses_dict(l), to_numpy(gw), to_numpy(gr));
+          },
+          "PINN objective w_res L_res + w_data L_data at (weights, raw params): (losses, grad_w, grad_raw).")
+      .def(
+          "lower",
+          [](TR& t, const py::object& w, const py::object& raw) {
+            auto wa = as_vector<T>(w, static_cast<py::ssize_t>(t.weights().size()), "weights");
+            auto ra = as_vector<T>(raw, t.n_params(), "raw parameters");
+            std::vector<T> gw(t.weights().size(), T(0));
+            Losses l;
+            {
+              py::gil_scoped_release release;
+              l = t.lower(wa.data(), ra.data(), gw.data());
+            }
+            return py::make_tuple(losses_dict(l), to_numpy(gw));
+          },
+          "BiLO lower objective w_res L_res + w_rgrad L_rgrad: (losses, grad_w).")
+      .def(
+          "upper",
+          [](TR& t, const py::object& w, const py::object& raw) {
+            auto wa = as_vector<T>(w, static_cast<py::ssize_t>(t.weights().size()), "weights");
+            auto ra = as_vector<T>(raw, t.n_params(), "raw parameters");
+            std::vector<T> gr(static_cast<std::size_t>(t.n_params()), T(0));
+            Losses l;
+            {
+              py::gil_scoped_release release;
+              l = t.upper(wa.data(), ra.data(), gr.data());
+            }
+            return py::make_tuple(losses_dict(l), to_numpy(gr));
+          },
+          "BiLO upper objective w_data L_data with weights fixed: (losses, grad_raw).")
+      .def(
+          "run",
+          [](TR& t, long steps, bool train_params, long callback_every, const py::object& callback, double tol) {
+            std::function<bool(long)> cb;
+            std::exception_ptr pending;
+            if (!callback.is_none()) {
+              cb = [&](long step) -> bool {
+                py::gil_scoped_acquire acquire;
+                try {
+                  if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+                  return callback(step).cast<bool>();
+                } catch (...) {
+                  pending = std::current_exception();
+                  return false;
+                }
+              };
+            }
+            RunResult r;
+            {
+              py::gil_scoped_release release;
+              r = t.run(steps, train_params, callback_every, cb, tol);
+            }
+            if (pending) std::rethrow_exception(pending);
+            return py::make_tuple(static_cast<int>(r.status), r.steps, r.diverged_step);
+          },
+          py::arg("steps"), py::arg("train_params"), py::arg("callback_every"), py::arg("callback"), py::arg("tol"),
+          "Adam steps in C++ with the GIL released; returns (status, steps, diverged_step).")
+      .def(
+          "predict",
+          [](TR& t, const py::object& points, const std::vector<std::vector<int>>& derivs) {
+            const int nc = t.problem().n_coords;
+            auto p = as_matrix<T>(points, -1, nc, "points");
+            require_all_finite(p, "points");
+            if (p.shape(0) == 0) throw InputError("points: need at least one point");
+            const auto n = static_cast<std::size_t>(p.shape(0));
+            Array<T> out({static_cast<py::ssize_t>(derivs.size()), static_cast<py::ssize_t>(n)});
+            t.predict(p.data(), n, derivs, out.mutable_data());
+            return out;
+          },
+          "u and its derivatives (multi-indices over the network inputs) at points (n, n_coords): (len(derivs), n).")
+      .def("residual", [](TR& t, const py::object& points) {
+        const int nc = t.problem().n_coords;
+        auto p = as_matrix<T>(points, -1, nc, "points");
+        require_all_finite(p, "points");
+        if (p.shape(0) == 0) throw InputError("points: need at least one point");
+        const auto n = static_cast<std::size_t>(p.shape(0));
+        Array<T> out({static_cast<py::ssize_t>(t.residual_rows()), static_cast<py::ssize_t>(n)});
+        t.residual(p.data(), n, out.mutable_data());
+        return out;
+      });
+}
+
+template <class T>
+Array<T> mlp_derivatives(const std::vector<int>& sizes, const std::string& activation, const py::object& params,
+                         const py::object& inputs, const std::vector<std::vector<int>>& derivs) {
+  Mlp mlp(sizes, func_from_name(activation));
+  auto w = as_vector<T>(params, static_cast<py::ssize_t>(mlp.n_params()), "params");
+  auto x = as_matrix<T>(inputs, -1, mlp.n_inputs(), "inputs");
+  if (x.shape(0) == 0) throw InputError("inputs: need at least one point");
+  const auto n = static_cast<std::size_t>(x.shape(0));
+  for (const auto& d : derivs)
+    if (d.size() != static_cast<std::size_t>(mlp.n_inputs()))
+      throw InputError("derivative multi-indices need one entry per network input");
+  JetSpec spec(mlp.n_inputs(), derivs);
+  MlpJets<T> jets(mlp, spec, n);
+  const std::size_t kn = static_cast<std::size_t>(spec.size()) * n;
+  T* in = jets.input();
+  std::fill(in, in + kn * static_cast<std::size_t>(mlp.n_inputs()), T(0));
+  for (int v = 0; v < mlp.n_inputs(); ++v) {
+    T* jet = in + static_cast<std::size_t>(v) * kn;
+    for (std::size_t i = 0; i < n; ++i) jet[i] = x.data()[i * static_cast<std::size_t>(mlp.n_inputs()) + v];
+    const int u = spec.unit(v);
+    if (u >= 0) std::fill(jet + static_cast<std::size_t>(u) * n, jet + static_cast<std::size_t>(u + 1) * n, T(1));
+  }
+  jets.forward(w.data());
+  const auto n_out = static_cast<py::ssize_t>(mlp.n_outputs());
+  Array<T> out({static_cast<py::ssize_t>(derivs.size()), n_out, static_cast<py::ssize_t>(n)});
+  for (std::size_t r = 0; r < derivs.size(); ++r) {
+    const int idx = spec.index_of(derivs[r]);
+    const T f = static_cast<T>(spec.factorial(idx));
+    for (py::ssize_t o = 0; o < n_out; ++o) {
+      const T* src = jets.output() + static_cast<std::size_t>(o) * kn + static_cast<std::size_t>(idx) * n;
+      T* dst = out.mutable_data() + (static_cast<std::size_t>(r) * static_cast<std::size_t>(n_out) + o) * n;
+      for (std::size_t i = 0; i < n; ++i) dst[i] = f * src[i];
+    }
+  }
+  return out;
+}
+
+template <class T>
+Array<T> mlp_init(const std::vector<int>& sizes, const std::string& activation, std::uint64_t seed) {
+  Mlp mlp(sizes, func_from_name(activation));
+  Array<T> out(static_cast<py::ssize_t>(mlp.n_params()));
+  mlp.init_params(out.mutable_data(), seed);
+  return out;
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "pinnbilo C++ core: truncated Taylor-mode MLP jets, residual programs, PINN/BiLO objectives.";
+
+  py::register_exception_translator([](std::exception_ptr p) {
+    try {
+      if (p) std::rethrow_exception(p);
+    } catch (const InputError& e) {
+      py::object cls = py::module_::import("pinnbilo.errors").attr("InputError");
+      PyErr_SetString(cls.ptr(), e.what());
+    } catch (const TrainingDiverged& e) {
+      py::object cls = py::module_::import("pinnbilo.errors").attr("TrainingDiverged");
+      PyErr_SetString(cls.ptr(), e.what());
+    }
+  });
+
+  m.def("jet_monomials", [](int n_dirs, const std::vector<std::vector<int>>& wanted) {
+    return JetSpec(n_dirs, wanted).monomials();
+  }, "The downward closure of `wanted`, in the core's storage order (constant first).");
+  m.def("taylor_coefficients", [](const std::string& name, double p, const py::object& x, int order) {
+    auto a = as_vector<double>(x, -1, "x");
+    const auto n = static_cast<std::size_t>(a.size());
+    Array<double> out({static_cast<py::ssize_t>(order + 1), static_cast<py::ssize_t>(n)});
+    taylor_coefficients<double>(func_from_name(name), p, a.data(), n, order, out.mutable_data());
+    return out;
+  }, "f^(k)(x)/k! for k = 0..order: shape (order + 1, n).");
+  m.def("mlp_n_params", [](const std::vector<int>& sizes) { return Mlp(sizes, Func::Tanh).n_params(); });
+  m.def("mlp_init", &mlp_init<double>, py::arg("sizes"), py::arg("activation"), py::arg("seed"));
+  m.def("mlp_init_f32", &mlp_init<float>, py::arg("sizes"), py::arg("activation"), py::arg("seed"));
+  m.def("mlp_derivatives", &mlp_derivatives<double>, py::arg("sizes"), py::arg("activation"), py::arg("params"),
+        py::arg("inputs"), py::arg("derivs"),
+        "Derivatives d^alpha N of a network at inputs (n, n_in) for multi-indices alpha: (len(derivs), n_out, n).");
+  m.def("mlp_derivatives_f32", &mlp_derivatives<float>, py::arg("sizes"), py::arg("activation"), py::arg("params"),
+        py::arg("inputs"), py::arg("derivs"));
+  bind_trainer<double>(m, "Trainer64");
+  bind_trainer<float>(m, "Trainer32");
+}

@@ -1,0 +1,134 @@
+#include "pinnbilo/mlp.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "pinnbilo/dense.hpp"
+#include "pinnbilo/error.hpp"
+#include "pinnbilo/jet_ops.hpp"
+
+namespace pinnbilo {
+namespace {
+
+// splitmix64: a tiny, portable generator (std:: distributions differ between libraries).
+struct SplitMix64 {
+  std::uint64_t state;
+  std::uint64_t next() {
+    std::uint64_t z = (state += 0x9E3779B97F4A7C15ULL);
+    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
+    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
+    return z ^ (z >> 31);
+  }
+  double uniform() { return (static_cast<double>(next() >> 11) + 0.5) * (1.0 / 9007199254740992.0); }
+  double normal() {  // Box-Muller
+    const double u1 = uniform(), u2 = uniform();
+    return std::sqrt(-2.0 * std::log(u1)) * std::cos(6.283185307179586 * u2);
+  }
+};
+
+}  // namespace
+
+Mlp::Mlp(std::vector<int> sizes, Func activation) : sizes_(std::move(sizes)), activation_(activation) {
+  require(sizes_.size() >= 2, "Mlp: need at least input and output sizes");
+  for (int s : sizes_) require(s > 0, "Mlp: every layer size must be positive, got " + std::to_string(s));
+  require(activation != Func::Pow && activation != Func::Log,
+          std::string("Mlp: activation '") + func_name(activation) + "' is not allowed; use tanh, sin, "
+          "cos, sigmoid, softplus or exp");
+  for (int l = 0; l + 1 < static_cast<int>(sizes_.size()); ++l) {
+    offsets_.push_back(n_params_);
+    n_params_ += static_cast<std::size_t>(sizes_[l]) * sizes_[l + 1] + sizes_[l + 1];
+  }
+  max_width_ = *std::max_element(sizes_.begin(), sizes_.end());
+}
+
+std::size_t Mlp::bias_offset(int layer) const {
+  return offsets_[static_cast<std::size_t>(layer)] +
+         static_cast<std::size_t>(sizes_[layer]) * sizes_[layer + 1];
+}
+
+template <class T>
+void Mlp::init_params(T* params, std::uint64_t seed) const {
+  SplitMix64 rng{seed};
+  for (int l = 0; l < n_layers(); ++l) {
+    const double std_dev = std::sqrt(2.0 / (sizes_[l] + sizes_[l + 1]));
+    T* w = params + weight_offset(l);
+    const std::size_t nw = static_cast<std::size_t>(sizes_[l]) * sizes_[l + 1];
+    for (std::size_t i = 0; i < nw; ++i) w[i] = static_cast<T>(std_dev * rng.normal());
+    T* b = params + bias_offset(l);
+    std::fill(b, b + sizes_[l + 1], T(0));
+  }
+}
+
+template <class T>
+MlpJets<T>::MlpJets(const Mlp& mlp, const JetSpec& spec, std::size_t n)
+    : mlp_(mlp), spec_(spec), n_(n), kn_(static_cast<std::size_t>(spec.size()) * n) {
+  require(n > 0, "MlpJets: the number of points must be positive");
+  const auto& s = mlp.sizes();
+  for (int l = 0; l < mlp.n_layers(); ++l) layer_input_.emplace_back(static_cast<std::size_t>(s[l]) * kn_);
+  act_slope_.resize(static_cast<std::size_t>(mlp.n_layers()));
+  for (int l = 1; l < mlp.n_layers(); ++l) act_slope_[l].resize(static_cast<std::size_t>(s[l]) * kn_);
+  const std::size_t wide = static_cast<std::size_t>(mlp.max_width()) * kn_;
+  pre_activation_.resize(wide);
+  output_.resize(static_cast<std::size_t>(mlp.n_outputs()) * kn_);
+  y_bar_.resize(wide);
+  z_bar_.resize(wide);
+  scratch_.resize(jet_unary_scratch(spec_, n_));
+}
+
+template <class T>
+void MlpJets<T>::forward(const T* params) {
+  const auto& s = mlp_.sizes();
+  const int L = mlp_.n_layers();
+  for (int l = 0; l < L; ++l) {
+    const std::size_t out = static_cast<std::size_t>(s[l + 1]), in = static_cast<std::size_t>(s[l]);
+    T* z = (l == L - 1) ? output_.data() : pre_activation_.data();
+    gemm_nn<T>(out, in, kn_, params + mlp_.weight_offset(l), layer_input_[l].data(), z);
+    const T* b = params + mlp_.bias_offset(l);
+    for (std::size_t i = 0; i < out; ++i) {
+      T* zi = z + i * kn_;  // bias acts on the constant coefficient only
+      for (std::size_t p = 0; p < n_; ++p) zi[p] += b[i];
+    }
+    if (l == L - 1) break;
+    for (std::size_t i = 0; i < out; ++i) {
+      jet_unary<T>(spec_, n_, mlp_.activation(), T(0), z + i * kn_, layer_input_[l + 1].data() + i * kn_,
+                   act_slope_[l + 1].data() + i * kn_, scratch_.data());
+    }
+  }
+}
+
+template <class T>
+void MlpJets<T>::backward(const T* params, const T* out_bar, T* grad, T* input_bar) {
+  const auto& s = mlp_.sizes();
+  const T* z_bar = out_bar;
+  for (int l = mlp_.n_layers() - 1; l >= 0; --l) {
+    const std::size_t out = static_cast<std::size_t>(s[l + 1]), in = static_cast<std::size_t>(s[l]);
+    gemm_nt_acc<T>(out, in, kn_, z_bar, layer_input_[l].data(), grad + mlp_.weight_offset(l));
+    T* gb = grad + mlp_.bias_offset(l);
+    for (std::size_t i = 0; i < out; ++i) {
+      const T* zi = z_bar + i * kn_;
+      T acc = 0;
+      for (std::size_t p = 0; p < n_; ++p) acc += zi[p];
+      gb[i] += acc;
+    }
+    const T* w = params + mlp_.weight_offset(l);
+    if (l == 0) {
+      if (input_bar) gemm_tn<T>(out, in, kn_, w, z_bar, input_bar);
+      break;
+    }
+    gemm_tn<T>(out, in, kn_, w, z_bar, y_bar_.data());
+    std::fill(z_bar_.begin(), z_bar_.begin() + static_cast<std::ptrdiff_t>(in * kn_), T(0));
+    for (std::size_t i = 0; i < in; ++i) {
+      jet_mul_adjoint<T>(spec_, n_, y_bar_.data() + i * kn_, act_slope_[l].data() + i * kn_,
+                         z_bar_.data() + i * kn_);
+    }
+    z_bar = z_bar_.data();
+  }
+}
+
+template void Mlp::init_params<float>(float*, std::uint64_t) const;
+template void Mlp::init_params<double>(double*, std::uint64_t) const;
+template class MlpJets<float>;
+template class MlpJets<double>;
+
+}  // namespace pinnbilo

@@ -1,0 +1,310 @@
+#include "pinnbilo/trainer.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <string>
+
+#include "pinnbilo/error.hpp"
+
+namespace pinnbilo {
+namespace {
+
+double sigmoid(double x) { return x >= 0 ? 1.0 / (1.0 + std::exp(-x)) : std::exp(x) / (1.0 + std::exp(x)); }
+double softplus(double x) { return std::max(x, 0.0) + std::log1p(std::exp(-std::fabs(x))); }
+// Inverse of softplus for y > 0, accurate for small and large y.
+double softplus_inverse(double y) { return y > 30.0 ? y : std::log(std::expm1(y)); }
+
+template <class T>
+bool all_finite(const std::vector<T>& v) {
+  for (const T& x : v)
+    if (!std::isfinite(static_cast<double>(x))) return false;
+  return true;
+}
+
+bool finite(const Losses& l) {
+  return std::isfinite(l.res) && std::isfinite(l.rgrad) && std::isfinite(l.data) && std::isfinite(l.total);
+}
+
+void require_positive(double v, const char* name) {
+  require(std::isfinite(v) && v > 0, std::string(name) + " must be a positive finite number, got " + std::to_string(v));
+}
+
+void validate_options(const TrainerOptions& o) {
+  for (double w : {o.w_res, o.w_rgrad, o.w_data})
+    require(std::isfinite(w) && w >= 0, "loss weights must be finite and >= 0");
+  for (const AdamConfig* c : {&o.adam_weights, &o.adam_params}) {
+    require(std::isfinite(c->lr) && c->lr >= 0, "learning rates must be finite and >= 0");
+    require(c->beta1 >= 0 && c->beta1 < 1 && c->beta2 >= 0 && c->beta2 < 1, "Adam betas must lie in [0, 1)");
+    require_positive(c->eps, "Adam eps");
+  }
+}
+
+}  // namespace
+
+// ---------------------------------------------------------------------------------------------
+// ParamBound
+
+double ParamBound::to_physical(double s) const {
+  const bool lo = std::isfinite(lower), hi = std::isfinite(upper);
+  if (lo && hi) return lower + (upper - lower) * sigmoid(s);
+  if (lo) return lower + softplus(s);
+  if (hi) return upper - softplus(-s);
+  return s;
+}
+
+double ParamBound::to_raw(double a) const {
+  const bool lo = std::isfinite(lower), hi = std::isfinite(upper);
+  require(std::isfinite(a), "parameter value must be finite");
+  require((!lo || a > lower) && (!hi || a < upper),
+          "parameter value " + std::to_string(a) + " lies outside its bounds (" + std::to_string(lower) + ", " +
+              std::to_string(upper) + "); bounds are open");
+  if (lo && hi) return std::log((a - lower) / (upper - a));
+  if (lo) return softplus_inverse(a - lower);
+  if (hi) return -softplus_inverse(upper - a);
+  return a;
+}
+
+double ParamBound::derivative(double s) const {
+  const bool lo = std::isfinite(lower), hi = std::isfinite(upper);
+  if (lo && hi) {
+    const double g = sigmoid(s);
+    return (upper - lower) * g * (1.0 - g);
+  }
+  if (lo) return sigmoid(s);
+  if (hi) return sigmoid(-s);
+  return 1.0;
+}
+
+void History::clear() {
+  step.clear();
+  res.clear();
+  rgrad.clear();
+  data.clear();
+  total.clear();
+  params.clear();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Trainer
+
+template <class T>
+Trainer<T>::Trainer(const Mlp& mlp, const ProblemDef& def, Method method, std::vector<ParamBound> bounds,
+                    const T* collocation, std::size_t n_res, const T* data_points, const T* data_values,
+                    std::size_t n_data, TrainerOptions options, std::uint64_t seed)
+    : mlp_(mlp), def_(def), method_(method), bounds_(std::move(bounds)), options_(options) {
+  def_.validate();
+  validate_options(options_);
+  require(bounds_.size() == static_cast<std::size_t>(def_.n_params),
+          "need one bound per parameter: got " + std::to_string(bounds_.size()) + " for " +
+              std::to_string(def_.n_params) + " parameters");
+  for (const auto& b : bounds_)
+    require(!(b.lower >= b.upper), "a parameter's lower bound must be below its upper bound");
+  require(n_res > 0, "need at least one collocation point");
+  require(n_data > 0, "need at least one data point");
+  residual_ = std::make_unique<ResidualTerm<T>>(mlp_, def_, method_, collocation, n_res);
+  data_ = std::make_unique<DataTerm<T>>(mlp_, def_, method_, data_points, data_values, n_data);
+  weights_.resize(mlp_.n_params());
+  mlp_.init_params(weights_.data(), seed);
+  raw_.assign(static_cast<std::size_t>(def_.n_params), T(0));
+  for (int j = 0; j < def_.n_params; ++j) raw_[j] = static_cast<T>(bounds_[j].to_raw(bounds_[j].to_physical(0.0)));
+  adam_w_ = Adam<T>(weights_.size(), options_.adam_weights);
+  adam_p_ = Adam<T>(raw_.size(), options_.adam_params);
+  grad_w_.resize(weights_.size());
+  grad_raw_.resize(raw_.size());
+  phys_.resize(raw_.size());
+  grad_phys_.resize(raw_.size());
+}
+
+template <class T>
+void Trainer<T>::set_options(const TrainerOptions& o) {
+  validate_options(o);
+  options_ = o;
+  adam_w_.set_config(o.adam_weights);
+  adam_p_.set_config(o.adam_params);
+}
+
+template <class T>
+std::vector<double> Trainer<T>::params() const {
+  std::vector<double> out(raw_.size());
+  for (std::size_t j = 0; j < raw_.size(); ++j) out[j] = bounds_[j].to_physical(static_cast<double>(raw_[j]));
+  return out;
+}
+
+template <class T>
+void Trainer<T>::set_params(const std::vector<double>& physical) {
+  require(physical.size() == raw_.size(), "expected " + std::to_string(raw_.size()) + " parameter values, got " +
+                                              std::to_string(physical.size()));
+  std::vector<T> raw(raw_.size());
+  for (std::size_t j = 0; j < raw_.size(); ++j) raw[j] = static_cast<T>(bounds_[j].to_raw(physical[j]));
+  raw_ = raw;
+}
+
+template <class T>
+void Trainer<T>::raw_to_physical(const T* raw, T* physical) const {
+  for (std::size_t j = 0; j < bounds_.size(); ++j)
+    physical[j] = static_cast<T>(bounds_[j].to_physical(static_cast<double>(raw[j])));
+}
+
+template <class T>
+void Trainer<T>::chain_to_raw(const T* raw, const T* grad_physical, T* grad_raw) const {
+  for (std::size_t j = 0; j < bounds_.size(); ++j)
+    grad_raw[j] += static_cast<T>(static_cast<double>(grad_physical[j]) * bounds_[j].derivative(static_cast<double>(raw[j])));
+}
+
+template <class T>
+Losses Trainer<T>::pinn(const T* weights, const T* raw, T* grad_w, T* grad_raw) {
+  raw_to_physical(raw, phys_.data());
+  std::fill(grad_phys_.begin(), grad_phys_.end(), T(0));
+  T* gp = grad_raw ? grad_phys_.data() : nullptr;
+  Losses l;
+  const auto r = residual_->evaluate(weights, phys_.data(), options_.w_res, options_.w_rgrad, grad_w, gp);
+  l.res = r.res;
+  l.rgrad = r.rgrad;
+  l.data = data_->evaluate(weights, phys_.data(), options_.w_data, grad_w, gp);
+  l.total = options_.w_res * l.res + options_.w_data * l.data;
+  if (grad_raw) chain_to_raw(raw, grad_phys_.data(), grad_raw);
+  return l;
+}
+
+template <class T>
+Losses Trainer<T>::lower(const T* weights, const T* raw, T* grad_w) {
+  raw_to_physical(raw, phys_.data());
+  Losses l;
+  const auto r = residual_->evaluate(weights, phys_.data(), options_.w_res, options_.w_rgrad, grad_w, nullptr);
+  l.res = r.res;
+  l.rgrad = r.rgrad;
+  l.total = options_.w_res * l.res + options_.w_rgrad * l.rgrad;
+  return l;
+}
+
+template <class T>
+Losses Trainer<T>::upper(const T* weights, const T* raw, T* grad_raw) {
+  raw_to_physical(raw, phys_.data());
+  std::fill(grad_phys_.begin(), grad_phys_.end(), T(0));
+  Losses l;
+  l.data = data_->evaluate(weights, phys_.data(), options_.w_data, nullptr, grad_raw ? grad_phys_.data() : nullptr);
+  l.total = options_.w_data * l.data;
+  if (grad_raw) chain_to_raw(raw, grad_phys_.data(), grad_raw);
+  return l;
+}
+
+template <class T>
+bool Trainer<T>::step(bool train_params, Losses& losses) {
+  std::fill(grad_w_.begin(), grad_w_.end(), T(0));
+  std::fill(grad_raw_.begin(), grad_raw_.end(), T(0));
+  const bool update_params = train_params && !raw_.empty();
+  if (method_ == Method::PINN) {
+    losses = pinn(weights_.data(), raw_.data(), grad_w_.data(), update_params ? grad_raw_.data() : nullptr);
+  } else {
+    const Losses lo = lower(weights_.data(), raw_.data(), grad_w_.data());
+    const Losses up = upper(weights_.data(), raw_.data(), update_params ? grad_raw_.data() : nullptr);
+    losses = lo;
+    losses.data = up.data;
+    // Pretraining minimises the lower level only; the inverse phase reports both levels.
+    losses.total = lo.total + (update_params ? up.total : 0.0);
+  }
+  if (!finite(losses) || !all_finite(grad_w_) || !all_finite(grad_raw_)) return false;
+  // This state has finite losses: it is the point to come back to if a later step diverges.
+  snapshot();
+  adam_w_.step(weights_.data(), grad_w_.data());
+  if (update_params) adam_p_.step(raw_.data(), grad_raw_.data());
+  return true;
+}
+
+template <class T>
+void Trainer<T>::snapshot() {
+  // Same sizes every step: these assignments copy without allocating.
+  good_weights_ = weights_;
+  good_raw_ = raw_;
+  good_adam_w_ = adam_w_;
+  good_adam_p_ = adam_p_;
+  have_good_ = true;
+}
+
+template <class T>
+void Trainer<T>::restore() {
+  if (!have_good_) return;
+  weights_ = good_weights_;
+  raw_ = good_raw_;
+  adam_w_ = good_adam_w_;
+  adam_p_ = good_adam_p_;
+}
+
+template <class T>
+RunResult Trainer<T>::run(long steps, bool train_params, long callback_every,
+                          const std::function<bool(long)>& callback, double tol) {
+  require(steps >= 0, "the number of steps must be >= 0");
+  require(callback_every > 0, "callback_every must be positive");
+  require(!(tol < 0), "tol must be >= 0");
+  RunResult result;
+  // Reserve the whole run's history so the loop never allocates.
+  const std::size_t add = static_cast<std::size_t>(steps);
+  history_.step.reserve(history_.step.size() + add);
+  for (auto* v : {&history_.res, &history_.rgrad, &history_.data, &history_.total}) v->reserve(v->size() + add);
+  history_.params.reserve(history_.params.size() + add * raw_.size());
+  have_good_ = false;
+  Losses losses;
+  for (long k = 0; k < steps; ++k) {
+    if (!step(train_params, losses)) {
+      restore();
+      result.status = RunStatus::Diverged;
+      result.diverged_step = global_step_;
+      return result;
+    }
+    // Losses and parameters of the state these losses were measured at (the snapshot).
+    history_.step.push_back(global_step_);
+    history_.res.push_back(losses.res);
+    history_.rgrad.push_back(losses.rgrad);
+    history_.data.push_back(losses.data);
+    history_.total.push_back(losses.total);
+    for (std::size_t j = 0; j < good_raw_.size(); ++j)
+      history_.params.push_back(bounds_[j].to_physical(static_cast<double>(good_raw_[j])));
+    ++global_step_;
+    ++result.steps;
+    if (tol > 0 && losses.total < tol) {
+      result.status = RunStatus::Converged;
+      return result;
+    }
+    if (callback && result.steps % callback_every == 0 && !callback(global_step_)) {
+      result.status = RunStatus::Stopped;
+      return result;
+    }
+  }
+  return result;
+}
+
+template <class T>
+void Trainer<T>::predict(const T* points, std::size_t n, const std::vector<MultiIndex>& derivs, T* out) {
+  const int n_inputs = def_.n_net_inputs(method_);
+  for (const auto& d : derivs)
+    require(d.size() == static_cast<std::size_t>(n_inputs),
+            "a derivative multi-index must have one entry per network input (" + std::to_string(n_inputs) + ")");
+  JetSpec spec(n_inputs, derivs);
+  SolutionJets<T> sol(mlp_, def_, method_, spec, points, n);
+  raw_to_physical(raw_.data(), phys_.data());
+  sol.forward(weights_.data(), phys_.data());
+  for (std::size_t r = 0; r < derivs.size(); ++r) {
+    const int idx = spec.index_of(derivs[r]);
+    const T f = static_cast<T>(spec.factorial(idx));
+    const T* src = sol.u() + static_cast<std::size_t>(idx) * n;
+    for (std::size_t i = 0; i < n; ++i) out[r * n + i] = f * src[i];
+  }
+}
+
+template <class T>
+std::size_t Trainer<T>::residual_rows() const {
+  return method_ == Method::BiLO ? static_cast<std::size_t>(1 + def_.n_params) : 1;
+}
+
+template <class T>
+void Trainer<T>::residual(const T* points, std::size_t n, T* out) {
+  ResidualTerm<T> term(mlp_, def_, method_, points, n);
+  raw_to_physical(raw_.data(), phys_.data());
+  term.evaluate(weights_.data(), phys_.data(), 1.0, 1.0, nullptr, nullptr);
+  std::copy(term.residual(), term.residual() + residual_rows() * n, out);
+}
+
+template class Trainer<float>;
+template class Trainer<double>;
+
+}  // namespace pinnbilo

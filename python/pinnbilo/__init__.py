@@ -1,0 +1,42 @@
+"""pinnbilo: PINN and BiLO inverse problems for differential equations on a C++
+truncated-Taylor-mode core.
+
+Typical use::
+
+    import pinnbilo as pb
+    problem = pb.problems.exponential_growth(a_true=2.0, a_init=1.0)
+    data = problem.synthetic_data(n=20, noise=0.01, seed=0)
+    model = pb.BiLO(problem, data, hidden=(32, 32))
+    result = model.fit(steps=3000, pretrain_steps=500)
+    print(result.params)
+"""
+
+from __future__ import annotations
+
+from . import expr, problems
+from .checkpoint import load
+from .errors import InputError, PinnbiloError, TrainingDiverged
+from .model import PINN, BiLO, Model
+from .problem import Data, Parameter, Problem, ode_problem
+from .results import FitResult, History, LbfgsReport
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "PINN",
+    "BiLO",
+    "Model",
+    "Problem",
+    "Parameter",
+    "Data",
+    "ode_problem",
+    "problems",
+    "expr",
+    "load",
+    "FitResult",
+    "History",
+    "LbfgsReport",
+    "PinnbiloError",
+    "InputError",
+    "TrainingDiverged",
+]

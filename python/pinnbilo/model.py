@@ -1,0 +1,447 @@
+"""PINN and BiLO models: a network, a problem, data, and the C++ training state."""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import _core
+from .errors import InputError, TrainingDiverged
+from .problem import Data, Problem
+from .results import FitResult, History
+
+STATUS = {0: "completed", 1: "converged", 2: "stopped", 3: "diverged"}
+ACTIVATIONS = ("tanh", "sin", "cos", "sigmoid", "softplus", "exp")
+DTYPES = {"float64": np.float64, "float32": np.float32}
+
+StepCallback = Callable[["Model", int], Optional[bool]]
+
+
+class Model:
+    """Common machinery of :class:`PINN` and :class:`BiLO`. Not instantiated directly.
+
+    Parameters
+    ----------
+    problem : the inverse problem.
+    data : observations (see :class:`~pinnbilo.Data`).
+    hidden : hidden layer widths, e.g. ``(32, 32)``.
+    activation : one of tanh, sin, cos, sigmoid, softplus, exp.
+    collocation : residual points, (n, n_coords); default a uniform grid of ``n_res`` points
+        per coordinate.
+    n_res : collocation grid size per coordinate when ``collocation`` is not given.
+    dtype : "float64" (default) or "float32".
+    seed : seeds the weight initialisation; equal seeds give identical runs.
+    w_res, w_data : loss weights (and ``w_rgrad`` for BiLO).
+    """
+
+    method: str = ""
+    _method_code: int = -1
+
+    def __init__(
+        self,
+        problem: Problem,
+        data: Data,
+        hidden: Sequence[int] = (32, 32),
+        activation: str = "tanh",
+        collocation: Optional[object] = None,
+        n_res: int = 101,
+        dtype: str = "float64",
+        seed: int = 0,
+        w_res: float = 1.0,
+        w_rgrad: float = 1.0,
+        w_data: float = 1.0,
+    ) -> None:
+        if type(self) is Model:
+            raise TypeError("use PINN or BiLO")
+        if not isinstance(problem, Problem):
+            raise InputError(f"problem must be a pinnbilo Problem, got {type(problem).__name__}")
+        if not isinstance(data, Data):
+            raise InputError("data must be a pinnbilo.Data, e.g. problem.synthetic_data(20, noise=0.01)")
+        hidden = tuple(hidden)
+        if not hidden or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h <= 0 for h in hidden):
+            raise InputError(f"hidden must be a non-empty sequence of positive layer widths, got {hidden!r}")
+        if activation not in ACTIVATIONS:
+            raise InputError(f"unknown activation '{activation}'; choose one of {', '.join(ACTIVATIONS)}")
+        if dtype not in DTYPES:
+            raise InputError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise InputError(f"seed must be a non-negative integer, got {seed!r}")
+        for wname, w in (("w_res", w_res), ("w_rgrad", w_rgrad), ("w_data", w_data)):
+            if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
+                raise InputError(f"{wname} must be a finite number >= 0, got {w!r}")
+        if data.points.shape[1] != len(problem.coords):
+            raise InputError(
+                f"data points have {data.points.shape[1]} columns but the problem has coordinates {problem.coords}"
+            )
+        self.problem = problem
+        self.data = data
+        self.hidden = tuple(int(h) for h in hidden)
+        self.activation = activation
+        self.dtype = dtype
+        self.seed = int(seed)
+        self.collocation = (
+            problem.grid(n_res) if collocation is None else problem.as_points(collocation, "collocation points")
+        )
+        self.weights_config = {"w_res": float(w_res), "w_rgrad": float(w_rgrad), "w_data": float(w_data)}
+        n_in = len(problem.coords) + (len(problem.params) if self.method == "bilo" else 0)
+        self.sizes = [n_in, *self.hidden, 1]
+        trainer_cls = _core.Trainer64 if dtype == "float64" else _core.Trainer32
+        bounds = [
+            (-math.inf if p.bounds[0] is None else float(p.bounds[0]), math.inf if p.bounds[1] is None else float(p.bounds[1]))
+            for p in problem.params
+        ]
+        self._trainer = trainer_cls(
+            self.sizes,
+            activation,
+            self._method_code,
+            len(problem.coords),
+            len(problem.params),
+            problem.compiled_transform.ops,
+            problem.compiled_transform.leaves,
+            problem.compiled_residual.ops,
+            problem.compiled_residual.leaves,
+            bounds,
+            self.collocation,
+            data.points,
+            data.values,
+            {**self.weights_config},
+            self.seed,
+        )
+        self._trainer.set_params([p.init for p in problem.params])
+
+    # -- state ---------------------------------------------------------------------------------
+    @property
+    def params(self) -> Dict[str, float]:
+        """Current parameter values {name: value}."""
+        return dict(zip(self.problem.param_names, self._trainer.get_params()))
+
+    def set_params(self, values: Mapping[str, float]) -> None:
+        """Set parameters by name (others keep their values)."""
+        current = self.params
+        for k, v in values.items():
+            if k not in current:
+                raise InputError(f"unknown parameter '{k}'; parameters: {', '.join(current) or 'none'}")
+            current[k] = float(v)
+        self._trainer.set_params([current[n] for n in self.problem.param_names])
+
+    @property
+    def step(self) -> int:
+        """Number of optimisation steps taken so far (Adam and L-BFGS)."""
+        return int(self._trainer.global_step)
+
+    def get_weights(self) -> List[Tuple[np.ndarray, np.ndarray]]:
+        """The network as [(W, b), ...] per layer; W has shape (out, in), b shape (out,)."""
+        flat = self._trainer.get_weights()
+        out, pos = [], 0
+        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
+            w = flat[pos : pos + n_in * n_out].reshape(n_out, n_in).copy()
+            pos += n_in * n_out
+            b = flat[pos : pos + n_out].copy()
+            pos += n_out
+            out.append((w, b))
+        return out
+
+    def set_weights(self, layers: Sequence[Tuple[np.ndarray, np.ndarray]]) -> None:
+        """Inverse of :meth:`get_weights`; shapes must match exactly."""
+        if len(layers) != len(self.sizes) - 1:
+            raise InputError(f"expected {len(self.sizes) - 1} layers (W, b), got {len(layers)}")
+        parts = []
+        for i, ((w, b), n_in, n_out) in enumerate(zip(layers, self.sizes[:-1], self.sizes[1:])):
+            w, b = np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)
+            if w.shape != (n_out, n_in) or b.shape != (n_out,):
+                raise InputError(f"layer {i}: expected W {(n_out, n_in)} and b {(n_out,)}, got {w.shape} and {b.shape}")
+            parts += [w.ravel(), b]
+        self._trainer.set_weights(np.concatenate(parts))
+
+    @property
+    def history(self) -> History:
+        """Losses and parameter values per step (numpy arrays)."""
+        h = self._trainer.get_history()
+        return History(
+            step=h["step"],
+            total=h["total"],
+            res=h["res"],
+            rgrad=h["rgrad"],
+            data=h["data"],
+            params={n: h["params"][:, j].copy() for j, n in enumerate(self.problem.param_names)},
+        )
+
+    # -- evaluation ----------------------------------------------------------------------------
+    def predict(self, points: object, derivatives: Optional[Sequence[Union[str, Mapping[str, int]]]] = None):
+        """The fitted solution at points ((n, n_coords), or (n,) for one coordinate).
+
+        Without ``derivatives``: u, shape (n,). With a list such as ``["u", "u_t", "u_tt"]``
+        (or ``{"t": 2}``): a dict name -> (n,) array. BiLO models also give derivatives in the
+        parameters (``"u_a"``, ``"u_ta"``) at the current parameter values.
+        """
+        p = self.problem.as_points(points)
+        if derivatives is None:
+            return self._trainer.predict(p, [[0] * self.sizes[0]])[0].astype(np.float64)
+        if isinstance(derivatives, (str, dict)):
+            derivatives = [derivatives]
+        names = [d if isinstance(d, str) else _deriv_name(d) for d in derivatives]
+        multis = [self._multi_index(d) for d in derivatives]
+        out = self._trainer.predict(p, multis)
+        return {n: out[i].astype(np.float64) for i, n in enumerate(names)}
+
+    def residual(self, points: object) -> np.ndarray:
+        """The residual r at points: (n,)."""
+        return self._trainer.residual(self.problem.as_points(points))[0].astype(np.float64)
+
+    def _input_names(self) -> List[str]:
+        return list(self.problem.coords) + (self.problem.param_names if self.method == "bilo" else [])
+
+    def _multi_index(self, d: Union[str, Mapping[str, int]]) -> List[int]:
+        names = self._input_names()
+        if isinstance(d, str):
+            if d == "u":
+                return [0] * len(names)
+            if not d.startswith("u_"):
+                raise InputError(f"derivative names look like 'u', 'u_t', 'u_tt', 'u_ta'; got {d!r}")
+            orders: Dict[str, int] = {}
+            rest = d[2:]
+            # Greedy match of input names (longest first) so multi-letter names work.
+            while rest:
+                for name in sorted(names, key=len, reverse=True):
+                    if rest.startswith(name):
+                        orders[name] = orders.get(name, 0) + 1
+                        rest = rest[len(name) :]
+                        break
+                else:
+                    raise InputError(f"cannot read derivative {d!r}: inputs of this {self.method.upper()} network are {names}")
+        else:
+            orders = dict(d)
+        for k, v in orders.items():
+            if k not in names:
+                raise InputError(f"cannot differentiate in '{k}': inputs of this {self.method.upper()} network are {names}")
+            if not isinstance(v, (int, np.integer)) or v < 0:
+                raise InputError(f"derivative order for '{k}' must be a non-negative int")
+        return [int(orders.get(n, 0)) for n in names]
+
+    def parameter_errors(self) -> Dict[str, float]:
+        """Relative error |a - a_true| / |a_true| per parameter (needs true values)."""
+        true = self.problem.true_params
+        return {k: abs(v - true[k]) / abs(true[k]) if true[k] != 0 else abs(v) for k, v in self.params.items()}
+
+    # -- objectives for external optimisers ---------------------------------------------------
+    def objective(self, name: str, x: np.ndarray) -> Tuple[float, np.ndarray, Dict[str, float]]:
+        """Loss and gradient of one objective at a flat vector x (float64), for SciPy and tests.
+
+        ``name``: 'pinn' (x = [weights, raw params]), 'lower' (x = weights; BiLO residual
+        level at the current parameters), 'upper' (x = raw params; data level at the current
+        weights). Raw parameters are the unconstrained values behind any bounds.
+        """
+        t = self._trainer
+        nw = t.n_weights
+        x = np.asarray(x, dtype=np.float64)
+        if name == "pinn":
+            if x.shape != (nw + t.n_params,):
+                raise InputError(f"x must have shape ({nw + t.n_params},) for 'pinn'")
+            losses, gw, gr = t.pinn(x[:nw], x[nw:])
+            return losses["total"], np.concatenate([gw, gr]).astype(np.float64), losses
+        if name == "lower":
+            if x.shape != (nw,):
+                raise InputError(f"x must have shape ({nw},) for 'lower'")
+            losses, gw = t.lower(x, t.get_raw_params())
+            return losses["total"], gw.astype(np.float64), losses
+        if name == "upper":
+            if x.shape != (t.n_params,):
+                raise InputError(f"x must have shape ({t.n_params},) for 'upper'")
+            losses, gr = t.upper(t.get_weights(), x)
+            return losses["total"], gr.astype(np.float64), losses
+        raise InputError(f"unknown objective '{name}'; use 'pinn', 'lower' or 'upper'")
+
+    def state_vector(self, name: str) -> np.ndarray:
+        """The current x of an objective (see :meth:`objective`)."""
+        t = self._trainer
+        if name == "pinn":
+            return np.concatenate([t.get_weights(), t.get_raw_params()]).astype(np.float64)
+        if name == "lower":
+            return t.get_weights().astype(np.float64)
+        if name == "upper":
+            return t.get_raw_params().astype(np.float64)
+        raise InputError(f"unknown objective '{name}'; use 'pinn', 'lower' or 'upper'")
+
+    def set_state_vector(self, name: str, x: np.ndarray) -> None:
+        t = self._trainer
+        nw = t.n_weights
+        if name == "pinn":
+            t.set_weights(x[:nw])
+            t.set_raw_params(x[nw:])
+        elif name == "lower":
+            t.set_weights(x)
+        elif name == "upper":
+            t.set_raw_params(x)
+        else:
+            raise InputError(f"unknown objective '{name}'")
+
+    # -- training ------------------------------------------------------------------------------
+    def _adam_options(self, lr: float, lr_params: float, amsgrad: bool) -> Dict[str, object]:
+        for nm, v in (("lr", lr), ("lr_params", lr_params)):
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise InputError(f"{nm} must be a positive finite number, got {v!r}")
+        return {
+            **self.weights_config,
+            "adam_weights": {"lr": float(lr), "amsgrad": bool(amsgrad)},
+            "adam_params": {"lr": float(lr_params), "amsgrad": bool(amsgrad)},
+        }
+
+    def _run(
+        self,
+        steps: int,
+        train_params: bool,
+        callback_every: int,
+        progress: bool,
+        tol: float,
+        callback: Optional[StepCallback],
+        label: str,
+    ) -> Tuple[str, int, Optional[int]]:
+        """Adam steps in C++; returns (status, steps taken, diverged step)."""
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, desc=f"{self.method.upper()} {label}", disable=not progress, leave=False)
+        done = [0]
+        start_step = self.step
+
+        def on_callback(global_step: int) -> bool:
+            taken = global_step - start_step
+            bar.update(taken - done[0])
+            done[0] = taken
+            rec = self._trainer.last_record()
+            if rec is not None and progress:
+                _, losses, params = rec
+                post = {"loss": f"{losses['total']:.2e}", "res": f"{losses['res']:.1e}", "data": f"{losses['data']:.1e}"}
+                post.update({n: f"{v:.4g}" for n, v in zip(self.problem.param_names, params)})
+                bar.set_postfix(post, refresh=False)
+            if callback is not None and callback(self, global_step) is False:
+                return False
+            return True
+
+        try:
+            status, taken, diverged = self._trainer.run(steps, train_params, callback_every, on_callback, tol)
+        except KeyboardInterrupt:
+            bar.close()
+            return "interrupted", self.step - start_step, None
+        bar.update(taken - done[0])
+        bar.close()
+        return STATUS[status], int(taken), (int(diverged) if diverged >= 0 else None)
+
+    def fit(
+        self,
+        steps: int = 5000,
+        lr: float = 1e-3,
+        lr_params: float = 1e-2,
+        lbfgs_steps: int = 0,
+        tol: float = 0.0,
+        amsgrad: bool = False,
+        callback_every: int = 100,
+        callback: Optional[StepCallback] = None,
+        progress: bool = False,
+        on_diverge: str = "raise",
+        pretrain_steps: int = 0,
+    ) -> FitResult:
+        """Train: (BiLO: ``pretrain_steps`` with parameters fixed,) ``steps`` Adam steps, then
+        optionally ``lbfgs_steps`` L-BFGS-B iterations (SciPy), reporting why L-BFGS stopped.
+
+        lr, lr_params : Adam learning rates of the weights and of the (raw) parameters.
+        tol : stop Adam when the objective falls below tol (0: never).
+        callback : ``f(model, step)`` every ``callback_every`` steps; return False to stop.
+        progress : show a tqdm bar with the current losses and parameters.
+        on_diverge : 'raise' (TrainingDiverged) or 'return' (status 'diverged'); either way the
+            model keeps the last state with finite losses.
+        Ctrl-C stops within one callback interval and returns with status 'interrupted'.
+        """
+        for nm, v in (("steps", steps), ("pretrain_steps", pretrain_steps), ("lbfgs_steps", lbfgs_steps)):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise InputError(f"{nm} must be a non-negative integer, got {v!r}")
+        if isinstance(callback_every, bool) or not isinstance(callback_every, (int, np.integer)) or callback_every <= 0:
+            raise InputError(f"callback_every must be a positive integer, got {callback_every!r}")
+        if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol >= 0):
+            raise InputError(f"tol must be a finite number >= 0, got {tol!r}")
+        if on_diverge not in ("raise", "return"):
+            raise InputError("on_diverge must be 'raise' or 'return'")
+        if pretrain_steps and self.method != "bilo":
+            raise InputError("pretrain_steps is a BiLO phase; PINN has no pretraining")
+        self._trainer.set_options(self._adam_options(lr, lr_params, amsgrad))
+        t0 = time.perf_counter()
+        status, taken, diverged = "completed", 0, None
+        phases = ([("pretrain", pretrain_steps, False)] if pretrain_steps else []) + [("inverse", steps, True)]
+        for label, n, train_params in phases:
+            status, k, diverged = self._run(n, train_params, callback_every, progress, tol, callback, label)
+            taken += k
+            if status in ("diverged", "interrupted", "stopped"):
+                break
+            if status == "converged" and label == "pretrain":
+                status = "completed"  # pretraining reached its tolerance: go on to the inverse phase
+        result = FitResult(
+            params=self.params, losses={}, status=status, steps=taken, wall_time=0.0, diverged_step=diverged
+        )
+        if status == "diverged":
+            result.message = (
+                f"loss or gradient became non-finite at step {diverged}; the model was restored to the last finite "
+                "state. Lower the learning rates, check the data scale, or add parameter bounds."
+            )
+            if on_diverge == "raise":
+                raise TrainingDiverged(result.message, diverged if diverged is not None else -1)
+        elif status == "interrupted":
+            result.message = "interrupted by the user (KeyboardInterrupt); the model holds a consistent state"
+        elif lbfgs_steps > 0:
+            from .lbfgs import refine
+
+            result.lbfgs = refine(self, lbfgs_steps)
+            result.message = "; ".join(str(r) for r in result.lbfgs)
+        result.wall_time = time.perf_counter() - t0
+        result.params = self.params
+        result.losses = self.losses()
+        return result
+
+    def losses(self) -> Dict[str, float]:
+        """The losses at the current state: res, rgrad, data, total (this method's objective)."""
+        t = self._trainer
+        if self.method == "pinn":
+            losses, _, _ = t.pinn(t.get_weights(), t.get_raw_params())
+            return dict(losses)
+        lo, _ = t.lower(t.get_weights(), t.get_raw_params())
+        up, _ = t.upper(t.get_weights(), t.get_raw_params())
+        return {"res": lo["res"], "rgrad": lo["rgrad"], "data": up["data"], "total": lo["total"] + up["total"]}
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def save(self, path: str) -> None:
+        """Write a complete checkpoint (weights, parameters, Adam state, history, problem, data,
+        configuration) atomically: a crash mid-write leaves any previous file intact."""
+        from .checkpoint import save
+
+        save(self, path)
+
+    def __repr__(self) -> str:
+        ps = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
+        return f"{type(self).__name__}(problem={self.problem.name!r}, hidden={self.hidden}, step={self.step}, {ps})"
+
+
+def _deriv_name(d: Mapping[str, int]) -> str:
+    return "u_" + "".join(k * int(v) for k, v in d.items()) if any(d.values()) else "u"
+
+
+class PINN(Model):
+    """Physics-informed neural network (Raissi et al. 2019): u(z; W), parameters trained jointly
+    with the weights on ``w_res L_res + w_data L_data``."""
+
+    method = "pinn"
+    _method_code = 0
+
+
+class BiLO(Model):
+    """Bilevel local operator (Zhang et al. 2026): u(z, a; W) takes the parameters as inputs.
+
+    Lower level: weights follow ``w_res L_res + w_rgrad L_rgrad`` (residual and its total
+    derivative in the parameters); upper level: parameters follow ``w_data L_data`` with the
+    weights fixed; both updated simultaneously. ``fit(pretrain_steps=...)`` first trains the
+    weights at the initial guess.
+    """
+
+    method = "bilo"
+    _method_code = 1

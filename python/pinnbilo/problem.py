@@ -1,0 +1,320 @@
+"""Inverse problems: equation, domain, unknown parameters, hard constraints, data."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+
+import numpy as np
+
+from . import expr as ex
+from .errors import InputError
+
+Bounds = Tuple[Optional[float], Optional[float]]
+SolutionFn = Callable[[np.ndarray, Mapping[str, float]], np.ndarray]
+
+RESERVED = {"u", "N", "pi", "e", *ex.FUNCTIONS}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """An unknown scalar of the equation.
+
+    ``init`` is the initial guess; ``bounds`` = (lower, upper), either may be None, enforced by a
+    smooth transform (open interval); ``true`` is the value used for synthetic data, if known.
+    """
+
+    name: str
+    init: float
+    bounds: Bounds = (None, None)
+    true: Optional[float] = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise InputError(f"parameter name {self.name!r} must be a Python identifier")
+        if self.name in RESERVED:
+            raise InputError(f"parameter name '{self.name}' is reserved; pick another")
+        _require_finite_number(self.init, f"initial guess of '{self.name}'")
+        lo, hi = self.bounds
+        if lo is not None and hi is not None and not lo < hi:
+            raise InputError(f"bounds of '{self.name}': lower {lo} must be below upper {hi}")
+        if (lo is not None and self.init <= lo) or (hi is not None and self.init >= hi):
+            raise InputError(f"initial guess {self.init} of '{self.name}' lies outside its bounds {self.bounds}")
+        if self.true is not None:
+            _require_finite_number(self.true, f"true value of '{self.name}'")
+
+
+@dataclass
+class Data:
+    """Observations ``values[i] ~ u(points[i])``.
+
+    points: (m, n_coords) array; values: (m,) array. ``noise`` records the noise level used to
+    make synthetic data (informational).
+    """
+
+    points: np.ndarray
+    values: np.ndarray
+    noise: float = 0.0
+
+    def __post_init__(self) -> None:
+        pts = np.asarray(self.points, dtype=np.float64)
+        if pts.ndim == 1:
+            pts = pts[:, None]
+        vals = np.asarray(self.values, dtype=np.float64)
+        if pts.ndim != 2:
+            raise InputError(f"data points must have shape (m, n_coords), got {pts.shape}")
+        if vals.ndim != 1 or vals.shape[0] != pts.shape[0]:
+            raise InputError(f"data values must have shape ({pts.shape[0]},) to match the points, got {vals.shape}")
+        if pts.shape[0] == 0:
+            raise InputError("data is empty: need at least one observation")
+        if not np.all(np.isfinite(pts)):
+            raise InputError("data points contain NaN or inf; remove or fix those rows")
+        if not np.all(np.isfinite(vals)):
+            bad = np.flatnonzero(~np.isfinite(vals))
+            raise InputError(f"data values contain NaN or inf at indices {bad[:10].tolist()}; remove those observations")
+        self.points, self.values = pts, vals
+
+    def __len__(self) -> int:
+        return int(self.values.shape[0])
+
+
+def _require_finite_number(v: object, what: str) -> None:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(float(v)):
+        raise InputError(f"{what} must be a finite number, got {v!r}")
+
+
+ExprInput = Union[str, ex.Expr]
+
+
+class Problem:
+    """An inverse problem: residual r[u](z; params) = 0 on a box domain, with the solution
+    represented as ``u = transform(N, z, params)`` so boundary/initial conditions hold exactly.
+
+    Parameters
+    ----------
+    coords : names of the coordinates, e.g. ``("t",)``.
+    domain : {coordinate: (low, high)}.
+    params : the unknown parameters.
+    residual : text such as ``"u.t - a*u"`` or an :class:`~pinnbilo.expr.Expr`.
+    transform : text or expression in ``N`` (the network output), coordinates and parameters;
+        default ``"N"`` (no hard constraint).
+    solution : optional ``f(points (n, n_coords), params dict) -> (n,)`` exact solution, used for
+        synthetic data and error measurement.
+    """
+
+    def __init__(
+        self,
+        coords: Sequence[str],
+        domain: Mapping[str, Tuple[float, float]],
+        params: Sequence[Parameter],
+        residual: ExprInput,
+        transform: ExprInput = "N",
+        solution: Optional[SolutionFn] = None,
+        name: str = "custom",
+        spec: Optional[Dict[str, object]] = None,
+    ) -> None:
+        self.coords: Tuple[str, ...] = tuple(coords)
+        if not self.coords:
+            raise InputError("a problem needs at least one coordinate, e.g. coords=('t',)")
+        for c in self.coords:
+            if not isinstance(c, str) or not c.isidentifier() or c in RESERVED:
+                raise InputError(f"coordinate name {c!r} must be an identifier other than {sorted(RESERVED)}")
+        if len(set(self.coords)) != len(self.coords):
+            raise InputError(f"duplicate coordinate names in {self.coords}")
+        self.domain: Dict[str, Tuple[float, float]] = {}
+        for c in self.coords:
+            if c not in domain:
+                raise InputError(f"domain has no interval for coordinate '{c}'; give domain={{'{c}': (low, high)}}")
+            lo, hi = domain[c]
+            _require_finite_number(lo, f"domain low of '{c}'")
+            _require_finite_number(hi, f"domain high of '{c}'")
+            if not float(lo) < float(hi):
+                raise InputError(f"domain of '{c}': low {lo} must be below high {hi}")
+            self.domain[c] = (float(lo), float(hi))
+        extra = set(domain) - set(self.coords)
+        if extra:
+            raise InputError(f"domain names unknown coordinates {sorted(extra)}; coordinates: {self.coords}")
+        self.params: Tuple[Parameter, ...] = tuple(params)
+        names = [p.name for p in self.params]
+        if len(set(names)) != len(names):
+            raise InputError(f"duplicate parameter names in {names}")
+        clash = set(names) & set(self.coords)
+        if clash:
+            raise InputError(f"names used both as coordinate and parameter: {sorted(clash)}")
+        self.residual: ex.Expr = self._as_expr(residual, allow_u=True, allow_net=False, what="residual")
+        self.transform: ex.Expr = self._as_expr(transform, allow_u=False, allow_net=True, what="transform")
+        if not ex.names_in(self.transform)["net"]:
+            raise InputError("the transform must use the network output N, e.g. 'u0 + t*N'")
+        if not ex.names_in(self.residual)["u"]:
+            raise InputError("the residual must use u or its derivatives, e.g. 'u.t - a*u'")
+        self.solution = solution
+        self.name = name
+        self.spec = spec  # how to rebuild a built-in problem (for checkpoints)
+        self.compiled_residual = ex.compile_expr(self.residual, self.coords, self.param_names, "residual")
+        self.compiled_transform = ex.compile_expr(self.transform, self.coords, self.param_names, "transform")
+
+    def _as_expr(self, e: ExprInput, allow_u: bool, allow_net: bool, what: str) -> ex.Expr:
+        if isinstance(e, str):
+            return ex.parse(e, self.coords, self.param_names, allow_u=allow_u, allow_net=allow_net)
+        if isinstance(e, ex.Expr):
+            return e
+        raise InputError(f"{what} must be a string such as 'u.t - a*u' or an expression, got {type(e).__name__}")
+
+    # -- names and values ----------------------------------------------------------------------
+    @property
+    def param_names(self) -> List[str]:
+        return [p.name for p in self.params]
+
+    @property
+    def initial_params(self) -> Dict[str, float]:
+        return {p.name: float(p.init) for p in self.params}
+
+    @property
+    def true_params(self) -> Dict[str, float]:
+        """True parameter values; raises if any is unknown."""
+        missing = [p.name for p in self.params if p.true is None]
+        if missing:
+            raise InputError(f"true values unknown for {missing}; pass Parameter(..., true=value)")
+        return {p.name: float(p.true) for p in self.params}  # type: ignore[arg-type]
+
+    @property
+    def derivatives(self) -> List[Tuple[int, ...]]:
+        """Derivatives of u (multi-indices over coords) the residual needs."""
+        return self.compiled_residual.derivatives
+
+    # -- points --------------------------------------------------------------------------------
+    def as_points(self, points: object, what: str = "points") -> np.ndarray:
+        """Coerce to a float64 array of shape (n, n_coords), checking it is finite and non-empty."""
+        p = np.asarray(points, dtype=np.float64)
+        if p.ndim == 1 and len(self.coords) == 1:
+            p = p[:, None]
+        if p.ndim == 0:
+            p = p.reshape(1, 1) if len(self.coords) == 1 else p
+        if p.ndim != 2 or p.shape[1] != len(self.coords):
+            raise InputError(f"{what} must have shape (n, {len(self.coords)}) for coordinates {self.coords}, got {p.shape}")
+        if p.shape[0] == 0:
+            raise InputError(f"{what} is empty")
+        if not np.all(np.isfinite(p)):
+            raise InputError(f"{what} contain NaN or inf")
+        return p
+
+    def grid(self, n: int) -> np.ndarray:
+        """A tensor grid with n points per coordinate (endpoints included): (n**d, d)."""
+        n = _positive_int(n, "grid size n")
+        if n < 2:
+            raise InputError("grid size n must be >= 2")
+        axes = [np.linspace(lo, hi, n) for lo, hi in (self.domain[c] for c in self.coords)]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        return np.stack([m.ravel() for m in mesh], axis=1)
+
+    def random_points(self, n: int, seed: int = 0) -> np.ndarray:
+        """n uniform random points in the domain box: (n, d)."""
+        n = _positive_int(n, "number of points n")
+        rng = np.random.default_rng(seed)
+        lo = np.array([self.domain[c][0] for c in self.coords])
+        hi = np.array([self.domain[c][1] for c in self.coords])
+        return lo + (hi - lo) * rng.random((n, len(self.coords)))
+
+    # -- data ----------------------------------------------------------------------------------
+    def exact(self, points: object, params: Optional[Mapping[str, float]] = None) -> np.ndarray:
+        """The exact solution at points for params (default: the true values): (n,)."""
+        if self.solution is None:
+            raise InputError(f"problem '{self.name}' has no exact solution; pass solution=... or give data")
+        p = self.as_points(points)
+        vals = np.asarray(self.solution(p, dict(params) if params is not None else self.true_params), dtype=np.float64)
+        return vals.reshape(p.shape[0])
+
+    def synthetic_data(
+        self,
+        n: int = 20,
+        noise: float = 0.0,
+        seed: int = 0,
+        points: Optional[object] = None,
+        params: Optional[Mapping[str, float]] = None,
+    ) -> Data:
+        """Observations of the exact solution with Gaussian noise.
+
+        n points on a uniform grid of the domain (for one coordinate: excluding the lower end,
+        where the initial condition already fixes u), unless ``points`` are given. ``noise`` is
+        relative: the noise standard deviation is ``noise * max|u|`` over the points. Seeded.
+        """
+        if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
+            raise InputError(f"noise must be a finite number >= 0, got {noise!r}")
+        if points is None:
+            n = _positive_int(n, "number of data points n")
+            if len(self.coords) == 1:
+                lo, hi = self.domain[self.coords[0]]
+                pts = np.linspace(lo, hi, n + 1)[1:, None]
+            else:
+                pts = self.random_points(n, seed)
+        else:
+            pts = self.as_points(points, "data points")
+        clean = self.exact(pts, params)
+        rng = np.random.default_rng(seed)
+        scale = float(noise) * float(np.max(np.abs(clean)))
+        return Data(pts, clean + scale * rng.standard_normal(clean.shape), noise=float(noise))
+
+    def describe(self) -> str:
+        ps = ", ".join(f"{p.name} (guess {p.init:g})" for p in self.params)
+        return f"{self.name}: r = {self.residual} = 0; u = {self.transform}; unknowns: {ps}"
+
+    def to_dict(self) -> Dict[str, object]:
+        """A JSON-able description from which :func:`problem_from_dict` rebuilds the problem."""
+        return {
+            "coords": list(self.coords),
+            "domain": {c: list(v) for c, v in self.domain.items()},
+            "params": [{"name": p.name, "init": p.init, "bounds": list(p.bounds), "true": p.true} for p in self.params],
+            "residual": str(self.residual),
+            "transform": str(self.transform),
+            "name": self.name,
+            "spec": self.spec,
+        }
+
+
+def problem_from_dict(d: Mapping[str, object]) -> Problem:
+    """Inverse of :meth:`Problem.to_dict`; built-in problems come back with their exact solution."""
+    spec = d.get("spec")
+    if isinstance(spec, dict) and spec.get("builtin"):
+        from . import problems
+
+        kwargs = dict(spec.get("kwargs", {}))
+        return problems.get(str(spec["builtin"]), **kwargs)
+    params = [Parameter(p["name"], p["init"], tuple(p["bounds"]), p["true"]) for p in d["params"]]  # type: ignore[index, union-attr]
+    return Problem(
+        d["coords"],  # type: ignore[arg-type]
+        {k: tuple(v) for k, v in d["domain"].items()},  # type: ignore[union-attr]
+        params,
+        str(d["residual"]),
+        str(d["transform"]),
+        name=str(d.get("name", "custom")),
+    )
+
+
+def _positive_int(n: object, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or int(n) <= 0:
+        raise InputError(f"{what} must be a positive integer, got {n!r}")
+    return int(n)
+
+
+def ode_problem(
+    residual: ExprInput,
+    u0: float,
+    params: Union[Sequence[Parameter], Mapping[str, float]],
+    t_span: Tuple[float, float] = (0.0, 1.0),
+    solution: Optional[SolutionFn] = None,
+    name: str = "ode",
+    spec: Optional[Dict[str, object]] = None,
+) -> Problem:
+    """A first-order ODE inverse problem in t with u(t0) = u0 enforced exactly by
+    ``u = u0 + (t - t0) N``.
+
+    ``params`` is a list of :class:`Parameter` or a mapping {name: initial guess}.
+    """
+    _require_finite_number(u0, "u0")
+    plist = [Parameter(k, v) for k, v in params.items()] if isinstance(params, Mapping) else list(params)
+    t0 = float(t_span[0])
+    transform = ex.as_expr(float(u0)) + (ex.coord("t") - t0) * ex.N if t0 != 0 else ex.as_expr(float(u0)) + ex.coord("t") * ex.N
+    return Problem(("t",), {"t": t_span}, plist, residual, transform, solution=solution, name=name, spec=spec)
+
+

@@ -1,0 +1,81 @@
+"""Built-in problems, each a short definition a user could have written."""
+
+from __future__ import annotations
+
+from typing import Callable, Dict, Mapping, Optional, Tuple
+
+import numpy as np
+
+from .errors import InputError
+from .problem import Bounds, Parameter, Problem, ode_problem
+
+
+def exponential_growth(
+    a_true: float = 2.0,
+    a_init: float = 1.0,
+    u0: float = 1.0,
+    t_span: Tuple[float, float] = (0.0, 1.0),
+    bounds: Bounds = (None, None),
+) -> Problem:
+    """``u_t = a u`` on t in t_span with u(t0) = u0; exact solution u0 exp(a (t - t0))."""
+    t0 = float(t_span[0])
+
+    def solution(points: np.ndarray, p: Mapping[str, float]) -> np.ndarray:
+        return u0 * np.exp(p["a"] * (points[:, 0] - t0))
+
+    return ode_problem(
+        "u.t - a*u",
+        u0,
+        [Parameter("a", a_init, bounds, a_true)],
+        t_span,
+        solution,
+        name="exponential",
+        spec={"builtin": "exponential", "kwargs": dict(a_true=a_true, a_init=a_init, u0=u0, t_span=list(t_span),
+                                                        bounds=list(bounds))},
+    )
+
+
+def logistic_growth(
+    a_true: float = 2.0,
+    a_init: float = 1.0,
+    u0: float = 0.1,
+    t_span: Tuple[float, float] = (0.0, 3.0),
+    bounds: Bounds = (None, None),
+) -> Problem:
+    """``u_t = a u (1 - u)`` with u(t0) = u0 in (0, 1); exact solution 1 / (1 + (1/u0 - 1) e^{-a (t - t0)})."""
+    if not 0.0 < u0 < 1.0:
+        raise InputError(f"logistic growth needs 0 < u0 < 1, got {u0}")
+    t0 = float(t_span[0])
+
+    def solution(points: np.ndarray, p: Mapping[str, float]) -> np.ndarray:
+        return 1.0 / (1.0 + (1.0 / u0 - 1.0) * np.exp(-p["a"] * (points[:, 0] - t0)))
+
+    return ode_problem(
+        "u.t - a*u*(1 - u)",
+        u0,
+        [Parameter("a", a_init, bounds, a_true)],
+        t_span,
+        solution,
+        name="logistic",
+        spec={"builtin": "logistic", "kwargs": dict(a_true=a_true, a_init=a_init, u0=u0, t_span=list(t_span),
+                                                     bounds=list(bounds))},
+    )
+
+
+BUILTINS: Dict[str, Callable[..., Problem]] = {
+    "exponential": exponential_growth,
+    "logistic": logistic_growth,
+}
+
+
+def get(name: str, **kwargs: object) -> Problem:
+    """A built-in problem by name: one of :data:`BUILTINS`."""
+    if name not in BUILTINS:
+        raise InputError(f"unknown problem '{name}'; built-in problems: {', '.join(sorted(BUILTINS))}")
+    if "t_span" in kwargs and kwargs["t_span"] is not None:
+        kwargs["t_span"] = tuple(kwargs["t_span"])  # type: ignore[arg-type]
+    if "bounds" in kwargs and kwargs["bounds"] is not None:
+        kwargs["bounds"] = tuple(kwargs["bounds"])  # type: ignore[arg-type]
+    return BUILTINS[name](**kwargs)  # type: ignore[arg-type]
+
+

@@ -1,0 +1,67 @@
+"""Small result containers returned by training and evaluation."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Dict, Optional
+
+import numpy as np
+
+
+@dataclass
+class History:
+    """Per-step training record (Adam steps, then L-BFGS iterations).
+
+    Every array has one entry per recorded step: ``step`` (global step number), ``total`` (the
+    objective of that phase), ``res`` (mean squared residual), ``rgrad`` (BiLO: mean squared
+    residual gradient), ``data`` (mean squared data misfit); ``params`` maps each parameter name
+    to its value at that step.
+    """
+
+    step: np.ndarray
+    total: np.ndarray
+    res: np.ndarray
+    rgrad: np.ndarray
+    data: np.ndarray
+    params: Dict[str, np.ndarray]
+
+    def __len__(self) -> int:
+        return int(self.step.shape[0])
+
+
+@dataclass
+class LbfgsReport:
+    """Why SciPy's L-BFGS-B stopped: ``message`` as SciPy gives it, iterations, evaluations."""
+
+    objective: str
+    success: bool
+    message: str
+    iterations: int
+    evaluations: int
+    loss_before: float
+    loss_after: float
+
+    def __str__(self) -> str:
+        return (
+            f"L-BFGS-B ({self.objective}) stopped after {self.iterations} iterations, {self.evaluations} "
+            f"evaluations: {self.message}; loss {self.loss_before:.3e} -> {self.loss_after:.3e}"
+        )
+
+
+@dataclass
+class FitResult:
+    """Outcome of :meth:`Model.fit`.
+
+    ``status``: 'completed' (all steps), 'converged' (objective below tol), 'stopped' (a callback
+    asked), 'interrupted' (Ctrl-C), or 'diverged' (non-finite loss; the model holds the last
+    finite state and ``diverged_step`` says where).
+    """
+
+    params: Dict[str, float]
+    losses: Dict[str, float]
+    status: str
+    steps: int
+    wall_time: float
+    diverged_step: Optional[int] = None
+    lbfgs: list = field(default_factory=list)
+    message: str = ""
