@@ -175,6 +175,8 @@ def to_string(e: Expr) -> str:
     if k == "u":
         if not e.deriv:
             return "u"
+        if all(len(n) == 1 for n, _ in e.deriv):
+            return "u." + "".join(n * o for n, o in e.deriv)
         return "u.d(" + ", ".join(f"{n}={o}" for n, o in e.deriv) + ")"
     if k == "func":
         return f"{e.name}({to_string(e.args[0])})"

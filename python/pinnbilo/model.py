@@ -35,11 +35,14 @@ class Model:
     n_res : collocation grid size per coordinate when ``collocation`` is not given.
     dtype : "float64" (default) or "float32".
     seed : seeds the weight initialisation; equal seeds give identical runs.
-    w_res, w_data : loss weights (and ``w_rgrad`` for BiLO).
+    w_res, w_data : loss weights; ``w_rgrad`` weights BiLO's residual-gradient term (default
+        0.1: heavier weights slow the lower level down on stiff solutions such as logistic
+        growth; lighter ones make the local operator less accurate away from the current a).
     """
 
     method: str = ""
     _method_code: int = -1
+    default_w_rgrad: float = 0.0
 
     def __init__(
         self,
@@ -52,11 +55,13 @@ class Model:
         dtype: str = "float64",
         seed: int = 0,
         w_res: float = 1.0,
-        w_rgrad: float = 1.0,
+        w_rgrad: Optional[float] = None,
         w_data: float = 1.0,
     ) -> None:
         if type(self) is Model:
             raise TypeError("use PINN or BiLO")
+        if w_rgrad is None:
+            w_rgrad = self.default_w_rgrad
         if not isinstance(problem, Problem):
             raise InputError(f"problem must be a pinnbilo Problem, got {type(problem).__name__}")
         if not isinstance(data, Data):
@@ -334,7 +339,7 @@ class Model:
         self,
         steps: int = 5000,
         lr: float = 1e-3,
-        lr_params: float = 1e-2,
+        lr_params: float = 1e-3,
         lbfgs_steps: int = 0,
         tol: float = 0.0,
         amsgrad: bool = False,
@@ -445,3 +450,4 @@ class BiLO(Model):
 
     method = "bilo"
     _method_code = 1
+    default_w_rgrad = 0.1
