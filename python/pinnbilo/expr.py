@@ -348,10 +348,11 @@ def compile_expr(e: Expr, coords: Sequence[str], params: Sequence[str], context:
         return _fold(x.kind, vals[0], vals[1], context)  # type: ignore[arg-type]
 
     def lower(x: Expr) -> Tuple[int, Optional[float]]:
-        """Returns (op index, constant value if x folds to a constant)."""
+        """Returns (op index, constant value if x folds to a constant). Constants are not
+        emitted (index -1): every operation absorbs a constant operand (AddConst, Scale)."""
         k = x.kind
         if k == "const":
-            return emit(("const", x.value), (OP_CONST, -1, -1, x.value, 0, -1)), x.value
+            return -1, x.value
         if k == "coord":
             if x.name not in coords:
                 raise InputError(f"{context}: unknown coordinate '{x.name}'; coordinates: {', '.join(coords)}")
@@ -434,7 +435,9 @@ def compile_expr(e: Expr, coords: Sequence[str], params: Sequence[str], context:
             return emit(("mul",) + tuple(sorted((a, inv))), (OP_MUL, a, inv, 0.0, 0, -1)), None
         raise InputError(f"{context}: unknown expression kind '{k}'")
 
-    out, _ = lower(e)
+    out, value = lower(e)
+    if out < 0:
+        out = emit(("const", value), (OP_CONST, -1, -1, float(value), 0, -1))  # type: ignore[arg-type]
     if out != len(ops) - 1:
         # The result must be the last op: append an identity so the core reads it there.
         ops.append((OP_SCALE, out, -1, 1.0, 0, -1))
