@@ -20,7 +20,8 @@ results are ``(n_out, n)`` per derivative.
 
 from __future__ import annotations
 
-from typing import Callable, Dict, List, Sequence, Tuple, Union
+from collections.abc import Sequence
+from typing import Callable, Union
 
 import numpy as np
 
@@ -33,7 +34,7 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
 
 
 # name -> (f, f', f'')
-ACTIVATIONS: Dict[str, Tuple[Fn, Fn, Fn]] = {
+ACTIVATIONS: dict[str, tuple[Fn, Fn, Fn]] = {
     "tanh": (
         np.tanh,
         lambda x: 1.0 - np.tanh(x) ** 2,
@@ -58,7 +59,7 @@ ACTIVATIONS: Dict[str, Tuple[Fn, Fn, Fn]] = {
 class HyperDual:
     """Arrays of hyper-dual numbers ``v + d1 e1 + d2 e2 + d12 e1 e2`` (all parts the same shape)."""
 
-    __slots__ = ("v", "d1", "d2", "d12")
+    __slots__ = ("d1", "d2", "d12", "v")
 
     def __init__(
         self,
@@ -127,7 +128,7 @@ def n_params(sizes: Sequence[int]) -> int:
     return sum(o * i + o for i, o in zip(sizes[:-1], sizes[1:]))
 
 
-def unpack(sizes: Sequence[int], params: np.ndarray) -> List[Tuple[np.ndarray, np.ndarray]]:
+def unpack(sizes: Sequence[int], params: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     """Flat parameters -> [(W (out, in), b (out,)), ...] per layer."""
     params = np.asarray(params, dtype=np.float64)
     if params.shape != (n_params(sizes),):
@@ -142,9 +143,7 @@ def unpack(sizes: Sequence[int], params: np.ndarray) -> List[Tuple[np.ndarray, n
     return layers
 
 
-def forward(
-    sizes: Sequence[int], activation: str, params: np.ndarray, x: HyperDual
-) -> HyperDual:
+def forward(sizes: Sequence[int], activation: str, params: np.ndarray, x: HyperDual) -> HyperDual:
     """Push hyper-dual inputs of shape (n_in, n) through the network: (n_out, n)."""
     layers = unpack(sizes, params)
     h = x
@@ -164,7 +163,9 @@ def _seeded(inputs: np.ndarray, i: int, j: int) -> HyperDual:
     return HyperDual(x, d1, d2)
 
 
-def value(sizes: Sequence[int], activation: str, params: np.ndarray, inputs: np.ndarray) -> np.ndarray:
+def value(
+    sizes: Sequence[int], activation: str, params: np.ndarray, inputs: np.ndarray
+) -> np.ndarray:
     """Network output u at inputs (n, n_in): (n_out, n)."""
     x = np.asarray(inputs, dtype=np.float64).T
     return forward(sizes, activation, params, HyperDual(x)).v
@@ -172,7 +173,7 @@ def value(sizes: Sequence[int], activation: str, params: np.ndarray, inputs: np.
 
 def second(
     sizes: Sequence[int], activation: str, params: np.ndarray, inputs: np.ndarray, i: int, j: int
-) -> Tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """``(u, du/dz_i, du/dz_j, d2u/dz_i dz_j)`` at inputs (n, n_in), each (n_out, n)."""
     y = forward(sizes, activation, params, _seeded(inputs, i, j))
     return y.v, y.d1, y.d2, y.d12
@@ -216,4 +217,6 @@ def derivative(
         return second(sizes, activation, params, inputs, dirs[0], dirs[0])[1]
     if len(dirs) == 2:
         return second(sizes, activation, params, inputs, dirs[0], dirs[1])[3]
-    raise ValueError(f"the hyper-dual reference gives orders <= 2; alpha {alpha} has order {len(dirs)}")
+    raise ValueError(
+        f"the hyper-dual reference gives orders <= 2; alpha {alpha} has order {len(dirs)}"
+    )

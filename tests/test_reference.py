@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import itertools
-from typing import List, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pytest
-
 from pinnbilo import _core
 
 try:
@@ -40,7 +39,7 @@ def assert_close(actual: np.ndarray, expected: np.ndarray, rtol: float = RTOL) -
     np.testing.assert_allclose(actual, expected, rtol=rtol, atol=rtol * scale)
 
 
-def unit(n_in: int, *dirs: int) -> List[int]:
+def unit(n_in: int, *dirs: int) -> list[int]:
     alpha = [0] * n_in
     for d in dirs:
         alpha[d] += 1
@@ -172,7 +171,7 @@ def test_third_order_tta(activation):
     p = random_params(sizes, activation, 6)
     x = random_inputs(2, seed=6)
     out = _core.mlp_derivatives(sizes, activation, p, x, [[2, 1], [3, 0]])
-    u_tt = lambda z: ref.derivative(sizes, activation, p, z, [2, 0])  # noqa: E731
+    u_tt = lambda z: ref.derivative(sizes, activation, p, z, [2, 0])
     assert_close(out[0], _fd(u_tt, x, 1), 1e-8)
     assert_close(out[1], _fd(u_tt, x, 0), 1e-8)
 
@@ -183,10 +182,10 @@ def test_third_order_all_mixed_and_fourth_order(activation):
     p = random_params(sizes, activation, 7)
     x = random_inputs(3, seed=7)
     out = _core.mlp_derivatives(sizes, activation, p, x, [[1, 1, 1], [2, 0, 2]])
-    u_01 = lambda z: ref.derivative(sizes, activation, p, z, [1, 1, 0])  # noqa: E731
+    u_01 = lambda z: ref.derivative(sizes, activation, p, z, [1, 1, 0])
     assert_close(out[0], _fd(u_01, x, 2), 1e-8)
     # fourth order: second difference in z_2 of the exact u_00
-    u_00 = lambda z: ref.derivative(sizes, activation, p, z, [2, 0, 0])  # noqa: E731
+    u_00 = lambda z: ref.derivative(sizes, activation, p, z, [2, 0, 0])
     assert_close(out[1], _fd2(u_00, x, 2), 1e-8)
 
 

@@ -1,0 +1,247 @@
+"""Matplotlib figures of a fitted model: the solution against data, the losses and the parameter
+trajectories.
+
+Every function returns a :class:`matplotlib.figure.Figure`. Figures are built without pyplot, so
+they never open a window and need no GUI backend; save them with ``fig.savefig("fit.png")`` or
+show them in a notebook by leaving the returned figure as the last expression of a cell. Pass
+``ax=`` to draw into an axes of your own figure instead (its figure is returned).
+
+Matplotlib is an optional dependency: ``pip install pinnbilo[plot]``.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from .errors import InputError
+from .results import History
+
+if TYPE_CHECKING:  # pragma: no cover
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+    from .model import Model
+
+__all__ = ["plot_fit", "plot_losses", "plot_params", "plot_parity", "plot_summary"]
+
+LOSS_SERIES: tuple[tuple[str, str], ...] = (
+    ("total", "total"),
+    ("res", "residual"),
+    ("rgrad", "residual gradient"),
+    ("data", "data"),
+)
+
+
+def _figure_module():
+    try:
+        import matplotlib.figure as mfigure
+    except ImportError as exc:  # pragma: no cover - depends on the environment
+        raise ImportError(
+            "pinnbilo.plotting needs matplotlib; install it with `pip install pinnbilo[plot]` "
+            "(or `pip install matplotlib`)"
+        ) from exc
+    return mfigure
+
+
+def _axes(ax: Axes | None, figsize: tuple[float, float] = (6.0, 4.0)) -> tuple[Figure, Axes]:
+    """The given axes and its figure, or a new single-axes figure (no pyplot, no window)."""
+    mfigure = _figure_module()
+    if ax is not None:
+        return _root_figure(ax), ax
+    fig = mfigure.Figure(figsize=figsize, layout="constrained")
+    return fig, fig.add_subplot(1, 1, 1)
+
+
+def _root_figure(ax: Axes) -> Figure:
+    """The top-level Figure holding ax (also when ax lives in a SubFigure)."""
+    mfigure = _figure_module()
+    fig = ax.figure
+    while not isinstance(fig, mfigure.Figure):
+        fig = fig.figure  # a SubFigure's .figure is its parent's root figure
+    return fig
+
+
+def _check_model(model: object, what: str) -> Model:
+    from .model import Model
+
+    if not isinstance(model, Model):
+        raise InputError(f"{what} needs a fitted pinnbilo PINN or BiLO model, got {type(model).__name__}")
+    return model
+
+
+def _true_values(model: Model) -> dict:
+    """{name: true value} for the parameters whose true value is known."""
+    return {p.name: float(p.true) for p in model.problem.params if p.true is not None}
+
+
+def _params_text(model: Model) -> str:
+    return ", ".join(f"{k} = {v:.4g}" for k, v in model.params.items())
+
+
+# -- solution --------------------------------------------------------------------------------------
+def plot_fit(model: Model, n: int = 200, ax: Axes | None = None) -> Figure:
+    """The fitted solution of a one-coordinate problem with the data and the exact solution.
+
+    Draws, against the coordinate (e.g. ``t``) over ``problem.domain``: the observations
+    ``model.data`` as markers, the network solution ``model.predict`` on ``n`` evenly spaced
+    points as a solid line, and — when the problem has an exact solution and all true parameter
+    values are known — the exact solution at the true parameters as a dashed line. Units are those
+    of the problem's coordinate and of u.
+
+    Parameters
+    ----------
+    model : a PINN or BiLO model (trained or not).
+    n : number of evaluation points (>= 2).
+    ax : axes to draw into; default a new figure.
+
+    Raises
+    ------
+    InputError : the problem has more than one coordinate (use :func:`plot_parity`), or n < 2.
+    """
+    model = _check_model(model, "plot_fit")
+    problem = model.problem
+    if len(problem.coords) != 1:
+        raise InputError(
+            f"plot_fit draws u against one coordinate, but problem '{problem.name}' has coordinates "
+            f"{problem.coords}; use plot_parity(model) to compare predictions with the data"
+        )
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise InputError(f"n must be an integer >= 2, got {n!r}")
+    fig, ax = _axes(ax)
+    coord = problem.coords[0]
+    lo, hi = problem.domain[coord]
+    t = np.linspace(lo, hi, int(n))
+    ax.plot(
+        model.data.points[:, 0],
+        model.data.values,
+        "o",
+        color="0.3",
+        markersize=4,
+        label=f"data ({len(model.data)})",
+        zorder=3,
+    )
+    ax.plot(t, model.predict(t), "-", color="C0", linewidth=2, label=f"{type(model).__name__} fit")
+    exact = _exact_or_none(model, t)
+    if exact is not None:
+        ax.plot(t, exact, "--", color="C1", linewidth=1.5, label="exact (true parameters)")
+    ax.set_xlabel(coord)
+    ax.set_ylabel("u")
+    title = f"{problem.name}: {_params_text(model)}" if problem.params else problem.name
+    ax.set_title(title)
+    ax.legend()
+    return fig
+
+
+def _exact_or_none(model: Model, t: np.ndarray) -> np.ndarray | None:
+    problem = model.problem
+    if problem.solution is None or len(_true_values(model)) != len(problem.params):
+        return None
+    return problem.exact(t)
+
+
+def plot_parity(model: Model, ax: Axes | None = None) -> Figure:
+    """Predicted against observed u at the data points, with the line y = x.
+
+    Works for problems with any number of coordinates. Axes are in the units of u.
+    """
+    model = _check_model(model, "plot_parity")
+    fig, ax = _axes(ax)
+    obs = model.data.values
+    pred = model.predict(model.data.points)
+    ax.plot(obs, pred, "o", color="C0", markersize=4, label=f"data ({len(model.data)})")
+    lo = float(min(obs.min(), pred.min()))
+    hi = float(max(obs.max(), pred.max()))
+    ax.plot([lo, hi], [lo, hi], "--", color="0.4", linewidth=1, label="y = x")
+    ax.set_xlabel("observed u")
+    ax.set_ylabel(f"{type(model).__name__} prediction")
+    ax.set_title(f"{model.problem.name}: fit at the data points")
+    ax.legend()
+    return fig
+
+
+# -- training history ------------------------------------------------------------------------------
+def plot_losses(model_or_history: Model | History, ax: Axes | None = None) -> Figure:
+    """Loss terms against the step on a log scale.
+
+    One line per series of :class:`~pinnbilo.History` among ``total`` (the objective of the
+    phase), ``res`` (mean squared residual), ``rgrad`` (BiLO: mean squared residual gradient)
+    and ``data`` (mean squared data misfit); a series with no positive finite value (e.g.
+    ``rgrad`` of a PINN) is left out. The x axis is the global step number (Adam steps, then
+    L-BFGS iterations).
+
+    Parameters
+    ----------
+    model_or_history : a model, or its ``history``.
+    ax : axes to draw into; default a new figure.
+    """
+    if isinstance(model_or_history, History):
+        history = model_or_history
+    else:
+        history = _check_model(model_or_history, "plot_losses").history
+    fig, ax = _axes(ax)
+    drawn = 0
+    for key, label in LOSS_SERIES:
+        y = np.asarray(getattr(history, key), dtype=np.float64)
+        if y.size == 0 or not np.any(np.isfinite(y) & (y > 0)):
+            continue
+        ax.plot(history.step, y, label=label, linewidth=1.2)
+        drawn += 1
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("loss")
+    ax.set_title("losses")
+    if drawn:
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no training history yet", ha="center", va="center", transform=ax.transAxes)
+    return fig
+
+
+def plot_params(model: Model, ax: Axes | None = None) -> Figure:
+    """Trajectory of every unknown parameter against the step.
+
+    One solid line per parameter (its value at each recorded step, in the parameter's own units)
+    and, when the true value is known, a dashed horizontal line of the same colour at that value.
+
+    Parameters
+    ----------
+    model : a PINN or BiLO model.
+    ax : axes to draw into; default a new figure.
+    """
+    model = _check_model(model, "plot_params")
+    fig, ax = _axes(ax)
+    history = model.history
+    true = _true_values(model)
+    for i, name in enumerate(model.problem.param_names):
+        color = f"C{i % 10}"
+        ax.plot(history.step, history.params[name], "-", color=color, linewidth=1.5, label=name)
+        if name in true:
+            ax.axhline(true[name], linestyle="--", color=color, linewidth=1, label=f"{name} true")
+    ax.set_xlabel("step")
+    ax.set_ylabel("value")
+    ax.set_title("parameters")
+    if model.problem.params:
+        ax.legend()
+    else:
+        ax.text(0.5, 0.5, "no unknown parameters", ha="center", va="center", transform=ax.transAxes)
+    return fig
+
+
+# -- all together ----------------------------------------------------------------------------------
+def plot_summary(model: Model) -> Figure:
+    """Three panels side by side: the fit (:func:`plot_fit` for one coordinate,
+    :func:`plot_parity` otherwise), :func:`plot_losses` and :func:`plot_params`."""
+    model = _check_model(model, "plot_summary")
+    mfigure = _figure_module()
+    fig = mfigure.Figure(figsize=(16.0, 4.5), layout="constrained")
+    ax_fit, ax_loss, ax_par = fig.subplots(1, 3)
+    if len(model.problem.coords) == 1:
+        plot_fit(model, ax=ax_fit)
+    else:
+        plot_parity(model, ax=ax_fit)
+    plot_losses(model, ax=ax_loss)
+    plot_params(model, ax=ax_par)
+    fig.suptitle(repr(model))
+    return fig
