@@ -77,9 +77,7 @@ class HyperDual:
     # -- arithmetic ----------------------------------------------------------------------------
     def __add__(self, other: HyperDual | Scalar) -> HyperDual:
         if isinstance(other, HyperDual):
-            return HyperDual(
-                self.v + other.v, self.d1 + other.d1, self.d2 + other.d2, self.d12 + other.d12
-            )
+            return HyperDual(self.v + other.v, self.d1 + other.d1, self.d2 + other.d2, self.d12 + other.d12)
         return HyperDual(self.v + other, self.d1, self.d2, self.d12)
 
     __radd__ = __add__
@@ -112,9 +110,7 @@ class HyperDual:
     def apply(self, f: Fn, df: Fn, d2f: Fn) -> HyperDual:
         """``f(self)`` given f, f' and f'': exact chain rule to second (mixed) order."""
         f1 = df(self.v)
-        return HyperDual(
-            f(self.v), f1 * self.d1, f1 * self.d2, f1 * self.d12 + d2f(self.v) * self.d1 * self.d2
-        )
+        return HyperDual(f(self.v), f1 * self.d1, f1 * self.d2, f1 * self.d12 + d2f(self.v) * self.d1 * self.d2)
 
     def activate(self, name: str) -> HyperDual:
         if name not in ACTIVATIONS:
@@ -163,9 +159,7 @@ def _seeded(inputs: np.ndarray, i: int, j: int) -> HyperDual:
     return HyperDual(x, d1, d2)
 
 
-def value(
-    sizes: Sequence[int], activation: str, params: np.ndarray, inputs: np.ndarray
-) -> np.ndarray:
+def value(sizes: Sequence[int], activation: str, params: np.ndarray, inputs: np.ndarray) -> np.ndarray:
     """Network output u at inputs (n, n_in): (n_out, n)."""
     x = np.asarray(inputs, dtype=np.float64).T
     return forward(sizes, activation, params, HyperDual(x)).v
@@ -179,17 +173,13 @@ def second(
     return y.v, y.d1, y.d2, y.d12
 
 
-def jacobian(
-    sizes: Sequence[int], activation: str, params: np.ndarray, inputs: np.ndarray
-) -> np.ndarray:
+def jacobian(sizes: Sequence[int], activation: str, params: np.ndarray, inputs: np.ndarray) -> np.ndarray:
     """All first derivatives: (n_in, n_out, n) with ``[i] = du/dz_i``."""
     n_in = sizes[0]
     return np.stack([second(sizes, activation, params, inputs, i, i)[1] for i in range(n_in)])
 
 
-def hessian(
-    sizes: Sequence[int], activation: str, params: np.ndarray, inputs: np.ndarray
-) -> np.ndarray:
+def hessian(sizes: Sequence[int], activation: str, params: np.ndarray, inputs: np.ndarray) -> np.ndarray:
     """All second derivatives: (n_in, n_in, n_out, n) with ``[i, j] = d2u/dz_i dz_j``."""
     n_in = sizes[0]
     out = np.empty((n_in, n_in, sizes[-1], np.asarray(inputs).shape[0]))
@@ -217,6 +207,4 @@ def derivative(
         return second(sizes, activation, params, inputs, dirs[0], dirs[0])[1]
     if len(dirs) == 2:
         return second(sizes, activation, params, inputs, dirs[0], dirs[1])[3]
-    raise ValueError(
-        f"the hyper-dual reference gives orders <= 2; alpha {alpha} has order {len(dirs)}"
-    )
+    raise ValueError(f"the hyper-dual reference gives orders <= 2; alpha {alpha} has order {len(dirs)}")

@@ -6,9 +6,10 @@ import sys
 
 import matplotlib
 import numpy as np
-import pinnbilo as pb
 import pytest
 from matplotlib.figure import Figure
+
+import pinnbilo as pb
 from pinnbilo import plotting
 
 matplotlib.use("Agg")
@@ -60,9 +61,7 @@ def heat() -> pb.PINN:
 @pytest.fixture(scope="module")
 def two_params() -> pb.PINN:
     """u_t = a u + b with only a's true value known, and no exact solution."""
-    prob = pb.ode_problem(
-        "u.t - a*u - b", 1.0, [pb.Parameter("a", 1.0, true=2.0), pb.Parameter("b", 0.5)]
-    )
+    prob = pb.ode_problem("u.t - a*u - b", 1.0, [pb.Parameter("a", 1.0, true=2.0), pb.Parameter("b", 0.5)])
     t = np.linspace(0.1, 1.0, 8)
     m = pb.PINN(prob, pb.Data(t, np.exp(2 * t)), hidden=(8, 8), n_res=11)
     m.fit(steps=30)
@@ -137,9 +136,7 @@ def test_plot_fit_rejects_bad_n(bilo, n):
         plotting.plot_fit(bilo, n=n)
 
 
-@pytest.mark.parametrize(
-    "fn", [plotting.plot_fit, plotting.plot_params, plotting.plot_summary, plotting.plot_losses]
-)
+@pytest.mark.parametrize("fn", [plotting.plot_fit, plotting.plot_params, plotting.plot_summary, plotting.plot_losses])
 def test_non_model_is_rejected(fn):
     with pytest.raises(pb.InputError, match="PINN or BiLO model"):
         fn("not a model")

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 import pytest
+
 from pinnbilo import _core
 
 try:
@@ -47,10 +48,7 @@ def unit(n_in: int, *dirs: int) -> list[int]:
 
 
 def cases():
-    return [
-        pytest.param(s, a, id=f"{'-'.join(map(str, s))}-{a}")
-        for s, a in itertools.product(SIZES, ACTIVATIONS)
-    ]
+    return [pytest.param(s, a, id=f"{'-'.join(map(str, s))}-{a}") for s, a in itertools.product(SIZES, ACTIVATIONS)]
 
 
 # -- the reference itself ----------------------------------------------------------------------
@@ -76,9 +74,7 @@ def test_reference_against_finite_differences(activation):
         _, di, _, dij = ref.second(sizes, activation, p, x, i, j)
         e = np.zeros(2)
         e[i] = h
-        fd1 = (ref.value(sizes, activation, p, x + e) - ref.value(sizes, activation, p, x - e)) / (
-            2 * h
-        )
+        fd1 = (ref.value(sizes, activation, p, x + e) - ref.value(sizes, activation, p, x - e)) / (2 * h)
         assert_close(di, fd1, 1e-8)
         ej = np.zeros(2)
         ej[j] = h
@@ -171,7 +167,10 @@ def test_third_order_tta(activation):
     p = random_params(sizes, activation, 6)
     x = random_inputs(2, seed=6)
     out = _core.mlp_derivatives(sizes, activation, p, x, [[2, 1], [3, 0]])
-    u_tt = lambda z: ref.derivative(sizes, activation, p, z, [2, 0])
+
+    def u_tt(z):
+        return ref.derivative(sizes, activation, p, z, [2, 0])
+
     assert_close(out[0], _fd(u_tt, x, 1), 1e-8)
     assert_close(out[1], _fd(u_tt, x, 0), 1e-8)
 
@@ -182,10 +181,16 @@ def test_third_order_all_mixed_and_fourth_order(activation):
     p = random_params(sizes, activation, 7)
     x = random_inputs(3, seed=7)
     out = _core.mlp_derivatives(sizes, activation, p, x, [[1, 1, 1], [2, 0, 2]])
-    u_01 = lambda z: ref.derivative(sizes, activation, p, z, [1, 1, 0])
+
+    def u_01(z):
+        return ref.derivative(sizes, activation, p, z, [1, 1, 0])
+
     assert_close(out[0], _fd(u_01, x, 2), 1e-8)
+
     # fourth order: second difference in z_2 of the exact u_00
-    u_00 = lambda z: ref.derivative(sizes, activation, p, z, [2, 0, 0])
+    def u_00(z):
+        return ref.derivative(sizes, activation, p, z, [2, 0, 0])
+
     assert_close(out[1], _fd2(u_00, x, 2), 1e-8)
 
 
