@@ -172,8 +172,38 @@ def test_core_validates_directly():
     with pytest.raises(pb.InputError, match="one entry per network input"):
         _core.mlp_derivatives([2, 3, 1], "tanh", _core.mlp_init([2, 3, 1], "tanh", 0), np.zeros((4, 2)), [[0]])
     with pytest.raises(pb.InputError, match="earlier op"):
-        _core.Trainer64([1, 3, 1], "tanh", 0, 1, 0, [(2, 1, 0, 0.0, 0, -1)], [], [(0, -1, -1, 0.0, 0, 0)],
-                        [(3, 0, [0])], [], np.zeros((3, 1)), np.zeros((2, 1)), np.zeros(2), {}, 0)
+        _core.Trainer64(
+            [1, 3, 1],
+            "tanh",
+            0,
+            1,
+            0,
+            [(2, 1, 0, 0.0, 0, -1)],
+            [],
+            [(0, -1, -1, 0.0, 0, 0)],
+            [(3, 0, [0])],
+            [],
+            np.zeros((3, 1)),
+            np.zeros((2, 1)),
+            np.zeros(2),
+            {},
+            0,
+        )
     with pytest.raises(pb.InputError, match="at least one data point"):
-        _core.Trainer64([1, 3, 1], "tanh", 0, 1, 0, [(0, -1, -1, 0.0, 0, 0)], [(2, 0, [])],
-                        [(0, -1, -1, 0.0, 0, 0)], [(3, 0, [1])], [], np.zeros((3, 1)), np.zeros((0, 1)), np.zeros(0), {}, 0)
+        _core.Trainer64(
+            [1, 3, 1],
+            "tanh",
+            0,
+            1,
+            0,
+            [(0, -1, -1, 0.0, 0, 0)],
+            [(2, 0, [])],
+            [(0, -1, -1, 0.0, 0, 0)],
+            [(3, 0, [1])],
+            [],
+            np.zeros((3, 1)),
+            np.zeros((0, 1)),
+            np.zeros(0),
+            {},
+            0,
+        )

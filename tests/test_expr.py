@@ -30,8 +30,13 @@ def test_constants_fold_and_subexpressions_are_shared():
 
 
 def test_derivatives_needed_are_reported():
-    problem = pb.Problem(("t", "x"), {"t": (0, 1), "x": (0, 1)}, [pb.Parameter("D", 1.0)],
-                         "u.t - D*u.xx + u.d(x=1)*u", transform="N")
+    problem = pb.Problem(
+        ("t", "x"),
+        {"t": (0, 1), "x": (0, 1)},
+        [pb.Parameter("D", 1.0)],
+        "u.t - D*u.xx + u.d(x=1)*u",
+        transform="N",
+    )
     assert problem.derivatives == [(0, 0), (0, 1), (0, 2), (1, 0)]
 
 

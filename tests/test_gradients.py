@@ -2,9 +2,10 @@
 
 import numpy as np
 import pytest
-from conftest import central_difference
 
 import pinnbilo as pb
+
+from conftest import central_difference
 
 RICH_RESIDUAL = "u.t - a*exp(-u)*sin(3*t) + b*u**3/(1 + u**2) - sqrt(1 + u**2)*log(2 + t) + tanh(b*t)*u**0.5"
 
@@ -19,7 +20,11 @@ def logistic_problem() -> pb.Problem:
     return pb.problems.logistic_growth(bounds=(None, 10.0))
 
 
-PROBLEMS = {"exponential": lambda: pb.problems.exponential_growth(), "logistic": logistic_problem, "rich": rich_problem}
+PROBLEMS = {
+    "exponential": lambda: pb.problems.exponential_growth(),
+    "logistic": logistic_problem,
+    "rich": rich_problem,
+}
 
 
 def objective_cases():

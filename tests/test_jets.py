@@ -6,8 +6,18 @@ import pytest
 import pinnbilo as pb
 from pinnbilo import _core
 
-FUNCS = [("tanh", 0.0), ("sin", 0.0), ("cos", 0.0), ("exp", 0.0), ("sigmoid", 0.0), ("softplus", 0.0),
-         ("log", 0.0), ("pow", 2.5), ("pow", -1.0), ("pow", 3.0)]
+FUNCS = [
+    ("tanh", 0.0),
+    ("sin", 0.0),
+    ("cos", 0.0),
+    ("exp", 0.0),
+    ("sigmoid", 0.0),
+    ("softplus", 0.0),
+    ("log", 0.0),
+    ("pow", 2.5),
+    ("pow", -1.0),
+    ("pow", 3.0),
+]
 
 
 @pytest.mark.parametrize("name,p", FUNCS)

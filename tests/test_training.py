@@ -27,8 +27,11 @@ def test_recovers_growth_rate_from_noisy_data(cls, fit, exp_problem):
     data = exp_problem.synthetic_data(20, noise=0.01, seed=0)
     from scipy.optimize import minimize_scalar
 
-    a_ls = minimize_scalar(lambda a: np.mean((exp_problem.exact(data.points, {"a": a}) - data.values) ** 2),
-                           bounds=(1, 3), method="bounded").x
+    a_ls = minimize_scalar(
+        lambda a: np.mean((exp_problem.exact(data.points, {"a": a}) - data.values) ** 2),
+        bounds=(1, 3),
+        method="bounded",
+    ).x
     model = cls(exp_problem, data, hidden=(32, 32), seed=0)
     a = model.fit(**fit).params["a"]
     assert abs(a - a_ls) / a_ls < 0.005
@@ -78,7 +81,10 @@ def test_deterministic_given_seed(exp_problem, exp_data):
     np.testing.assert_array_equal(runs[0][0], runs[1][0])
     np.testing.assert_array_equal(runs[0][1], runs[1][1])
     other = pb.BiLO(exp_problem, exp_data, hidden=(16, 16), seed=43)
-    assert not np.array_equal(other._trainer.get_weights(), pb.BiLO(exp_problem, exp_data, hidden=(16, 16), seed=42)._trainer.get_weights())
+    assert not np.array_equal(
+        other._trainer.get_weights(),
+        pb.BiLO(exp_problem, exp_data, hidden=(16, 16), seed=42)._trainer.get_weights(),
+    )
 
 
 def test_history_logs_parameter_trajectory(exp_problem, exp_data):

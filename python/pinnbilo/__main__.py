@@ -17,7 +17,10 @@ def demo(args: argparse.Namespace) -> int:
     data = problem.synthetic_data(args.n_data, noise=args.noise, seed=args.seed)
     a_true = problem.true_params["a"]
     print(f"problem: {problem.describe()}")
-    print(f"data: {len(data)} points, noise {args.noise:g} (std relative to max|u|), seed {args.seed}; true a = {a_true:g}")
+    print(
+        f"data: {len(data)} points, noise {args.noise:g} (std relative to max|u|), seed {args.seed}; "
+        f"true a = {a_true:g}"
+    )
     print(f"{'method':<6} {'a recovered':>12} {'rel. error':>11} {'steps':>6} {'wall time':>10}")
     worst = 0.0
     for cls, fit_kwargs in (

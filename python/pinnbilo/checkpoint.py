@@ -68,7 +68,7 @@ def save(model: "Model", path: str) -> None:
 
 def load(path: str) -> "Model":
     """Rebuild a model from :func:`save`'s file; training continues exactly where it stopped."""
-    from .model import BiLO, PINN
+    from .model import PINN, BiLO
 
     try:
         with np.load(path, allow_pickle=False) as f:

@@ -369,8 +369,10 @@ def compile_expr(e: Expr, coords: Sequence[str], params: Sequence[str], context:
             multi = [0] * len(coords)
             for name, order in x.deriv:
                 if name not in coords:
-                    raise InputError(f"{context}: u is differentiated in '{name}', which is not a coordinate; "
-                                     f"coordinates: {', '.join(coords)}")
+                    raise InputError(
+                        f"{context}: u is differentiated in '{name}', which is not a coordinate; "
+                        f"coordinates: {', '.join(coords)}"
+                    )
                 multi[list(coords).index(name)] = order
             return leaf(("u", tuple(multi)), (LEAF_UDERIV, 0, multi)), None
         if k == "func":

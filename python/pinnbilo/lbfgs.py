@@ -44,7 +44,7 @@ def minimize_objective(model: "Model", objective: str, maxiter: int) -> LbfgsRep
     params_now = model._trainer.get_params
 
     def record(intermediate_result: object) -> None:
-        x = np.asarray(getattr(intermediate_result, "x"))
+        x = np.asarray(intermediate_result.x)
         hit = cache.get(x.tobytes())
         if hit is None:
             _, _, losses = model.objective(objective, x)

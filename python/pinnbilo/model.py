@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import time
-import warnings
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -96,7 +95,10 @@ class Model:
         self.sizes = [n_in, *self.hidden, 1]
         trainer_cls = _core.Trainer64 if dtype == "float64" else _core.Trainer32
         bounds = [
-            (-math.inf if p.bounds[0] is None else float(p.bounds[0]), math.inf if p.bounds[1] is None else float(p.bounds[1]))
+            (
+                -math.inf if p.bounds[0] is None else float(p.bounds[0]),
+                math.inf if p.bounds[1] is None else float(p.bounds[1]),
+            )
             for p in problem.params
         ]
         self._trainer = trainer_cls(
@@ -217,12 +219,16 @@ class Model:
                         rest = rest[len(name) :]
                         break
                 else:
-                    raise InputError(f"cannot read derivative {d!r}: inputs of this {self.method.upper()} network are {names}")
+                    raise InputError(
+                        f"cannot read derivative {d!r}: inputs of this {self.method.upper()} network are {names}"
+                    )
         else:
             orders = dict(d)
         for k, v in orders.items():
             if k not in names:
-                raise InputError(f"cannot differentiate in '{k}': inputs of this {self.method.upper()} network are {names}")
+                raise InputError(
+                    f"cannot differentiate in '{k}': inputs of this {self.method.upper()} network are {names}"
+                )
             if not isinstance(v, (int, np.integer)) or v < 0:
                 raise InputError(f"derivative order for '{k}' must be a non-negative int")
         return [int(orders.get(n, 0)) for n in names]
@@ -319,7 +325,11 @@ class Model:
             rec = self._trainer.last_record()
             if rec is not None and progress:
                 _, losses, params = rec
-                post = {"loss": f"{losses['total']:.2e}", "res": f"{losses['res']:.1e}", "data": f"{losses['data']:.1e}"}
+                post = {
+                    "loss": f"{losses['total']:.2e}",
+                    "res": f"{losses['res']:.1e}",
+                    "data": f"{losses['data']:.1e}",
+                }
                 post.update({n: f"{v:.4g}" for n, v in zip(self.problem.param_names, params)})
                 bar.set_postfix(post, refresh=False)
             if callback is not None and callback(self, global_step) is False:
@@ -412,7 +422,12 @@ class Model:
             return dict(losses)
         lo, _ = t.lower(t.get_weights(), t.get_raw_params())
         up, _ = t.upper(t.get_weights(), t.get_raw_params())
-        return {"res": lo["res"], "rgrad": lo["rgrad"], "data": up["data"], "total": lo["total"] + up["total"]}
+        return {
+            "res": lo["res"],
+            "rgrad": lo["rgrad"],
+            "data": up["data"],
+            "total": lo["total"] + up["total"],
+        }
 
     # -- checkpoints ---------------------------------------------------------------------------
     def save(self, path: str) -> None:

@@ -72,7 +72,9 @@ class Data:
             raise InputError("data points contain NaN or inf; remove or fix those rows")
         if not np.all(np.isfinite(vals)):
             bad = np.flatnonzero(~np.isfinite(vals))
-            raise InputError(f"data values contain NaN or inf at indices {bad[:10].tolist()}; remove those observations")
+            raise InputError(
+                f"data values contain NaN or inf at indices {bad[:10].tolist()}; remove those observations"
+            )
         self.points, self.values = pts, vals
 
     def __len__(self) -> int:
@@ -192,7 +194,9 @@ class Problem:
         if p.ndim == 0:
             p = p.reshape(1, 1) if len(self.coords) == 1 else p
         if p.ndim != 2 or p.shape[1] != len(self.coords):
-            raise InputError(f"{what} must have shape (n, {len(self.coords)}) for coordinates {self.coords}, got {p.shape}")
+            raise InputError(
+                f"{what} must have shape (n, {len(self.coords)}) for coordinates {self.coords}, got {p.shape}"
+            )
         if p.shape[0] == 0:
             raise InputError(f"{what} is empty")
         if not np.all(np.isfinite(p)):
@@ -314,7 +318,7 @@ def ode_problem(
     _require_finite_number(u0, "u0")
     plist = [Parameter(k, v) for k, v in params.items()] if isinstance(params, Mapping) else list(params)
     t0 = float(t_span[0])
-    transform = ex.as_expr(float(u0)) + (ex.coord("t") - t0) * ex.N if t0 != 0 else ex.as_expr(float(u0)) + ex.coord("t") * ex.N
+    transform = (
+        ex.as_expr(float(u0)) + (ex.coord("t") - t0) * ex.N if t0 != 0 else ex.as_expr(float(u0)) + ex.coord("t") * ex.N
+    )
     return Problem(("t",), {"t": t_span}, plist, residual, transform, solution=solution, name=name, spec=spec)
-
-

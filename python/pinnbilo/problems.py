@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Callable, Dict, Mapping, Optional, Tuple
+from typing import Callable, Dict, Mapping, Tuple
 
 import numpy as np
 
@@ -30,8 +30,10 @@ def exponential_growth(
         t_span,
         solution,
         name="exponential",
-        spec={"builtin": "exponential", "kwargs": dict(a_true=a_true, a_init=a_init, u0=u0, t_span=list(t_span),
-                                                        bounds=list(bounds))},
+        spec={
+            "builtin": "exponential",
+            "kwargs": dict(a_true=a_true, a_init=a_init, u0=u0, t_span=list(t_span), bounds=list(bounds)),
+        },
     )
 
 
@@ -57,8 +59,10 @@ def logistic_growth(
         t_span,
         solution,
         name="logistic",
-        spec={"builtin": "logistic", "kwargs": dict(a_true=a_true, a_init=a_init, u0=u0, t_span=list(t_span),
-                                                     bounds=list(bounds))},
+        spec={
+            "builtin": "logistic",
+            "kwargs": dict(a_true=a_true, a_init=a_init, u0=u0, t_span=list(t_span), bounds=list(bounds)),
+        },
     )
 
 
@@ -77,5 +81,3 @@ def get(name: str, **kwargs: object) -> Problem:
     if "bounds" in kwargs and kwargs["bounds"] is not None:
         kwargs["bounds"] = tuple(kwargs["bounds"])  # type: ignore[arg-type]
     return BUILTINS[name](**kwargs)  # type: ignore[arg-type]
-
-
