@@ -169,6 +169,10 @@ def test_core_validates_directly():
         _core.mlp_derivatives([2, 3, 1], "tanh", _core.mlp_init([2, 3, 1], "tanh", 0), np.zeros((4, 3)), [[0, 0]])
     with pytest.raises(pb.InputError, match="length"):
         _core.mlp_derivatives([2, 3, 1], "tanh", np.zeros(5), np.zeros((4, 2)), [[0, 0]])
+    with pytest.raises(pb.InputError, match="NaN or inf"):
+        _core.mlp_derivatives(
+            [2, 3, 1], "tanh", _core.mlp_init([2, 3, 1], "tanh", 0), np.full((4, 2), np.nan), [[0, 0]]
+        )
     with pytest.raises(pb.InputError, match="one entry per network input"):
         _core.mlp_derivatives([2, 3, 1], "tanh", _core.mlp_init([2, 3, 1], "tanh", 0), np.zeros((4, 2)), [[0]])
     with pytest.raises(pb.InputError, match="earlier op"):

@@ -381,6 +381,8 @@ Array<T> mlp_derivatives(const std::vector<int>& sizes, const std::string& activ
   auto w = as_vector<T>(params, static_cast<py::ssize_t>(mlp.n_params()), "params");
   auto x = as_matrix<T>(inputs, -1, mlp.n_inputs(), "inputs");
   if (x.shape(0) == 0) throw InputError("inputs: need at least one point");
+  require_all_finite(w, "params");
+  require_all_finite(x, "inputs");
   const auto n = static_cast<std::size_t>(x.shape(0));
   for (const auto& d : derivs)
     if (d.size() != static_cast<std::size_t>(mlp.n_inputs()))

@@ -22,6 +22,16 @@ from .results import FitResult, History, LbfgsReport
 
 __version__ = "0.1.0"
 
+
+def __getattr__(name: str) -> object:
+    # pinnbilo.plotting imports matplotlib, an optional dependency: load it on first use.
+    if name == "plotting":
+        import importlib
+
+        return importlib.import_module(".plotting", __name__)
+    raise AttributeError(f"module 'pinnbilo' has no attribute '{name}'")
+
+
 __all__ = [
     "PINN",
     "BiLO",
@@ -39,4 +49,5 @@ __all__ = [
     "PinnbiloError",
     "InputError",
     "TrainingDiverged",
+    "plotting",
 ]

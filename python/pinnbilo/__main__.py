@@ -34,7 +34,7 @@ def demo(args: argparse.Namespace) -> int:
         a = result.params["a"]
         err = abs(a - a_true) / abs(a_true)
         worst = max(worst, err)
-        print(f"{cls.method.upper():<6} {a:>12.6f} {100 * err:>10.3f}% {result.steps:>6d} {wall:>9.3f}s")
+        print(f"{cls.display_name:<6} {a:>12.6f} {100 * err:>10.3f}% {result.steps:>6d} {wall:>9.3f}s")
     return 0
 
 

@@ -40,6 +40,7 @@ class Model:
     """
 
     method: str = ""
+    display_name: str = ""
     _method_code: int = -1
     default_w_rgrad: float = 0.0
 
@@ -220,14 +221,14 @@ class Model:
                         break
                 else:
                     raise InputError(
-                        f"cannot read derivative {d!r}: inputs of this {self.method.upper()} network are {names}"
+                        f"cannot read derivative {d!r}: inputs of this {self.display_name} network are {names}"
                     )
         else:
             orders = dict(d)
         for k, v in orders.items():
             if k not in names:
                 raise InputError(
-                    f"cannot differentiate in '{k}': inputs of this {self.method.upper()} network are {names}"
+                    f"cannot differentiate in '{k}': inputs of this {self.display_name} network are {names}"
                 )
             if not isinstance(v, (int, np.integer)) or v < 0:
                 raise InputError(f"derivative order for '{k}' must be a non-negative int")
@@ -314,7 +315,7 @@ class Model:
         """Adam steps in C++; returns (status, steps taken, diverged step)."""
         from tqdm.auto import tqdm
 
-        bar = tqdm(total=steps, desc=f"{self.method.upper()} {label}", disable=not progress, leave=False)
+        bar = tqdm(total=steps, desc=f"{self.display_name} {label}", disable=not progress, leave=False)
         done = [0]
         start_step = self.step
 
@@ -451,6 +452,7 @@ class PINN(Model):
     with the weights on ``w_res L_res + w_data L_data``."""
 
     method = "pinn"
+    display_name = "PINN"
     _method_code = 0
 
 
@@ -464,5 +466,6 @@ class BiLO(Model):
     """
 
     method = "bilo"
+    display_name = "BiLO"
     _method_code = 1
     default_w_rgrad = 0.1
