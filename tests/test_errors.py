@@ -211,3 +211,17 @@ def test_core_validates_directly():
             {},
             0,
         )
+
+
+def test_points_outside_the_domain(exp_problem):
+    with pytest.raises(pb.InputError, match="1 of the data points lie outside the domain"):
+        pb.PINN(exp_problem, pb.Data([0.5, 1.5], [1.0, 2.0]))
+    with pytest.raises(pb.InputError, match="collocation points lie outside"):
+        pb.BiLO(exp_problem, exp_problem.synthetic_data(5), collocation=[-0.1, 0.5])
+
+
+def test_non_numeric_input():
+    with pytest.raises(pb.InputError, match="numeric"):
+        pb.Data(["a", "b"], [1.0, 2.0])
+    with pytest.raises(pb.InputError, match="numeric"):
+        pb.Data([[0.1], [0.2, 0.3]], [1.0, 2.0])

@@ -1,5 +1,7 @@
 """Training recovers known parameters; runs are deterministic; stops are clean."""
 
+import os
+import signal
 import threading
 
 import numpy as np
@@ -127,6 +129,20 @@ def test_keyboard_interrupt_stops_cleanly(exp_problem, exp_data):
     assert m.step == 40 and len(m.history) == 40
     assert np.isfinite(m.losses()["total"])
     assert m.fit(steps=10).status == "completed"  # the model is usable afterwards
+
+
+def test_sigint_during_the_cpp_loop_stops_cleanly(exp_problem, exp_data):
+    """A real SIGINT while the loop runs in C++ (GIL released) is seen at the next callback."""
+    m = pb.PINN(exp_problem, exp_data, hidden=(16, 16))
+    timer = threading.Timer(0.3, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        r = m.fit(steps=10_000_000, callback_every=50)
+    finally:
+        timer.cancel()
+    assert r.status == "interrupted"
+    assert 0 < m.step < 10_000_000 and m.step % 50 == 0 and len(m.history) == m.step
+    assert np.isfinite(m.losses()["total"])
 
 
 def test_divergence_restores_last_finite_state():

@@ -91,6 +91,8 @@ class Model:
         self.collocation = (
             problem.grid(n_res) if collocation is None else problem.as_points(collocation, "collocation points")
         )
+        problem.require_inside(self.collocation, "collocation points")
+        problem.require_inside(data.points, "data points")
         self.weights_config = {"w_res": float(w_res), "w_rgrad": float(w_rgrad), "w_data": float(w_data)}
         n_in = len(problem.coords) + (len(problem.params) if self.method == "bilo" else 0)
         self.sizes = [n_in, *self.hidden, 1]

@@ -58,10 +58,10 @@ class Data:
     noise: float = 0.0
 
     def __post_init__(self) -> None:
-        pts = np.asarray(self.points, dtype=np.float64)
+        pts = _float_array(self.points, "data points")
         if pts.ndim == 1:
             pts = pts[:, None]
-        vals = np.asarray(self.values, dtype=np.float64)
+        vals = _float_array(self.values, "data values")
         if pts.ndim != 2:
             raise InputError(f"data points must have shape (m, n_coords), got {pts.shape}")
         if vals.ndim != 1 or vals.shape[0] != pts.shape[0]:
@@ -79,6 +79,14 @@ class Data:
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
+
+
+def _float_array(x: object, what: str) -> np.ndarray:
+    """x as a float64 array, or InputError when it is not numeric (strings, ragged lists, ...)."""
+    try:
+        return np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError) as exc:
+        raise InputError(f"{what} must be numeric arrays: {exc}") from None
 
 
 def _require_finite_number(v: object, what: str) -> None:
@@ -188,7 +196,7 @@ class Problem:
     # -- points --------------------------------------------------------------------------------
     def as_points(self, points: object, what: str = "points") -> np.ndarray:
         """Coerce to a float64 array of shape (n, n_coords), checking it is finite and non-empty."""
-        p = np.asarray(points, dtype=np.float64)
+        p = _float_array(points, what)
         if p.ndim == 1 and len(self.coords) == 1:
             p = p[:, None]
         if p.ndim == 0:
@@ -202,6 +210,22 @@ class Problem:
         if not np.all(np.isfinite(p)):
             raise InputError(f"{what} contain NaN or inf")
         return p
+
+    def outside(self, points: np.ndarray) -> np.ndarray:
+        """Boolean mask of the rows of points (n, n_coords) outside the domain box."""
+        lo = np.array([self.domain[c][0] for c in self.coords])
+        hi = np.array([self.domain[c][1] for c in self.coords])
+        slack = 1e-12 * np.maximum(1.0, np.abs(hi - lo))
+        return np.any((points < lo - slack) | (points > hi + slack), axis=1)
+
+    def require_inside(self, points: np.ndarray, what: str) -> None:
+        """Raise InputError if any point lies outside the domain box."""
+        bad = np.flatnonzero(self.outside(points))
+        if bad.size:
+            raise InputError(
+                f"{bad.size} of the {what} lie outside the domain {self.domain}, e.g. row {bad[0]}: "
+                f"{points[bad[0]].tolist()}; drop them or widen the domain"
+            )
 
     def grid(self, n: int) -> np.ndarray:
         """A tensor grid with n points per coordinate (endpoints included): (n**d, d)."""

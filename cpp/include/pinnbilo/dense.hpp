@@ -75,25 +75,71 @@ void gemm_tn(std::size_t m, std::size_t k, std::size_t p, const T* A, const T* B
   }
 }
 
-// C (m x k) += A (m x p) * B^T with B (k x p): row dot products.
+// C (m x k) += A (m x p) * B^T with B (k x p): row dot products, two rows of A against two
+// rows of B at a time. The partial sums live in lane arrays so the compiler vectorises the
+// loop without reassociating a scalar reduction (no fast-math needed).
 template <class T>
 void gemm_nt_acc(std::size_t m, std::size_t k, std::size_t p, const T* A, const T* B, T* C) {
-  for (std::size_t i = 0; i < m; ++i) {
-    const T* a = A + i * p;
-    for (std::size_t q = 0; q < k; ++q) {
-      const T* b = B + q * p;
-      T s0 = 0, s1 = 0, s2 = 0, s3 = 0;
-      std::size_t j = 0;
-      for (; j + 4 <= p; j += 4) {
-        s0 += a[j] * b[j];
-        s1 += a[j + 1] * b[j + 1];
-        s2 += a[j + 2] * b[j + 2];
-        s3 += a[j + 3] * b[j + 3];
+  constexpr std::size_t L = 8;
+  auto dot2x2 = [&](std::size_t i, std::size_t q, T out[4]) {
+    const T *a0 = A + i * p, *a1 = A + (i + 1) * p, *b0 = B + q * p, *b1 = B + (q + 1) * p;
+    T s00[L] = {}, s01[L] = {}, s10[L] = {}, s11[L] = {};
+    std::size_t j = 0;
+    for (; j + L <= p; j += L) {
+      for (std::size_t l = 0; l < L; ++l) {
+        s00[l] += a0[j + l] * b0[j + l];
+        s01[l] += a0[j + l] * b1[j + l];
+        s10[l] += a1[j + l] * b0[j + l];
+        s11[l] += a1[j + l] * b1[j + l];
       }
-      for (; j < p; ++j) s0 += a[j] * b[j];
-      C[i * k + q] += (s0 + s1) + (s2 + s3);
+    }
+    T r00 = 0, r01 = 0, r10 = 0, r11 = 0;
+    for (std::size_t l = 0; l < L; ++l) {
+      r00 += s00[l];
+      r01 += s01[l];
+      r10 += s10[l];
+      r11 += s11[l];
+    }
+    for (; j < p; ++j) {
+      r00 += a0[j] * b0[j];
+      r01 += a0[j] * b1[j];
+      r10 += a1[j] * b0[j];
+      r11 += a1[j] * b1[j];
+    }
+    out[0] = r00;
+    out[1] = r01;
+    out[2] = r10;
+    out[3] = r11;
+  };
+  auto dot = [&](std::size_t i, std::size_t q) {
+    const T *a = A + i * p, *b = B + q * p;
+    T s[L] = {};
+    std::size_t j = 0;
+    for (; j + L <= p; j += L)
+      for (std::size_t l = 0; l < L; ++l) s[l] += a[j + l] * b[j + l];
+    T r = 0;
+    for (std::size_t l = 0; l < L; ++l) r += s[l];
+    for (; j < p; ++j) r += a[j] * b[j];
+    return r;
+  };
+  std::size_t i = 0;
+  for (; i + 2 <= m; i += 2) {
+    std::size_t q = 0;
+    for (; q + 2 <= k; q += 2) {
+      T r[4];
+      dot2x2(i, q, r);
+      C[i * k + q] += r[0];
+      C[i * k + q + 1] += r[1];
+      C[(i + 1) * k + q] += r[2];
+      C[(i + 1) * k + q + 1] += r[3];
+    }
+    for (; q < k; ++q) {
+      C[i * k + q] += dot(i, q);
+      C[(i + 1) * k + q] += dot(i + 1, q);
     }
   }
+  for (; i < m; ++i)
+    for (std::size_t q = 0; q < k; ++q) C[i * k + q] += dot(i, q);
 }
 
 }  // namespace pinnbilo
