@@ -2,6 +2,8 @@
 
 #include <array>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
 #include <vector>
 
 #include "pinnbilo/error.hpp"
@@ -44,28 +46,61 @@ const std::vector<std::vector<double>>& scaled_polynomials(bool sigmoid) {
   return sigmoid ? sigmoid_table : tanh_table;
 }
 
-// Rows k = first..order of out: P_{k-first}(y) * (k-first)! / k!, where y is read from row
-// `first` before it is overwritten (the caller stores f(x) there).
+// Rows k = first+1..order of out: P_{k-first}(y) * (k-first)! / k!, where y = f(x) is row
+// `first` (the caller stores it there; P_0(y) = y, so that row is already final).  Loop over
+// points innermost so it vectorises.
 template <class T>
 void polynomial_rows(bool sigmoid, std::size_t n, int order, int first, T* out) {
   const auto& polys = scaled_polynomials(sigmoid);
-  // Rescale from 1/(k-first)! to 1/k!.
-  double ratio[kMaxOrder + 2];
-  for (int k = first; k <= order; ++k) {
-    double r = 1.0;
-    for (int j = k - first + 1; j <= k; ++j) r /= j;
-    ratio[k] = r;
-  }
-  T* y_row = out + static_cast<std::size_t>(first) * n;
-  for (std::size_t i = 0; i < n; ++i) {
-    const double y = static_cast<double>(y_row[i]);
-    for (int k = first; k <= order; ++k) {
-      const auto& poly = polys[static_cast<std::size_t>(k - first)];
-      double acc = 0.0;
-      for (std::size_t j = poly.size(); j-- > 0;) acc = acc * y + poly[j];
-      out[static_cast<std::size_t>(k) * n + i] = static_cast<T>(acc * ratio[k]);
+  const T* y = out + static_cast<std::size_t>(first) * n;
+  for (int k = first + 1; k <= order; ++k) {
+    double ratio = 1.0;  // from 1/(k-first)! to 1/k!
+    for (int j = k - first + 1; j <= k; ++j) ratio /= j;
+    const auto& poly = polys[static_cast<std::size_t>(k - first)];
+    T coeff[kMaxOrder + 2];
+    const std::size_t deg = poly.size();
+    for (std::size_t j = 0; j < deg; ++j) coeff[j] = static_cast<T>(poly[j] * ratio);
+    T* row = out + static_cast<std::size_t>(k) * n;
+#pragma omp simd
+    for (std::size_t i = 0; i < n; ++i) {
+      T acc = 0;
+      for (std::size_t j = deg; j-- > 0;) acc = acc * y[i] + coeff[j];
+      row[i] = acc;
     }
   }
+}
+
+// tanh to a few ulp in a form that vectorises: tanh|x| = m / (m + 2), m = expm1(2|x|), with
+// expm1 by range reduction y = k ln2 + r, e^r - 1 from its Taylor polynomial, 2^k from bits.
+inline double vector_tanh(double x) {
+  const double a = std::fmin(std::fabs(x), 20.0);  // tanh(20) rounds to 1
+  const double y = 2.0 * a;
+  const double shifter = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
+  const double kd_shifted = y * 1.4426950408889634 + shifter;
+  std::uint64_t bits;
+  std::memcpy(&bits, &kd_shifted, sizeof bits);
+  const double k = kd_shifted - shifter;
+  const double r = (y - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
+  double p = 1.0 / 6227020800.0;  // 1/13!
+  p = p * r + 1.0 / 479001600.0;
+  p = p * r + 1.0 / 39916800.0;
+  p = p * r + 1.0 / 3628800.0;
+  p = p * r + 1.0 / 362880.0;
+  p = p * r + 1.0 / 40320.0;
+  p = p * r + 1.0 / 5040.0;
+  p = p * r + 1.0 / 720.0;
+  p = p * r + 1.0 / 120.0;
+  p = p * r + 1.0 / 24.0;
+  p = p * r + 1.0 / 6.0;
+  p = p * r + 0.5;
+  p = p * r + 1.0;
+  p = p * r;  // e^r - 1
+  const std::uint64_t scale_bits = (bits + 1023u) << 52;
+  double two_k;
+  std::memcpy(&two_k, &scale_bits, sizeof two_k);
+  const double m = two_k * p + (two_k - 1.0);
+  const double t = m / (m + 2.0);
+  return std::copysign(t, x);
 }
 
 double stable_sigmoid(double x) {
@@ -105,7 +140,8 @@ void taylor_coefficients(Func f, T p, const T* x, std::size_t n, int order, T* o
   require(order >= 0 && order <= kMaxOrder, "taylor_coefficients: order must be in [0, 18]");
   switch (f) {
     case Func::Tanh: {
-      for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<T>(std::tanh(static_cast<double>(x[i])));
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<T>(vector_tanh(static_cast<double>(x[i])));
       if (order >= 1) polynomial_rows<T>(false, n, order, 0, out);
       return;
     }

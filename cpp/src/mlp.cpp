@@ -103,13 +103,15 @@ void MlpJets<T>::backward(const T* params, const T* out_bar, T* grad, T* input_b
   const T* z_bar = out_bar;
   for (int l = mlp_.n_layers() - 1; l >= 0; --l) {
     const std::size_t out = static_cast<std::size_t>(s[l + 1]), in = static_cast<std::size_t>(s[l]);
-    gemm_nt_acc<T>(out, in, kn_, z_bar, layer_input_[l].data(), grad + mlp_.weight_offset(l));
-    T* gb = grad + mlp_.bias_offset(l);
-    for (std::size_t i = 0; i < out; ++i) {
-      const T* zi = z_bar + i * kn_;
-      T acc = 0;
-      for (std::size_t p = 0; p < n_; ++p) acc += zi[p];
-      gb[i] += acc;
+    if (grad) {  // null when only the input adjoint is wanted (BiLO's data level)
+      gemm_nt_acc<T>(out, in, kn_, z_bar, layer_input_[l].data(), grad + mlp_.weight_offset(l));
+      T* gb = grad + mlp_.bias_offset(l);
+      for (std::size_t i = 0; i < out; ++i) {
+        const T* zi = z_bar + i * kn_;
+        T acc = 0;
+        for (std::size_t p = 0; p < n_; ++p) acc += zi[p];
+        gb[i] += acc;
+      }
     }
     const T* w = params + mlp_.weight_offset(l);
     if (l == 0) {

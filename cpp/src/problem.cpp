@@ -127,7 +127,6 @@ SolutionJets<T>::SolutionJets(const Mlp& mlp, const ProblemDef& def, Method meth
   }
   input_bar_.resize(static_cast<std::size_t>(n_inputs) * kn_);
   net_bar_.resize(kn_);
-  grad_scratch_.resize(mlp.n_params());
 }
 
 template <class T>
@@ -169,7 +168,7 @@ void SolutionJets<T>::backward(const T* weights, const T* u_bar, T* grad_w, T* g
   }
   const bool through_input = grad_params && method_ == Method::BiLO && def_.n_params > 0;
   if (!any_net || (!grad_w && !through_input)) return;
-  net_.backward(weights, net_bar_.data(), grad_w ? grad_w : grad_scratch_.data(), through_input ? input_bar_.data() : nullptr);
+  net_.backward(weights, net_bar_.data(), grad_w, through_input ? input_bar_.data() : nullptr);
   if (through_input) {
     for (int j = 0; j < def_.n_params; ++j) {
       const T* bar = input_bar_.data() + static_cast<std::size_t>(def_.n_coords + j) * kn_;

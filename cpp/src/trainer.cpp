@@ -97,8 +97,10 @@ Trainer<T>::Trainer(const Mlp& mlp, const ProblemDef& def, Method method, std::v
   require(bounds_.size() == static_cast<std::size_t>(def_.n_params),
           "need one bound per parameter: got " + std::to_string(bounds_.size()) + " for " +
               std::to_string(def_.n_params) + " parameters");
-  for (const auto& b : bounds_)
-    require(!(b.lower >= b.upper), "a parameter's lower bound must be below its upper bound");
+  for (const auto& b : bounds_) {
+    require(!std::isnan(b.lower) && !std::isnan(b.upper), "parameter bounds must not be NaN (use +-inf for none)");
+    require(b.lower < b.upper, "a parameter's lower bound must be below its upper bound");
+  }
   require(n_res > 0, "need at least one collocation point");
   require(n_data > 0, "need at least one data point");
   residual_ = std::make_unique<ResidualTerm<T>>(mlp_, def_, method_, collocation, n_res);
@@ -157,7 +159,8 @@ Losses Trainer<T>::pinn(const T* weights, const T* raw, T* grad_w, T* grad_raw) 
   std::fill(grad_phys_.begin(), grad_phys_.end(), T(0));
   T* gp = grad_raw ? grad_phys_.data() : nullptr;
   Losses l;
-  const auto r = residual_->evaluate(weights, phys_.data(), options_.w_res, options_.w_rgrad, grad_w, gp);
+  // The PINN objective has no residual-gradient term (its weight is 0 here even for a BiLO trainer).
+  const auto r = residual_->evaluate(weights, phys_.data(), options_.w_res, 0.0, grad_w, gp);
   l.res = r.res;
   l.rgrad = r.rgrad;
   l.data = data_->evaluate(weights, phys_.data(), options_.w_data, grad_w, gp);
@@ -301,7 +304,14 @@ void Trainer<T>::residual(const T* points, std::size_t n, T* out) {
   ResidualTerm<T> term(mlp_, def_, method_, points, n);
   raw_to_physical(raw_.data(), phys_.data());
   term.evaluate(weights_.data(), phys_.data(), 1.0, 1.0, nullptr, nullptr);
-  std::copy(term.residual(), term.residual() + residual_rows() * n, out);
+  const T* r = term.residual();
+  std::copy(r, r + n, out);  // r itself: the constant coefficient
+  if (method_ == Method::BiLO) {
+    for (int j = 0; j < def_.n_params; ++j) {  // dr/da_j: the coefficient of the unit monomial a_j
+      const T* row = r + static_cast<std::size_t>(term.residual_spec().unit(j)) * n;
+      std::copy(row, row + n, out + static_cast<std::size_t>(1 + j) * n);
+    }
+  }
 }
 
 template class Trainer<float>;

@@ -54,8 +54,8 @@ class MlpJets {
   const T* output() const { return output_.data(); }
 
   void forward(const T* params);
-  // out_bar: n_outputs x K x n.  Adds d(loss)/d(params) into grad (n_params); writes the
-  // adjoint of the input jets into input_bar (n_inputs x K x n) when it is not null.
+  // out_bar: n_outputs x K x n.  Adds d(loss)/d(params) into grad (n_params) when it is not
+  // null; writes the adjoint of the input jets into input_bar (n_inputs x K x n) when it is not null.
   void backward(const T* params, const T* out_bar, T* grad, T* input_bar);
 
  private:

@@ -69,7 +69,7 @@ class SolutionJets {
   std::vector<T> coords_;  // n_coords x n (transposed points)
   MlpJets<T> net_;
   ProgramJets<T> transform_;
-  std::vector<T> input_bar_, net_bar_, grad_scratch_;
+  std::vector<T> input_bar_, net_bar_;
 };
 
 // The residual on collocation points: L_res = mean r^2 and, for BiLO, L_rgrad = mean |dr/da|^2.
@@ -85,6 +85,8 @@ class ResidualTerm {
   Losses evaluate(const T* weights, const T* params, double w_res, double w_rgrad, T* grad_w, T* grad_params);
   // The residual r (n values) and, for BiLO, dr/da_j (n_params x n) after evaluate().
   const T* residual() const { return program_.output(); }
+  // The jet spec of residual(): directions are the parameters (BiLO) or none (PINN).
+  const JetSpec& residual_spec() const { return program_.spec(); }
   std::size_t n_points() const { return n_; }
   const JetSpec& net_spec() const { return solution_.spec(); }
 

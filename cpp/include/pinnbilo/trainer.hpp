@@ -93,7 +93,7 @@ class Trainer {
   // before the update, and false (state untouched) if a loss or gradient was not finite.
   bool step(bool train_params, Losses& losses);
 
-  // `steps` Adam steps; every `callback_every` steps (and at the end) calls callback(global_step),
+  // `steps` Adam steps; every `callback_every` steps calls callback(global_step),
   // which returns false to stop.  Stops early when the run's objective falls below `tol`.
   // On non-finite losses or gradients the state is restored to the last finite one.
   RunResult run(long steps, bool train_params, long callback_every, const std::function<bool(long)>& callback,
