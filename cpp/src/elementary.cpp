@@ -1,9 +1,9 @@
 #include "pinnbilo/elementary.hpp"
 
+#include <algorithm>
 #include <array>
 #include <cmath>
 #include <cstdint>
-#include <cstring>
 #include <vector>
 
 #include "pinnbilo/error.hpp"
@@ -73,12 +73,11 @@ void polynomial_rows(bool sigmoid, std::size_t n, int order, int first, T* out) 
 // tanh to a few ulp in a form that vectorises: tanh|x| = m / (m + 2), m = expm1(2|x|), with
 // expm1 by range reduction y = k ln2 + r, e^r - 1 from its Taylor polynomial, 2^k from bits.
 inline double vector_tanh(double x) {
-  const double a = std::fmin(std::fabs(x), 20.0);  // tanh(20) rounds to 1
+  const double a = std::min(std::fabs(x), 20.0);  // tanh(20) rounds to 1
   const double y = 2.0 * a;
   const double shifter = 6755399441055744.0;  // 1.5 * 2^52: adding it rounds to an integer
   const double kd_shifted = y * 1.4426950408889634 + shifter;
-  std::uint64_t bits;
-  std::memcpy(&bits, &kd_shifted, sizeof bits);
+  const std::uint64_t bits = __builtin_bit_cast(std::uint64_t, kd_shifted);
   const double k = kd_shifted - shifter;
   const double r = (y - k * 6.93147180369123816490e-01) - k * 1.90821492927058770002e-10;
   double p = 1.0 / 6227020800.0;  // 1/13!
@@ -96,8 +95,7 @@ inline double vector_tanh(double x) {
   p = p * r + 1.0;
   p = p * r;  // e^r - 1
   const std::uint64_t scale_bits = (bits + 1023u) << 52;
-  double two_k;
-  std::memcpy(&two_k, &scale_bits, sizeof two_k);
+  const double two_k = __builtin_bit_cast(double, scale_bits);
   const double m = two_k * p + (two_k - 1.0);
   const double t = m / (m + 2.0);
   return std::copysign(t, x);
