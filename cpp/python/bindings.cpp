@@ -36,7 +36,10 @@ Array<T> to_numpy(const std::vector<T>& v) {
 template <class T>
 Array<T> as_matrix(const py::handle& obj, py::ssize_t rows, py::ssize_t cols, const std::string& name) {
   Array<T> a = Array<T>::ensure(obj);
-  if (!a) throw InputError(name + ": expected a numeric array");
+  if (!a) {
+    PyErr_Clear();
+    throw InputError(name + ": expected a numeric array");
+  }
   if (a.ndim() != 2)
     throw InputError(name + ": expected a 2-D array of shape (n, " + std::to_string(cols) + "), got " +
                      std::to_string(a.ndim()) + " dimensions");
@@ -50,7 +53,10 @@ Array<T> as_matrix(const py::handle& obj, py::ssize_t rows, py::ssize_t cols, co
 template <class T>
 Array<T> as_vector(const py::handle& obj, py::ssize_t size, const std::string& name) {
   Array<T> a = Array<T>::ensure(obj);
-  if (!a) throw InputError(name + ": expected a numeric array");
+  if (!a) {
+    PyErr_Clear();
+    throw InputError(name + ": expected a numeric array");
+  }
   if (a.ndim() != 1 || (size >= 0 && a.shape(0) != size))
     throw InputError(name + ": expected a 1-D array of length " + std::to_string(size) + ", got shape with " +
                      std::to_string(a.ndim()) + " dimensions and " + std::to_string(a.size()) + " elements");
@@ -159,7 +165,12 @@ void set_adam_state(Adam<T>& a, const py::dict& d, const std::string& name) {
   copy("m", a.first_moment());
   copy("v", a.second_moment());
   copy("v_max", a.second_moment_max());
-  const long t = d["t"].cast<long>();
+  long t = 0;
+  try {
+    t = d["t"].cast<long>();
+  } catch (const py::cast_error&) {
+    throw InputError(name + "['t'] must be an integer step count");
+  }
   if (t < 0) throw InputError(name + "['t'] must be >= 0");
   a.set_steps(t);
 }
@@ -240,12 +251,22 @@ void bind_trainer(py::module_& m, const char* name) {
       .def("set_history",
            [](TR& t, const py::dict& d) {
              History h;
-             h.step = d["step"].cast<std::vector<long>>();
-             h.res = d["res"].cast<std::vector<double>>();
-             h.rgrad = d["rgrad"].cast<std::vector<double>>();
-             h.data = d["data"].cast<std::vector<double>>();
-             h.total = d["total"].cast<std::vector<double>>();
+             try {
+               h.step = d["step"].cast<std::vector<long>>();
+               h.res = d["res"].cast<std::vector<double>>();
+               h.rgrad = d["rgrad"].cast<std::vector<double>>();
+               h.data = d["data"].cast<std::vector<double>>();
+               h.total = d["total"].cast<std::vector<double>>();
+             } catch (const py::cast_error&) {
+               throw InputError("history: step, res, rgrad, data and total must be 1-D numeric arrays");
+             } catch (const py::error_already_set&) {
+               throw InputError("history: needs the keys step, res, rgrad, data, total and params");
+             }
              auto p = Array<double>::ensure(d["params"]);
+             if (!p) {
+               PyErr_Clear();
+               throw InputError("history: params must be a numeric array");
+             }
              h.params.assign(p.data(), p.data() + p.size());
              const std::size_t n = h.step.size();
              if (h.res.size() != n || h.rgrad.size() != n || h.data.size() != n || h.total.size() != n ||
@@ -442,6 +463,7 @@ PYBIND11_MODULE(_core, m) {
     return JetSpec(n_dirs, wanted).monomials();
   }, "The downward closure of `wanted`, in the core's storage order (constant first).");
   m.def("taylor_coefficients", [](const std::string& name, double p, const py::object& x, int order) {
+    if (order < 0 || order > 18) throw InputError("order must be in [0, 18], got " + std::to_string(order));
     auto a = as_vector<double>(x, -1, "x");
     const auto n = static_cast<std::size_t>(a.size());
     Array<double> out({static_cast<py::ssize_t>(order + 1), static_cast<py::ssize_t>(n)});

@@ -40,7 +40,7 @@ JetSpec::JetSpec(int n_dirs, const std::vector<MultiIndex>& wanted) : n_dirs_(n_
     require(alpha.size() == static_cast<std::size_t>(n_dirs),
             "JetSpec: a multi-index has " + std::to_string(alpha.size()) + " entries, expected " +
                 std::to_string(n_dirs));
-    for (int a : alpha) require(a >= 0, "JetSpec: multi-index entries must be >= 0");
+    for (int a : alpha) require(a >= 0 && a <= 16, "JetSpec: multi-index entries must lie in [0, 16]");
     require(degree_of(alpha) <= 16, "JetSpec: derivative orders above 16 are not supported");
     for_each_below(alpha, [&](const MultiIndex& beta) { closure.insert(beta); });
   }

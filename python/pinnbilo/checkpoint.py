@@ -117,4 +117,8 @@ def load(path: str) -> "Model":
         t.set_global_step(int(meta["global_step"]))
     except KeyError as exc:
         raise InputError(f"{path}: checkpoint is incomplete, missing {exc}") from None
+    except (TypeError, ValueError, RuntimeError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"{path}: checkpoint content is malformed: {exc}") from None
     return model

@@ -28,6 +28,8 @@ OP_LEAF, OP_CONST, OP_ADD, OP_SUB, OP_MUL, OP_NEG, OP_SCALE, OP_ADDCONST, OP_UNA
 FUNC_CODES = {"tanh": 0, "sin": 1, "cos": 2, "exp": 3, "log": 4, "sigmoid": 5, "softplus": 6, "pow": 7}
 LEAF_COORD, LEAF_PARAM, LEAF_NET, LEAF_UDERIV = range(4)
 
+MAX_ORDER = 8  # highest derivative order per coordinate the core accepts
+
 FUNCTIONS = ("exp", "log", "sin", "cos", "tanh", "sigmoid", "softplus", "sqrt")
 CONSTANTS = {"pi": math.pi, "e": math.e}
 
@@ -91,8 +93,8 @@ class Expr:
             raise InputError("only the solution u has derivatives; write u.t, u.xx or u.d(x=2)")
         merged: Dict[str, int] = dict(self.deriv)
         for name, k in orders.items():
-            if not isinstance(k, int) or k < 0:
-                raise InputError(f"derivative order for '{name}' must be a non-negative int, got {k!r}")
+            if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= MAX_ORDER:
+                raise InputError(f"derivative order for '{name}' must be an int in [0, {MAX_ORDER}], got {k!r}")
             merged[name] = merged.get(name, 0) + k
         return Expr("u", deriv=tuple(sorted((n, k) for n, k in merged.items() if k > 0)))
 
@@ -167,7 +169,7 @@ def to_string(e: Expr) -> str:
     """A string that :func:`parse` reads back to the same expression."""
     k = e.kind
     if k == "const":
-        return repr(e.value) if e.value >= 0 else f"({e.value!r})"
+        return f"({e.value!r})" if math.copysign(1.0, e.value) < 0 else repr(e.value)
     if k in ("coord", "param"):
         return e.name
     if k == "net":
@@ -181,7 +183,7 @@ def to_string(e: Expr) -> str:
     if k == "func":
         return f"{e.name}({to_string(e.args[0])})"
     if k == "neg":
-        return f"-({to_string(e.args[0])})"
+        return f"(-{to_string(e.args[0])})"
     sym = {"add": "+", "sub": "-", "mul": "*", "div": "/", "pow": "**"}[k]
     return f"({to_string(e.args[0])} {sym} {to_string(e.args[1])})"
 

@@ -33,6 +33,8 @@ def minimize_objective(model: "Model", objective: str, maxiter: int) -> LbfgsRep
     cache: Dict[bytes, Tuple[float, Dict[str, float]]] = {}
 
     def fun(x: np.ndarray) -> Tuple[float, np.ndarray]:
+        if not np.all(np.isfinite(x)):
+            return float("inf"), np.zeros_like(x)
         f, g, losses = model.objective(objective, x)
         cache[x.tobytes()] = (f, losses)
         if not np.isfinite(f) or not np.all(np.isfinite(g)):

@@ -10,7 +10,7 @@ import numpy as np
 
 from . import _core
 from .errors import InputError, TrainingDiverged
-from .problem import Data, Problem
+from .problem import Data, Problem, float_array
 from .results import FitResult, History
 
 STATUS = {0: "completed", 1: "converged", 2: "stopped", 3: "diverged"}
@@ -161,7 +161,7 @@ class Model:
             raise InputError(f"expected {len(self.sizes) - 1} layers (W, b), got {len(layers)}")
         parts = []
         for i, ((w, b), n_in, n_out) in enumerate(zip(layers, self.sizes[:-1], self.sizes[1:])):
-            w, b = np.asarray(w, dtype=np.float64), np.asarray(b, dtype=np.float64)
+            w, b = float_array(w, f"layer {i} W"), float_array(b, f"layer {i} b")
             if w.shape != (n_out, n_in) or b.shape != (n_out,):
                 raise InputError(f"layer {i}: expected W {(n_out, n_in)} and b {(n_out,)}, got {w.shape} and {b.shape}")
             parts += [w.ravel(), b]
@@ -191,8 +191,11 @@ class Model:
         p = self.problem.as_points(points)
         if derivatives is None:
             return self._trainer.predict(p, [[0] * self.sizes[0]])[0].astype(np.float64)
-        if isinstance(derivatives, (str, dict)):
+        if isinstance(derivatives, (str, Mapping)):
             derivatives = [derivatives]
+        for d in derivatives:
+            if not isinstance(d, (str, Mapping)):
+                raise InputError(f"a derivative is a name such as 'u_t' or a mapping such as {{'t': 1}}, got {d!r}")
         names = [d if isinstance(d, str) else _deriv_name(d) for d in derivatives]
         multis = [self._multi_index(d) for d in derivatives]
         out = self._trainer.predict(p, multis)
@@ -251,7 +254,9 @@ class Model:
         """
         t = self._trainer
         nw = t.n_weights
-        x = np.asarray(x, dtype=np.float64)
+        x = float_array(x, "x")
+        if not np.all(np.isfinite(x)):
+            raise InputError("x contains NaN or inf; objectives are evaluated at finite points only")
         if name == "pinn":
             if x.shape != (nw + t.n_params,):
                 raise InputError(f"x must have shape ({nw + t.n_params},) for 'pinn'")

@@ -58,10 +58,10 @@ class Data:
     noise: float = 0.0
 
     def __post_init__(self) -> None:
-        pts = _float_array(self.points, "data points")
+        pts = float_array(self.points, "data points")
         if pts.ndim == 1:
             pts = pts[:, None]
-        vals = _float_array(self.values, "data values")
+        vals = float_array(self.values, "data values")
         if pts.ndim != 2:
             raise InputError(f"data points must have shape (m, n_coords), got {pts.shape}")
         if vals.ndim != 1 or vals.shape[0] != pts.shape[0]:
@@ -81,8 +81,10 @@ class Data:
         return int(self.values.shape[0])
 
 
-def _float_array(x: object, what: str) -> np.ndarray:
+def float_array(x: object, what: str) -> np.ndarray:
     """x as a float64 array, or InputError when it is not numeric (strings, ragged lists, ...)."""
+    if np.iscomplexobj(x):
+        raise InputError(f"{what} must be real numbers, got a complex array")
     try:
         return np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -196,7 +198,7 @@ class Problem:
     # -- points --------------------------------------------------------------------------------
     def as_points(self, points: object, what: str = "points") -> np.ndarray:
         """Coerce to a float64 array of shape (n, n_coords), checking it is finite and non-empty."""
-        p = _float_array(points, what)
+        p = float_array(points, what)
         if p.ndim == 1 and len(self.coords) == 1:
             p = p[:, None]
         if p.ndim == 0:
