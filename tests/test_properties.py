@@ -158,11 +158,6 @@ def test_huge_derivative_orders_are_rejected_not_allocated():
     assert got == ["InputError"] * 3
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Model.predict checks only that a mapping's orders are non-negative ints: it first builds the name "
-    "'u_' + 't' * k (MemoryError for huge k), then the core's int cast fails (TypeError/OverflowError)",
-)
 def test_predict_rejects_huge_derivative_orders():
     got = run_capped(
         """

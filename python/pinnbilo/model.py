@@ -196,8 +196,8 @@ class Model:
         for d in derivatives:
             if not isinstance(d, (str, Mapping)):
                 raise InputError(f"a derivative is a name such as 'u_t' or a mapping such as {{'t': 1}}, got {d!r}")
-        names = [d if isinstance(d, str) else _deriv_name(d) for d in derivatives]
         multis = [self._multi_index(d) for d in derivatives]
+        names = [d if isinstance(d, str) else _deriv_name(d) for d in derivatives]
         out = self._trainer.predict(p, multis)
         return {n: out[i].astype(np.float64) for i, n in enumerate(names)}
 
@@ -231,12 +231,12 @@ class Model:
         else:
             orders = dict(d)
         for k, v in orders.items():
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v <= 16:
+                raise InputError(f"derivative order for '{k}' must be an int in [0, 16], got {v!r}")
             if k not in names:
                 raise InputError(
                     f"cannot differentiate in '{k}': inputs of this {self.display_name} network are {names}"
                 )
-            if not isinstance(v, (int, np.integer)) or v < 0:
-                raise InputError(f"derivative order for '{k}' must be a non-negative int")
         return [int(orders.get(n, 0)) for n in names]
 
     def parameter_errors(self) -> Dict[str, float]:

@@ -75,6 +75,8 @@ class Data:
             raise InputError(
                 f"data values contain NaN or inf at indices {bad[:10].tolist()}; remove those observations"
             )
+        if not (isinstance(self.noise, (int, float)) and math.isfinite(self.noise) and self.noise >= 0):
+            raise InputError(f"noise must be a finite number >= 0, got {self.noise!r}")
         self.points, self.values = pts, vals
 
     def __len__(self) -> int:
@@ -83,11 +85,13 @@ class Data:
 
 def float_array(x: object, what: str) -> np.ndarray:
     """x as a float64 array, or InputError when it is not numeric (strings, ragged lists, ...)."""
-    if np.iscomplexobj(x):
-        raise InputError(f"{what} must be real numbers, got a complex array")
     try:
+        if np.iscomplexobj(x):
+            raise InputError(f"{what} must be real numbers, got a complex array")
         return np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
         raise InputError(f"{what} must be numeric arrays: {exc}") from None
 
 
