@@ -320,9 +320,7 @@ class Model:
         label: str,
     ) -> Tuple[str, int, Optional[int]]:
         """Adam steps in C++; returns (status, steps taken, diverged step)."""
-        from tqdm.auto import tqdm
-
-        bar = tqdm(total=steps, desc=f"{self.display_name} {label}", disable=not progress, leave=False)
+        bar = _progress_bar(steps, f"{self.display_name} {label}", progress)
         done = [0]
         start_step = self.step
 
@@ -448,6 +446,27 @@ class Model:
     def __repr__(self) -> str:
         ps = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
         return f"{type(self).__name__}(problem={self.problem.name!r}, hidden={self.hidden}, step={self.step}, {ps})"
+
+
+class _NoBar:
+    """Stands in for a tqdm bar when progress is off (tqdm's import costs a few hundred ms)."""
+
+    def update(self, n: int) -> None:
+        pass
+
+    def set_postfix(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def close(self) -> None:
+        pass
+
+
+def _progress_bar(total: int, desc: str, show: bool) -> object:
+    if not show:
+        return _NoBar()
+    from tqdm.auto import tqdm
+
+    return tqdm(total=total, desc=desc, leave=False)
 
 
 def _deriv_name(d: Mapping[str, int]) -> str:
