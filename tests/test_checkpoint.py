@@ -96,3 +96,17 @@ def test_save_is_atomic_when_writing_fails(exp_problem, exp_data, tmp_path, monk
         m.save(path)
     assert open(path, "rb").read() == before
     assert os.listdir(tmp_path) == ["m.npz"]
+
+
+def test_non_finite_optimizer_state_in_checkpoint_is_rejected(exp_problem, exp_data, tmp_path):
+    m = pb.PINN(exp_problem, exp_data, hidden=(4,))
+    m.fit(steps=3)
+    path = tmp_path / "m.npz"
+    m.save(str(path))
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    arrays["adam_weights_v"] = np.full_like(arrays["adam_weights_v"], np.nan)
+    bad = tmp_path / "bad.npz"
+    np.savez(bad, **arrays)
+    with pytest.raises(pb.InputError, match="NaN or inf"):
+        pb.load(str(bad))

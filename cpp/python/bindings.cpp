@@ -160,6 +160,7 @@ void set_adam_state(Adam<T>& a, const py::dict& d, const std::string& name) {
   const auto n = static_cast<py::ssize_t>(a.size());
   auto copy = [&](const char* key, std::vector<T>& dst) {
     auto arr = as_vector<T>(d[key], n, name + "['" + key + "']");
+    require_all_finite(arr, name + "['" + key + "']");
     std::copy(arr.data(), arr.data() + n, dst.begin());
   };
   copy("m", a.first_moment());
