@@ -223,10 +223,6 @@ ResidualTerm<T>::ResidualTerm(const Mlp& mlp, const ProblemDef& def, Method meth
   const JetSpec& net = solution_.spec();
   const JetSpec& rs = program_.spec();
   const std::size_t kr = static_cast<std::size_t>(rs.size());
-  const std::size_t nc = static_cast<std::size_t>(def_.n_coords);
-  coords_.resize(nc * n);
-  for (std::size_t i = 0; i < n; ++i)
-    for (std::size_t c = 0; c < nc; ++c) coords_[c * n + i] = points[i * nc + c];
   const int n_inputs = def_.n_net_inputs(method);
   leaf_value_index_.assign(def_.residual_leaves.size(), -1);
   leaf_param_index_.assign(def_.residual_leaves.size(), {});
@@ -247,8 +243,8 @@ ResidualTerm<T>::ResidualTerm(const Mlp& mlp, const ProblemDef& def, Method meth
         }
       }
     } else if (leaf.kind == LeafKind::Coord && jet) {
-      std::copy(coords_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(leaf.index) * n),
-                coords_.begin() + static_cast<std::ptrdiff_t>(static_cast<std::size_t>(leaf.index + 1) * n), jet);
+      const T* x = solution_.coordinate(leaf.index);
+      std::copy(x, x + n, jet);
     } else if (leaf.kind == LeafKind::Param && jet && method == Method::BiLO) {
       const int u = rs.unit(leaf.index);
       std::fill(jet + static_cast<std::size_t>(u) * n, jet + static_cast<std::size_t>(u + 1) * n, T(1));

@@ -57,6 +57,8 @@ class SolutionJets {
   const JetSpec& spec() const { return spec_; }
   void forward(const T* weights, const T* params);
   const T* u() const { return transform_.output(); }  // K x n
+  // The values of coordinate c at the points (n values).
+  const T* coordinate(int c) const { return coords_.data() + static_cast<std::size_t>(c) * n_; }
   // Adds the gradient of the loss with adjoint u_bar (K x n) to grad_w (when not null) and to
   // grad_params (when not null; the total derivative, through the network input for BiLO).
   void backward(const T* weights, const T* u_bar, T* grad_w, T* grad_params);
@@ -96,7 +98,7 @@ class ResidualTerm {
   std::size_t n_;
   SolutionJets<T> solution_;
   ProgramJets<T> program_;
-  std::vector<T> coords_, r_bar_, u_bar_;
+  std::vector<T> r_bar_, u_bar_;
   // Per residual leaf: where its coefficients come from in the solution jet.
   std::vector<int> leaf_value_index_;               // index in the net spec of d^c u
   std::vector<std::vector<int>> leaf_param_index_;  // BiLO: index of d^c d_{a_j} u
