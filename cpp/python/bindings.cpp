@@ -71,6 +71,19 @@ void require_all_finite(const Array<T>& a, const std::string& name) {
       throw InputError(name + " contains NaN or inf (flat index " + std::to_string(i) + ")");
 }
 
+// Known per-point values (rows, n_known); an empty array when the problem has none.
+template <class T>
+Array<T> known_values(const py::object& known, py::ssize_t rows, int n_known) {
+  if (n_known == 0) {
+    if (!known.is_none()) throw InputError("known values given, but the residual reads none");
+    return Array<T>(0);
+  }
+  if (known.is_none()) throw InputError("the residual reads known values: pass an array (n, " + std::to_string(n_known) + ")");
+  auto a = as_matrix<T>(known, rows, n_known, "known values");
+  require_all_finite(a, "known values");
+  return a;
+}
+
 Program program_from(const py::list& ops) {
   Program p;
   for (const auto& item : ops) {
@@ -103,11 +116,24 @@ std::vector<Leaf> leaves_from(const py::list& items) {
   return out;
 }
 
+// functions: one (input coordinate indices, layer sizes, activation, transform ops, transform leaves) per function.
 ProblemDef problem_from(int n_coords, int n_params, const py::list& transform, const py::list& transform_leaves,
-                        const py::list& residual, const py::list& residual_leaves) {
+                        const py::list& residual, const py::list& residual_leaves, const py::list& functions,
+                        int n_known) {
   ProblemDef def;
   def.n_coords = n_coords;
   def.n_params = n_params;
+  def.n_known = n_known;
+  for (const auto& item : functions) {
+    auto t = item.cast<py::tuple>();
+    if (t.size() != 5) throw InputError("functions: every function is (inputs, sizes, activation, ops, leaves)");
+    FunctionDef f;
+    f.inputs = t[0].cast<std::vector<int>>();
+    f.net = Mlp(t[1].cast<std::vector<int>>(), func_from_name(t[2].cast<std::string>()));
+    f.transform = program_from(t[3].cast<py::list>());
+    f.transform_leaves = leaves_from(t[4].cast<py::list>());
+    def.functions.push_back(std::move(f));
+  }
   def.transform = program_from(transform);
   def.transform_leaves = leaves_from(transform_leaves);
   def.residual = program_from(residual);
@@ -121,6 +147,7 @@ py::dict losses_dict(const Losses& l) {
   d["res"] = l.res;
   d["rgrad"] = l.rgrad;
   d["data"] = l.data;
+  d["reg"] = l.reg;
   d["total"] = l.total;
   return d;
 }
@@ -140,6 +167,8 @@ TrainerOptions options_from(const py::dict& d) {
   if (d.contains("w_res")) o.w_res = d["w_res"].cast<double>();
   if (d.contains("w_rgrad")) o.w_rgrad = d["w_rgrad"].cast<double>();
   if (d.contains("w_data")) o.w_data = d["w_data"].cast<double>();
+  if (d.contains("w_reg")) o.w_reg = d["w_reg"].cast<double>();
+  if (d.contains("lr_functions")) o.lr_functions = d["lr_functions"].cast<double>();
   if (d.contains("adam_weights")) o.adam_weights = adam_from(d["adam_weights"].cast<py::dict>());
   if (d.contains("adam_params")) o.adam_params = adam_from(d["adam_params"].cast<py::dict>());
   return o;
@@ -184,9 +213,12 @@ void bind_trainer(py::module_& m, const char* name) {
                        const py::list& transform, const py::list& transform_leaves, const py::list& residual,
                        const py::list& residual_leaves, const std::vector<std::pair<double, double>>& bounds,
                        const py::object& collocation, const py::object& data_points, const py::object& data_values,
-                       const py::dict& options, std::uint64_t seed) {
-             ProblemDef def = problem_from(n_coords, n_params, transform, transform_leaves, residual, residual_leaves);
+                       const py::dict& options, std::uint64_t seed, const py::list& functions, int n_known,
+                       const py::object& known) {
+             ProblemDef def = problem_from(n_coords, n_params, transform, transform_leaves, residual, residual_leaves,
+                                           functions, n_known);
              auto col = as_matrix<T>(collocation, -1, n_coords, "collocation points");
+             auto kn = known_values<T>(known, col.shape(0), n_known);
              auto dp = as_matrix<T>(data_points, -1, n_coords, "data points");
              auto dv = as_vector<T>(data_values, dp.shape(0), "data values");
              require_all_finite(col, "collocation points");
@@ -197,13 +229,42 @@ void bind_trainer(py::module_& m, const char* name) {
              for (const auto& b : bounds) pb.push_back(ParamBound{b.first, b.second});
              Mlp mlp(sizes, func_from_name(activation));
              return new TR(mlp, def, static_cast<Method>(method), pb, col.data(), static_cast<std::size_t>(col.shape(0)),
-                           dp.data(), dv.data(), static_cast<std::size_t>(dp.shape(0)), options_from(options), seed);
+                           dp.data(), dv.data(), static_cast<std::size_t>(dp.shape(0)), options_from(options), seed,
+                           n_known > 0 ? kn.data() : nullptr);
            }),
            py::arg("sizes"), py::arg("activation"), py::arg("method"), py::arg("n_coords"), py::arg("n_params"),
            py::arg("transform"), py::arg("transform_leaves"), py::arg("residual"), py::arg("residual_leaves"),
            py::arg("bounds"), py::arg("collocation"), py::arg("data_points"), py::arg("data_values"),
-           py::arg("options"), py::arg("seed"))
+           py::arg("options"), py::arg("seed"), py::arg("functions") = py::list(), py::arg("n_known") = 0,
+           py::arg("known") = py::none())
       .def_property_readonly("n_weights", [](TR& t) { return t.weights().size(); })
+      .def_property_readonly("n_raw", [](TR& t) { return t.raw_params().size(); },
+                             "Length of the raw upper vector: parameters, then the functions' weights.")
+      .def(
+          "set_collocation",
+          [](TR& t, const py::object& points, const py::object& known) {
+            const ProblemDef& def = t.problem();
+            auto p = as_matrix<T>(points, -1, def.n_coords, "collocation points");
+            require_all_finite(p, "collocation points");
+            if (p.shape(0) == 0) throw InputError("collocation points: need at least one point");
+            auto kn = known_values<T>(known, p.shape(0), def.n_known);
+            t.set_collocation(p.data(), static_cast<std::size_t>(p.shape(0)), def.n_known > 0 ? kn.data() : nullptr);
+          },
+          py::arg("points"), py::arg("known") = py::none(), "Replace the collocation points (n, n_coords).")
+      .def(
+          "predict_function",
+          [](TR& t, int k, const py::object& points, const std::vector<std::vector<int>>& derivs) {
+            const int nc = t.problem().n_coords;
+            if (k < 0 || k >= t.problem().n_functions()) throw InputError("function index out of range");
+            auto p = as_matrix<T>(points, -1, nc, "points");
+            require_all_finite(p, "points");
+            if (p.shape(0) == 0) throw InputError("points: need at least one point");
+            const auto n = static_cast<std::size_t>(p.shape(0));
+            Array<T> out({static_cast<py::ssize_t>(derivs.size()), static_cast<py::ssize_t>(n)});
+            t.predict_function(k, p.data(), n, derivs, out.mutable_data());
+            return out;
+          },
+          "Function k and its coordinate derivatives at points (n, n_coords): (len(derivs), n).")
       .def_property_readonly("n_params", &TR::n_params)
       .def_property_readonly("global_step", &TR::global_step)
       .def("set_global_step", &TR::set_global_step)
@@ -244,6 +305,7 @@ void bind_trainer(py::module_& m, const char* name) {
              d["res"] = to_numpy(h.res);
              d["rgrad"] = to_numpy(h.rgrad);
              d["data"] = to_numpy(h.data);
+             d["reg"] = to_numpy(h.reg);
              d["total"] = to_numpy(h.total);
              auto p = to_numpy(h.params);
              d["params"] = p.reshape({static_cast<py::ssize_t>(h.step.size()), static_cast<py::ssize_t>(t.n_params())});
@@ -258,6 +320,8 @@ void bind_trainer(py::module_& m, const char* name) {
                h.rgrad = d["rgrad"].cast<std::vector<double>>();
                h.data = d["data"].cast<std::vector<double>>();
                h.total = d["total"].cast<std::vector<double>>();
+               // Older checkpoints have no regulariser record: it was 0.
+               h.reg = d.contains("reg") ? d["reg"].cast<std::vector<double>>() : std::vector<double>(h.step.size(), 0.0);
              } catch (const py::cast_error&) {
                throw InputError("history: step, res, rgrad, data and total must be 1-D numeric arrays");
              } catch (const py::error_already_set&) {
@@ -270,7 +334,7 @@ void bind_trainer(py::module_& m, const char* name) {
              }
              h.params.assign(p.data(), p.data() + p.size());
              const std::size_t n = h.step.size();
-             if (h.res.size() != n || h.rgrad.size() != n || h.data.size() != n || h.total.size() != n ||
+             if (h.res.size() != n || h.rgrad.size() != n || h.data.size() != n || h.reg.size() != n || h.total.size() != n ||
                  h.params.size() != n * static_cast<std::size_t>(t.n_params()))
                throw InputError("history: arrays of inconsistent lengths");
              t.history() = std::move(h);
@@ -283,7 +347,7 @@ void bind_trainer(py::module_& m, const char* name) {
             const History& h = t.history();
             if (h.step.empty()) return py::none();
             const std::size_t i = h.step.size() - 1, np = static_cast<std::size_t>(t.n_params());
-            Losses l{h.res[i], h.rgrad[i], h.data[i], h.total[i]};
+            Losses l{h.res[i], h.rgrad[i], h.data[i], h.reg[i], h.total[i]};
             std::vector<double> p(h.params.begin() + static_cast<std::ptrdiff_t>(i * np), h.params.end());
             return py::make_tuple(h.step[i], losses_dict(l), p);
           },
@@ -297,6 +361,7 @@ void bind_trainer(py::module_& m, const char* name) {
             h.res.push_back(losses["res"].cast<double>());
             h.rgrad.push_back(losses["rgrad"].cast<double>());
             h.data.push_back(losses["data"].cast<double>());
+            h.reg.push_back(losses.contains("reg") ? losses["reg"].cast<double>() : 0.0);
             h.total.push_back(losses["total"].cast<double>());
             h.params.insert(h.params.end(), params.begin(), params.end());
             t.set_global_step(t.global_step() + 1);
@@ -306,8 +371,8 @@ void bind_trainer(py::module_& m, const char* name) {
           "pinn",
           [](TR& t, const py::object& w, const py::object& raw) {
             auto wa = as_vector<T>(w, static_cast<py::ssize_t>(t.weights().size()), "weights");
-            auto ra = as_vector<T>(raw, t.n_params(), "raw parameters");
-            std::vector<T> gw(t.weights().size(), T(0)), gr(static_cast<std::size_t>(t.n_params()), T(0));
+            auto ra = as_vector<T>(raw, static_cast<py::ssize_t>(t.raw_params().size()), "raw parameters");
+            std::vector<T> gw(t.weights().size(), T(0)), gr(t.raw_params().size(), T(0));
             Losses l;
             {
               py::gil_scoped_release release;
@@ -320,7 +385,7 @@ void bind_trainer(py::module_& m, const char* name) {
           "lower",
           [](TR& t, const py::object& w, const py::object& raw) {
             auto wa = as_vector<T>(w, static_cast<py::ssize_t>(t.weights().size()), "weights");
-            auto ra = as_vector<T>(raw, t.n_params(), "raw parameters");
+            auto ra = as_vector<T>(raw, static_cast<py::ssize_t>(t.raw_params().size()), "raw parameters");
             std::vector<T> gw(t.weights().size(), T(0));
             Losses l;
             {
@@ -334,8 +399,8 @@ void bind_trainer(py::module_& m, const char* name) {
           "upper",
           [](TR& t, const py::object& w, const py::object& raw) {
             auto wa = as_vector<T>(w, static_cast<py::ssize_t>(t.weights().size()), "weights");
-            auto ra = as_vector<T>(raw, t.n_params(), "raw parameters");
-            std::vector<T> gr(static_cast<std::size_t>(t.n_params()), T(0));
+            auto ra = as_vector<T>(raw, static_cast<py::ssize_t>(t.raw_params().size()), "raw parameters");
+            std::vector<T> gr(t.raw_params().size(), T(0));
             Losses l;
             {
               py::gil_scoped_release release;
@@ -384,16 +449,20 @@ void bind_trainer(py::module_& m, const char* name) {
             return out;
           },
           "u and its derivatives (multi-indices over the network inputs) at points (n, n_coords): (len(derivs), n).")
-      .def("residual", [](TR& t, const py::object& points) {
-        const int nc = t.problem().n_coords;
-        auto p = as_matrix<T>(points, -1, nc, "points");
-        require_all_finite(p, "points");
-        if (p.shape(0) == 0) throw InputError("points: need at least one point");
-        const auto n = static_cast<std::size_t>(p.shape(0));
-        Array<T> out({static_cast<py::ssize_t>(t.residual_rows()), static_cast<py::ssize_t>(n)});
-        t.residual(p.data(), n, out.mutable_data());
-        return out;
-      });
+      .def(
+          "residual",
+          [](TR& t, const py::object& points, const py::object& known) {
+            const int nc = t.problem().n_coords;
+            auto p = as_matrix<T>(points, -1, nc, "points");
+            require_all_finite(p, "points");
+            if (p.shape(0) == 0) throw InputError("points: need at least one point");
+            auto kn = known_values<T>(known, p.shape(0), t.problem().n_known);
+            const auto n = static_cast<std::size_t>(p.shape(0));
+            Array<T> out({static_cast<py::ssize_t>(t.residual_rows()), static_cast<py::ssize_t>(n)});
+            t.residual(p.data(), n, out.mutable_data(), t.problem().n_known > 0 ? kn.data() : nullptr);
+            return out;
+          },
+          py::arg("points"), py::arg("known") = py::none());
 }
 
 template <class T>

@@ -22,7 +22,8 @@ bool all_finite(const std::vector<T>& v) {
 }
 
 bool finite(const Losses& l) {
-  return std::isfinite(l.res) && std::isfinite(l.rgrad) && std::isfinite(l.data) && std::isfinite(l.total);
+  return std::isfinite(l.res) && std::isfinite(l.rgrad) && std::isfinite(l.data) && std::isfinite(l.reg) &&
+         std::isfinite(l.total);
 }
 
 void require_positive(double v, const char* name) {
@@ -30,13 +31,14 @@ void require_positive(double v, const char* name) {
 }
 
 void validate_options(const TrainerOptions& o) {
-  for (double w : {o.w_res, o.w_rgrad, o.w_data})
+  for (double w : {o.w_res, o.w_rgrad, o.w_data, o.w_reg})
     require(std::isfinite(w) && w >= 0, "loss weights must be finite and >= 0");
   for (const AdamConfig* c : {&o.adam_weights, &o.adam_params}) {
     require(std::isfinite(c->lr) && c->lr >= 0, "learning rates must be finite and >= 0");
     require(c->beta1 >= 0 && c->beta1 < 1 && c->beta2 >= 0 && c->beta2 < 1, "Adam betas must lie in [0, 1)");
     require_positive(c->eps, "Adam eps");
   }
+  require(std::isfinite(o.lr_functions), "the functions' learning rate must be finite (< 0: that of the parameters)");
 }
 
 }  // namespace
@@ -80,6 +82,7 @@ void History::clear() {
   res.clear();
   rgrad.clear();
   data.clear();
+  reg.clear();
   total.clear();
   params.clear();
 }
@@ -90,7 +93,7 @@ void History::clear() {
 template <class T>
 Trainer<T>::Trainer(const Mlp& mlp, const ProblemDef& def, Method method, std::vector<ParamBound> bounds,
                     const T* collocation, std::size_t n_res, const T* data_points, const T* data_values,
-                    std::size_t n_data, TrainerOptions options, std::uint64_t seed)
+                    std::size_t n_data, TrainerOptions options, std::uint64_t seed, const T* known)
     : mlp_(mlp), def_(def), method_(method), bounds_(std::move(bounds)), options_(options) {
   def_.validate();
   validate_options(options_);
@@ -103,18 +106,29 @@ Trainer<T>::Trainer(const Mlp& mlp, const ProblemDef& def, Method method, std::v
   }
   require(n_res > 0, "need at least one collocation point");
   require(n_data > 0, "need at least one data point");
-  residual_ = std::make_unique<ResidualTerm<T>>(mlp_, def_, method_, collocation, n_res);
+  set_collocation(collocation, n_res, known);
   data_ = std::make_unique<DataTerm<T>>(mlp_, def_, method_, data_points, data_values, n_data);
   weights_.resize(mlp_.n_params());
   mlp_.init_params(weights_.data(), seed);
-  raw_.assign(static_cast<std::size_t>(def_.n_params), T(0));
+  raw_.assign(def_.n_upper(), T(0));
   for (int j = 0; j < def_.n_params; ++j) raw_[j] = static_cast<T>(bounds_[j].to_raw(bounds_[j].to_physical(0.0)));
+  // Each function network gets its own stream of the seed.
+  for (int k = 0; k < def_.n_functions(); ++k)
+    def_.functions[static_cast<std::size_t>(k)].net.init_params(raw_.data() + def_.function_offset(k),
+                                                              seed + 0x9E3779B97F4A7C15ULL * static_cast<std::uint64_t>(k + 1));
   adam_w_ = Adam<T>(weights_.size(), options_.adam_weights);
   adam_p_ = Adam<T>(raw_.size(), options_.adam_params);
   grad_w_.resize(weights_.size());
   grad_raw_.resize(raw_.size());
   phys_.resize(raw_.size());
   grad_phys_.resize(raw_.size());
+}
+
+template <class T>
+void Trainer<T>::set_collocation(const T* points, std::size_t n, const T* known) {
+  require(n > 0, "need at least one collocation point");
+  residual_ = std::make_unique<ResidualTerm<T>>(mlp_, def_, method_, points, known, n);
+  if (def_.n_functions() > 0) smooth_ = std::make_unique<SmoothnessTerm<T>>(def_.functions, def_.n_coords, points, n);
 }
 
 template <class T>
@@ -127,30 +141,32 @@ void Trainer<T>::set_options(const TrainerOptions& o) {
 
 template <class T>
 std::vector<double> Trainer<T>::params() const {
-  std::vector<double> out(raw_.size());
-  for (std::size_t j = 0; j < raw_.size(); ++j) out[j] = bounds_[j].to_physical(static_cast<double>(raw_[j]));
+  std::vector<double> out(bounds_.size());
+  for (std::size_t j = 0; j < bounds_.size(); ++j) out[j] = bounds_[j].to_physical(static_cast<double>(raw_[j]));
   return out;
 }
 
 template <class T>
 void Trainer<T>::set_params(const std::vector<double>& physical) {
-  require(physical.size() == raw_.size(), "expected " + std::to_string(raw_.size()) + " parameter values, got " +
-                                              std::to_string(physical.size()));
-  std::vector<T> raw(raw_.size());
-  for (std::size_t j = 0; j < raw_.size(); ++j) raw[j] = static_cast<T>(bounds_[j].to_raw(physical[j]));
-  raw_ = raw;
+  require(physical.size() == bounds_.size(), "expected " + std::to_string(bounds_.size()) +
+                                                 " parameter values, got " + std::to_string(physical.size()));
+  std::vector<T> raw(bounds_.size());
+  for (std::size_t j = 0; j < bounds_.size(); ++j) raw[j] = static_cast<T>(bounds_[j].to_raw(physical[j]));
+  std::copy(raw.begin(), raw.end(), raw_.begin());
 }
 
 template <class T>
 void Trainer<T>::raw_to_physical(const T* raw, T* physical) const {
   for (std::size_t j = 0; j < bounds_.size(); ++j)
     physical[j] = static_cast<T>(bounds_[j].to_physical(static_cast<double>(raw[j])));
+  std::copy(raw + bounds_.size(), raw + raw_.size(), physical + bounds_.size());  // function weights: unbounded
 }
 
 template <class T>
 void Trainer<T>::chain_to_raw(const T* raw, const T* grad_physical, T* grad_raw) const {
   for (std::size_t j = 0; j < bounds_.size(); ++j)
     grad_raw[j] += static_cast<T>(static_cast<double>(grad_physical[j]) * bounds_[j].derivative(static_cast<double>(raw[j])));
+  for (std::size_t j = bounds_.size(); j < raw_.size(); ++j) grad_raw[j] += grad_physical[j];
 }
 
 template <class T>
@@ -164,7 +180,8 @@ Losses Trainer<T>::pinn(const T* weights, const T* raw, T* grad_w, T* grad_raw) 
   l.res = r.res;
   l.rgrad = r.rgrad;
   l.data = data_->evaluate(weights, phys_.data(), options_.w_data, grad_w, gp);
-  l.total = options_.w_res * l.res + options_.w_data * l.data;
+  if (smooth_) l.reg = smooth_->evaluate(phys_.data() + def_.n_params, options_.w_reg, gp ? gp + def_.n_params : nullptr);
+  l.total = options_.w_res * l.res + options_.w_data * l.data + options_.w_reg * l.reg;
   if (grad_raw) chain_to_raw(raw, grad_phys_.data(), grad_raw);
   return l;
 }
@@ -185,8 +202,10 @@ Losses Trainer<T>::upper(const T* weights, const T* raw, T* grad_raw) {
   raw_to_physical(raw, phys_.data());
   std::fill(grad_phys_.begin(), grad_phys_.end(), T(0));
   Losses l;
-  l.data = data_->evaluate(weights, phys_.data(), options_.w_data, nullptr, grad_raw ? grad_phys_.data() : nullptr);
-  l.total = options_.w_data * l.data;
+  T* gp = grad_raw ? grad_phys_.data() : nullptr;
+  l.data = data_->evaluate(weights, phys_.data(), options_.w_data, nullptr, gp);
+  if (smooth_) l.reg = smooth_->evaluate(phys_.data() + def_.n_params, options_.w_reg, gp ? gp + def_.n_params : nullptr);
+  l.total = options_.w_data * l.data + options_.w_reg * l.reg;
   if (grad_raw) chain_to_raw(raw, grad_phys_.data(), grad_raw);
   return l;
 }
@@ -203,6 +222,7 @@ bool Trainer<T>::step(bool train_params, Losses& losses) {
     const Losses up = upper(weights_.data(), raw_.data(), update_params ? grad_raw_.data() : nullptr);
     losses = lo;
     losses.data = up.data;
+    losses.reg = up.reg;
     // Pretraining minimises the lower level only; the inverse phase reports both levels.
     losses.total = lo.total + (update_params ? up.total : 0.0);
   }
@@ -210,7 +230,10 @@ bool Trainer<T>::step(bool train_params, Losses& losses) {
   // This state has finite losses: it is the point to come back to if a later step diverges.
   snapshot();
   adam_w_.step(weights_.data(), grad_w_.data());
-  if (update_params) adam_p_.step(raw_.data(), grad_raw_.data());
+  if (update_params) {
+    const double lr_f = options_.lr_functions < 0 ? options_.adam_params.lr : options_.lr_functions;
+    adam_p_.step(raw_.data(), grad_raw_.data(), bounds_.size(), lr_f);
+  }
   return true;
 }
 
@@ -243,8 +266,9 @@ RunResult Trainer<T>::run(long steps, bool train_params, long callback_every,
   // Reserve the whole run's history so the loop never allocates.
   const std::size_t add = static_cast<std::size_t>(steps);
   history_.step.reserve(history_.step.size() + add);
-  for (auto* v : {&history_.res, &history_.rgrad, &history_.data, &history_.total}) v->reserve(v->size() + add);
-  history_.params.reserve(history_.params.size() + add * raw_.size());
+  for (auto* v : {&history_.res, &history_.rgrad, &history_.data, &history_.reg, &history_.total})
+    v->reserve(v->size() + add);
+  history_.params.reserve(history_.params.size() + add * bounds_.size());
   have_good_ = false;
   Losses losses;
   for (long k = 0; k < steps; ++k) {
@@ -259,8 +283,9 @@ RunResult Trainer<T>::run(long steps, bool train_params, long callback_every,
     history_.res.push_back(losses.res);
     history_.rgrad.push_back(losses.rgrad);
     history_.data.push_back(losses.data);
+    history_.reg.push_back(losses.reg);
     history_.total.push_back(losses.total);
-    for (std::size_t j = 0; j < good_raw_.size(); ++j)
+    for (std::size_t j = 0; j < bounds_.size(); ++j)
       history_.params.push_back(bounds_[j].to_physical(static_cast<double>(good_raw_[j])));
     ++global_step_;
     ++result.steps;
@@ -295,19 +320,42 @@ void Trainer<T>::predict(const T* points, std::size_t n, const std::vector<Multi
 }
 
 template <class T>
-std::size_t Trainer<T>::residual_rows() const {
-  return method_ == Method::BiLO ? static_cast<std::size_t>(1 + def_.n_params) : 1;
+void Trainer<T>::predict_function(int k, const T* points, std::size_t n, const std::vector<MultiIndex>& derivs,
+                                  T* out) {
+  require(k >= 0 && k < def_.n_functions(), "function index out of range");
+  for (const auto& d : derivs)
+    require(d.size() == static_cast<std::size_t>(def_.n_coords),
+            "a derivative multi-index must have one entry per coordinate (" + std::to_string(def_.n_coords) + ")");
+  require(n > 0, "need at least one point");
+  JetSpec spec(def_.n_coords, derivs);
+  const std::size_t nc = static_cast<std::size_t>(def_.n_coords);
+  std::vector<T> coords(nc * n);
+  for (std::size_t i = 0; i < n; ++i)
+    for (std::size_t c = 0; c < nc; ++c) coords[c * n + i] = points[i * nc + c];
+  FunctionJets<T> f(def_.functions[static_cast<std::size_t>(k)], spec, coords.data(), def_.n_coords, n);
+  f.forward(raw_.data() + def_.function_offset(k));
+  for (std::size_t r = 0; r < derivs.size(); ++r) {
+    const int idx = spec.index_of(derivs[r]);
+    const T fac = static_cast<T>(spec.factorial(idx));
+    const T* src = f.output() + static_cast<std::size_t>(idx) * n;
+    for (std::size_t i = 0; i < n; ++i) out[r * n + i] = fac * src[i];
+  }
 }
 
 template <class T>
-void Trainer<T>::residual(const T* points, std::size_t n, T* out) {
-  ResidualTerm<T> term(mlp_, def_, method_, points, n);
+std::size_t Trainer<T>::residual_rows() const {
+  return static_cast<std::size_t>(1 + def_.n_perturb(method_));
+}
+
+template <class T>
+void Trainer<T>::residual(const T* points, std::size_t n, T* out, const T* known) {
+  ResidualTerm<T> term(mlp_, def_, method_, points, known, n);
   raw_to_physical(raw_.data(), phys_.data());
   term.evaluate(weights_.data(), phys_.data(), 1.0, 1.0, nullptr, nullptr);
   const T* r = term.residual();
   std::copy(r, r + n, out);  // r itself: the constant coefficient
   if (method_ == Method::BiLO) {
-    for (int j = 0; j < def_.n_params; ++j) {  // dr/da_j: the coefficient of the unit monomial a_j
+    for (int j = 0; j < def_.n_perturb(method_); ++j) {  // dr/dp_j: the coefficient of the unit monomial p_j
       const T* row = r + static_cast<std::size_t>(term.residual_spec().unit(j)) * n;
       std::copy(row, row + n, out + static_cast<std::size_t>(1 + j) * n);
     }

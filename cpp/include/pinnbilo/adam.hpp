@@ -26,13 +26,15 @@ class Adam {
   long steps() const { return t_; }
   std::size_t size() const { return m_.size(); }
 
-  // x -= lr * m_hat / (sqrt(v_hat) + eps), with bias-corrected moments.
-  void step(T* x, const T* g) {
+  // x -= lr * m_hat / (sqrt(v_hat) + eps), with bias-corrected moments.  Entries from `split` on
+  // use the learning rate lr_tail instead (one optimiser, one step count, two groups).
+  void step(T* x, const T* g) { step(x, g, m_.size(), config_.lr); }
+  void step(T* x, const T* g, std::size_t split, double lr_tail) {
     ++t_;
     const double b1 = config_.beta1, b2 = config_.beta2;
     const double c1 = 1.0 - std::pow(b1, static_cast<double>(t_));
     const double c2 = 1.0 - std::pow(b2, static_cast<double>(t_));
-    const T step_size = static_cast<T>(config_.lr / c1);
+    const T step_head = static_cast<T>(config_.lr / c1), step_tail = static_cast<T>(lr_tail / c1);
     const T inv_sqrt_c2 = static_cast<T>(1.0 / std::sqrt(c2));
     const T eps = static_cast<T>(config_.eps);
     const T tb1 = static_cast<T>(b1), tb2 = static_cast<T>(b2);
@@ -45,7 +47,7 @@ class Adam {
         v_max_[i] = std::max(v_max_[i], v_[i]);
         v = v_max_[i];
       }
-      x[i] -= step_size * m_[i] / (std::sqrt(v) * inv_sqrt_c2 + eps);
+      x[i] -= (i < split ? step_head : step_tail) * m_[i] / (std::sqrt(v) * inv_sqrt_c2 + eps);
     }
   }
 

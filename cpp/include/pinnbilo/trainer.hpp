@@ -1,10 +1,13 @@
 // Training state and loop: weights, parameters, optimisers, history.
 //
 // Gradient routing is explicit data (see Trainer::step):
-//   PINN        weights, params  <-  w_res L_res + w_data L_data
-//   BiLO lower  weights          <-  w_res L_res + w_rgrad L_rgrad
-//   BiLO upper  params           <-  w_data L_data        (weights held fixed)
-// In a pretraining run (train_params = false) parameters stay fixed and BiLO skips the upper level.
+//   PINN        weights, upper  <-  w_res L_res + w_data L_data + w_reg L_reg
+//   BiLO lower  weights         <-  w_res L_res + w_rgrad L_rgrad
+//   BiLO upper  upper           <-  w_data L_data + w_reg L_reg        (weights held fixed)
+// "upper" is the parameters and the unknown functions' network weights (ProblemDef::n_upper);
+// L_reg is the functions' smoothness, mean |grad f|^2 over the collocation points.
+// In a pretraining run (train_params = false) the upper variables stay fixed and BiLO skips the
+// upper level.
 #pragma once
 #include <cstddef>
 #include <functional>
@@ -29,7 +32,7 @@ struct ParamBound {
 };
 
 struct Losses {
-  double res = 0.0, rgrad = 0.0, data = 0.0;
+  double res = 0.0, rgrad = 0.0, data = 0.0, reg = 0.0;
   double total = 0.0;  // the objective of the run: see Trainer::step
 };
 
@@ -43,24 +46,26 @@ struct RunResult {
 
 struct History {
   std::vector<long> step;
-  std::vector<double> res, rgrad, data, total;
+  std::vector<double> res, rgrad, data, reg, total;
   std::vector<double> params;  // n_params per recorded step, physical values
   void clear();
 };
 
 struct TrainerOptions {
-  double w_res = 1.0, w_rgrad = 1.0, w_data = 1.0;
+  double w_res = 1.0, w_rgrad = 1.0, w_data = 1.0, w_reg = 0.0;
   AdamConfig adam_weights;
   AdamConfig adam_params;
+  double lr_functions = -1.0;  // learning rate of the functions' weights; < 0: that of the parameters
 };
 
 template <class T>
 class Trainer {
  public:
-  // collocation: n_res x n_coords; data_points: n_data x n_coords; data_values: n_data.
+  // collocation: n_res x n_coords; data_points: n_data x n_coords; data_values: n_data;
+  // known: n_res x def.n_known values the residual reads (null when there are none).
   Trainer(const Mlp& mlp, const ProblemDef& def, Method method, std::vector<ParamBound> bounds,
           const T* collocation, std::size_t n_res, const T* data_points, const T* data_values,
-          std::size_t n_data, TrainerOptions options, std::uint64_t seed);
+          std::size_t n_data, TrainerOptions options, std::uint64_t seed, const T* known = nullptr);
 
   Method method() const { return method_; }
   const Mlp& mlp() const { return mlp_; }
@@ -70,6 +75,7 @@ class Trainer {
   void set_options(const TrainerOptions& o);
 
   std::vector<T>& weights() { return weights_; }
+  // Raw upper variables: unconstrained parameters, then the functions' network weights.
   std::vector<T>& raw_params() { return raw_; }
   std::vector<double> params() const;                   // physical values
   void set_params(const std::vector<double>& physical);  // throws outside bounds
@@ -80,11 +86,15 @@ class Trainer {
   long global_step() const { return global_step_; }
   void set_global_step(long s) { global_step_ = s; }
 
+  // Replaces the collocation points (and their known values), e.g. to resample them.
+  void set_collocation(const T* points, std::size_t n, const T* known = nullptr);
+
   // Pure evaluations at given arrays (the trainer's state is not touched); gradients are added
   // into the outputs, which the caller zeroes; any output may be null.
-  //   pinn:  w_res L_res + w_data L_data; gradient w.r.t. weights and raw params.
-  //   lower: w_res L_res + w_rgrad L_rgrad; gradient w.r.t. weights (params fixed).
-  //   upper: w_data L_data; gradient w.r.t. raw params (weights fixed; BiLO: through the network input).
+  //   pinn:  w_res L_res + w_data L_data + w_reg L_reg; gradient w.r.t. weights and raw upper variables.
+  //   lower: w_res L_res + w_rgrad L_rgrad; gradient w.r.t. weights (upper variables fixed).
+  //   upper: w_data L_data + w_reg L_reg; gradient w.r.t. the raw upper variables (weights fixed;
+  //          BiLO: through the network inputs).
   Losses pinn(const T* weights, const T* raw, T* grad_w, T* grad_raw);
   Losses lower(const T* weights, const T* raw, T* grad_w);
   Losses upper(const T* weights, const T* raw, T* grad_raw);
@@ -102,9 +112,12 @@ class Trainer {
   // Prediction of u and its derivatives at points (n x n_coords), for derivative multi-indices
   // over the network inputs (coordinates, then parameters for BiLO): out is derivs.size() x n.
   void predict(const T* points, std::size_t n, const std::vector<MultiIndex>& derivs, T* out);
-  // Residual r (and dr/da_j for BiLO: rows 1..n_params) at points: out is (1 + p) x n for BiLO, 1 x n for PINN.
+  // Function k and its coordinate derivatives (multi-indices over coordinates) at points: derivs.size() x n.
+  void predict_function(int k, const T* points, std::size_t n, const std::vector<MultiIndex>& derivs, T* out);
+  // Residual r (and for BiLO its derivative along each parameter and function shift: rows
+  // 1..n_perturb) at points: out is residual_rows() x n.  known: n x n_known, or null.
   std::size_t residual_rows() const;
-  void residual(const T* points, std::size_t n, T* out);
+  void residual(const T* points, std::size_t n, T* out, const T* known = nullptr);
 
  private:
   void raw_to_physical(const T* raw, T* physical) const;
@@ -119,6 +132,7 @@ class Trainer {
   TrainerOptions options_;
   std::unique_ptr<ResidualTerm<T>> residual_;
   std::unique_ptr<DataTerm<T>> data_;
+  std::unique_ptr<SmoothnessTerm<T>> smooth_;  // only when there are functions
   std::vector<T> weights_, raw_;
   Adam<T> adam_w_, adam_p_;
   History history_;
