@@ -17,7 +17,7 @@ from . import expr, problems
 from .checkpoint import load
 from .errors import InputError, PinnbiloError, TrainingDiverged
 from .model import PINN, BiLO, Model
-from .problem import Data, Parameter, Problem, ode_problem
+from .problem import Data, Function, Parameter, Problem, ode_problem
 from .results import FitResult, History, LbfgsReport
 
 __version__ = "0.1.0"
@@ -38,6 +38,7 @@ __all__ = [
     "Model",
     "Problem",
     "Parameter",
+    "Function",
     "Data",
     "ode_problem",
     "problems",

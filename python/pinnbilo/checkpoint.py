@@ -6,18 +6,19 @@ import json
 import os
 import tempfile
 import zipfile
-from typing import TYPE_CHECKING, Dict
+from typing import TYPE_CHECKING, Dict, Optional
 
 import numpy as np
 
 from .errors import InputError
-from .problem import Data, problem_from_dict
+from .problem import Data, Problem, problem_from_dict
 
 if TYPE_CHECKING:
     from .model import Model
 
 FORMAT = "pinnbilo-checkpoint"
 VERSION = 1
+HISTORY_KEYS = ("step", "res", "rgrad", "data", "reg", "total", "params")
 
 
 def save(model: "Model", path: str) -> None:
@@ -50,7 +51,7 @@ def save(model: "Model", path: str) -> None:
         for key in ("m", "v", "v_max"):
             arrays[f"adam_{group}_{key}"] = adam[group][key]
         arrays[f"adam_{group}_t"] = np.array(adam[group]["t"], dtype=np.int64)
-    for key in ("step", "res", "rgrad", "data", "total", "params"):
+    for key in HISTORY_KEYS:
         arrays[f"history_{key}"] = hist[key]
     folder = os.path.dirname(os.path.abspath(path))
     fd, tmp = tempfile.mkstemp(prefix=".pinnbilo-", suffix=".tmp", dir=folder)
@@ -66,8 +67,12 @@ def save(model: "Model", path: str) -> None:
         raise
 
 
-def load(path: str) -> "Model":
-    """Rebuild a model from :func:`save`'s file; training continues exactly where it stopped."""
+def load(path: str, problem: "Optional[Problem]" = None) -> "Model":
+    """Rebuild a model from :func:`save`'s file; training continues exactly where it stopped.
+
+    ``problem``: the problem to use instead of the stored description (needed when the problem
+    reads Python callables as sources, which a file cannot hold).
+    """
     from .model import PINN, BiLO
 
     try:
@@ -86,7 +91,8 @@ def load(path: str) -> "Model":
     if meta.get("version") != VERSION:
         raise InputError(f"{path}: checkpoint version {meta.get('version')} is not supported (expected {VERSION})")
     try:
-        problem = problem_from_dict(meta["problem"])
+        if problem is None:
+            problem = problem_from_dict(meta["problem"])
         cls = {"pinn": PINN, "bilo": BiLO}[meta["method"]]
         data = Data(arrays["data_points"], arrays["data_values"], noise=float(meta.get("data_noise", 0.0)))
         model = cls(
@@ -113,7 +119,7 @@ def load(path: str) -> "Model":
                 for group in ("weights", "params")
             }
         )
-        t.set_history({key: arrays[f"history_{key}"] for key in ("step", "res", "rgrad", "data", "total", "params")})
+        t.set_history({key: arrays[f"history_{key}"] for key in HISTORY_KEYS if f"history_{key}" in arrays})
         t.set_global_step(int(meta["global_step"]))
     except KeyError as exc:
         raise InputError(f"{path}: checkpoint is incomplete, missing {exc}") from None

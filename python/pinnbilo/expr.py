@@ -10,6 +10,10 @@ Names inside expressions:
 * ``u`` the solution; ``u.t``, ``u.tt``, ``u.xt`` its derivatives (one letter per order and
   coordinate), ``u.d(t=1, x=2)`` for any order.
 * ``N`` the raw network output (output transforms only).
+* unknown functions by name (``D``, or ``D(x)``) with derivatives like u (``D.x``, ``D.xx``);
+  output transforms may use their values.
+* known sources by name (callables of the coordinates evaluated at the collocation points;
+  residuals only).
 * coordinates (``t``, ``x``, ...) and parameters (``a``, ...) by name.
 * functions ``exp, log, sin, cos, tanh, sigmoid, softplus, sqrt`` and the constants ``pi``, ``e``.
 """
@@ -19,14 +23,14 @@ from __future__ import annotations
 import ast
 import math
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 from .errors import InputError
 
 # Codes shared with the C++ core (cpp/include/pinnbilo/program.hpp, elementary.hpp, problem.hpp).
 OP_LEAF, OP_CONST, OP_ADD, OP_SUB, OP_MUL, OP_NEG, OP_SCALE, OP_ADDCONST, OP_UNARY = range(9)
 FUNC_CODES = {"tanh": 0, "sin": 1, "cos": 2, "exp": 3, "log": 4, "sigmoid": 5, "softplus": 6, "pow": 7}
-LEAF_COORD, LEAF_PARAM, LEAF_NET, LEAF_UDERIV = range(4)
+LEAF_COORD, LEAF_PARAM, LEAF_NET, LEAF_UDERIV, LEAF_FUNC, LEAF_KNOWN = range(6)
 
 MAX_ORDER = 8  # highest derivative order per coordinate the core accepts
 
@@ -40,7 +44,8 @@ Number = Union[int, float]
 class Expr:
     """A node of an expression graph. Build them with the operators, not directly.
 
-    ``kind`` is one of: const, coord, param, u, net, add, sub, mul, div, neg, pow, func.
+    ``kind`` is one of: const, coord, param, u, fn (an unknown function ``name``), known (a known
+    source ``name``), net, add, sub, mul, div, neg, pow, func.
     """
 
     kind: str
@@ -88,19 +93,19 @@ class Expr:
 
     # -- derivatives of u ---------------------------------------------------------------------
     def d(self, **orders: int) -> "Expr":
-        """Derivative of ``u``: ``u.d(t=1, x=2)`` is d^3 u / dt dx^2."""
-        if self.kind != "u":
-            raise InputError("only the solution u has derivatives; write u.t, u.xx or u.d(x=2)")
+        """Derivative of ``u`` (or of an unknown function): ``u.d(t=1, x=2)`` is d^3 u / dt dx^2."""
+        if self.kind not in ("u", "fn"):
+            raise InputError("only u and unknown functions have derivatives; write u.t, u.xx or u.d(x=2)")
         merged: Dict[str, int] = dict(self.deriv)
         for name, k in orders.items():
             if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= MAX_ORDER:
                 raise InputError(f"derivative order for '{name}' must be an int in [0, {MAX_ORDER}], got {k!r}")
             merged[name] = merged.get(name, 0) + k
-        return Expr("u", deriv=tuple(sorted((n, k) for n, k in merged.items() if k > 0)))
+        return Expr(self.kind, name=self.name, deriv=tuple(sorted((n, k) for n, k in merged.items() if k > 0)))
 
     def __getattr__(self, attr: str) -> "Expr":
         # u.t, u.xx, u.xt: one letter per differentiation.
-        if attr.startswith("__") or self.kind != "u":
+        if attr.startswith("__") or self.kind not in ("u", "fn"):
             raise AttributeError(attr)
         orders: Dict[str, int] = {}
         for letter in attr:
@@ -140,6 +145,16 @@ def param(name: str) -> Expr:
     return Expr("param", name=name)
 
 
+def function(name: str) -> Expr:
+    """An unknown function by name; ``function("D").x`` is its x-derivative."""
+    return Expr("fn", name=name)
+
+
+def known(name: str) -> Expr:
+    """A known source by name (values supplied per collocation point)."""
+    return Expr("known", name=name)
+
+
 u = Expr("u")
 N = Expr("net")
 
@@ -170,16 +185,17 @@ def to_string(e: Expr) -> str:
     k = e.kind
     if k == "const":
         return f"({e.value!r})" if math.copysign(1.0, e.value) < 0 else repr(e.value)
-    if k in ("coord", "param"):
+    if k in ("coord", "param", "known"):
         return e.name
     if k == "net":
         return "N"
-    if k == "u":
+    if k in ("u", "fn"):
+        base = "u" if k == "u" else e.name
         if not e.deriv:
-            return "u"
+            return base
         if all(len(n) == 1 for n, _ in e.deriv):
-            return "u." + "".join(n * o for n, o in e.deriv)
-        return "u.d(" + ", ".join(f"{n}={o}" for n, o in e.deriv) + ")"
+            return base + "." + "".join(n * o for n, o in e.deriv)
+        return base + ".d(" + ", ".join(f"{n}={o}" for n, o in e.deriv) + ")"
     if k == "func":
         return f"{e.name}({to_string(e.args[0])})"
     if k == "neg":
@@ -199,11 +215,16 @@ def parse(
     constants: Optional[Dict[str, float]] = None,
     allow_u: bool = True,
     allow_net: bool = False,
+    functions: Optional[Mapping[str, Sequence[str]]] = None,
+    known_names: Sequence[str] = (),
 ) -> Expr:
     """Parse a residual or transform written as Python-like text.
 
-    Unknown names raise :class:`InputError` listing the names that are known.
+    ``functions`` maps each unknown function's name to the coordinates it depends on;
+    ``known_names`` are known sources. Unknown names raise :class:`InputError` listing the
+    names that are known.
     """
+    functions = dict(functions or {})
     if not isinstance(text, str) or not text.strip():
         raise InputError("expression must be a non-empty string such as 'u.t - a*u'")
     try:
@@ -214,11 +235,13 @@ def parse(
     names.update({p: param(p) for p in params})
     for cname, cval in {**CONSTANTS, **(constants or {})}.items():
         names.setdefault(cname, const(cval))
+    names.update({f: function(f) for f in functions})
+    names.update({k: known(k) for k in known_names})
     if allow_u:
         names["u"] = u
     if allow_net:
         names["N"] = N
-    known = sorted(set(names) | set(FUNCTIONS))
+    known_list = sorted(set(names) | set(FUNCTIONS))
 
     def visit(node: ast.AST) -> Expr:
         if isinstance(node, ast.Expression):
@@ -227,16 +250,17 @@ def parse(
             return const(node.value)
         if isinstance(node, ast.Name):
             if node.id not in names:
-                raise InputError(f"unknown name '{node.id}' in {text!r}; known names: {', '.join(known)}")
+                raise InputError(f"unknown name '{node.id}' in {text!r}; known names: {', '.join(known_list)}")
             return names[node.id]
         if isinstance(node, ast.Attribute):
             base = visit(node.value)
-            if base.kind != "u":
-                raise InputError(f"'.{node.attr}' in {text!r}: only u has derivatives (u.t, u.xx)")
+            if base.kind not in ("u", "fn"):
+                raise InputError(f"'.{node.attr}' in {text!r}: only u and unknown functions have derivatives")
             for letter in node.attr:
                 if letter not in coords:
                     raise InputError(
-                        f"u.{node.attr} in {text!r}: '{letter}' is not a coordinate; coordinates: {', '.join(coords)}"
+                        f"{to_string(base)}.{node.attr} in {text!r}: '{letter}' is not a coordinate; "
+                        f"coordinates: {', '.join(coords)}"
                     )
             return getattr(base, node.attr)
         if isinstance(node, ast.BinOp):
@@ -266,6 +290,14 @@ def parse(
                         raise InputError("u.d() orders must be integer literals")
                     orders[str(kw.arg)] = int(kw.value.value)
                 return base.d(**orders)
+            if isinstance(node.func, ast.Name) and node.func.id in functions:
+                # D(x): the unknown function at its own coordinates, written out for readability.
+                fname = node.func.id
+                got = [a.id if isinstance(a, ast.Name) else None for a in node.args]
+                if node.keywords or got != list(functions[fname]):
+                    want = ", ".join(functions[fname])
+                    raise InputError(f"{fname}(...) in {text!r}: write {fname}({want}) or just {fname}")
+                return function(fname)
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
                 fname = node.func.id if isinstance(node.func, ast.Name) else ast.dump(node.func)
                 raise InputError(f"unknown function '{fname}' in {text!r}; known: {', '.join(FUNCTIONS)}")
@@ -293,16 +325,23 @@ class CompiledProgram:
         """Multi-indices (over coordinates) of the derivatives of u the program reads."""
         return sorted({tuple(d) for kind, _, d in self.leaves if kind == LEAF_UDERIV})
 
+    @property
+    def n_known(self) -> int:
+        """1 + the largest known-source column the program reads (0 if none)."""
+        return 1 + max((i for kind, i, _ in self.leaves if kind == LEAF_KNOWN), default=-1)
+
 
 def names_in(e: Expr) -> Dict[str, set]:
     """Coordinates, parameters and u-derivative names an expression uses."""
-    found: Dict[str, set] = {"coord": set(), "param": set(), "u": set(), "net": set()}
+    found: Dict[str, set] = {"coord": set(), "param": set(), "u": set(), "net": set(), "fn": set(), "known": set()}
 
     def walk(x: Expr) -> None:
-        if x.kind in ("coord", "param"):
+        if x.kind in ("coord", "param", "known"):
             found[x.kind].add(x.name)
         elif x.kind == "u":
             found["u"].add(x.deriv)
+        elif x.kind == "fn":
+            found["fn"].add((x.name, x.deriv))
         elif x.kind == "net":
             found["net"].add(True)
         for a in x.args:
@@ -312,9 +351,20 @@ def names_in(e: Expr) -> Dict[str, set]:
     return found
 
 
-def compile_expr(e: Expr, coords: Sequence[str], params: Sequence[str], context: str) -> CompiledProgram:
+def compile_expr(
+    e: Expr,
+    coords: Sequence[str],
+    params: Sequence[str],
+    context: str,
+    functions: Optional[Mapping[str, Sequence[str]]] = None,
+    known_names: Sequence[str] = (),
+) -> CompiledProgram:
     """Lower an expression DAG to the core's op list, with common subexpressions shared and
-    constants folded.  ``context`` names the expression in error messages."""
+    constants folded.  ``context`` names the expression in error messages; ``functions`` maps
+    unknown functions (in order) to the coordinates they depend on; ``known_names`` lists the
+    known sources (in order)."""
+    functions = dict(functions or {})
+    fnames = list(functions)
     ops: List[Tuple[int, int, int, float, int, int]] = []
     leaves: List[Tuple[int, int, List[int]]] = []
     memo: Dict[tuple, int] = {}
@@ -336,7 +386,7 @@ def compile_expr(e: Expr, coords: Sequence[str], params: Sequence[str], context:
         """The value of x if it contains no symbol (evaluated without emitting ops)."""
         if x.kind == "const":
             return x.value
-        if x.kind in ("coord", "param", "u", "net"):
+        if x.kind in ("coord", "param", "u", "net", "fn", "known"):
             return None
         vals = [constant_value(a) for a in x.args]
         if any(v is None for v in vals):
@@ -367,6 +417,24 @@ def compile_expr(e: Expr, coords: Sequence[str], params: Sequence[str], context:
             return leaf(("param", j), (LEAF_PARAM, j, [])), None
         if k == "net":
             return leaf(("net",), (LEAF_NET, 0, [])), None
+        if k == "known":
+            if x.name not in known_names:
+                raise InputError(f"{context}: unknown source '{x.name}'; sources: {', '.join(known_names) or 'none'}")
+            j = list(known_names).index(x.name)
+            return leaf(("known", j), (LEAF_KNOWN, j, [])), None
+        if k == "fn":
+            if x.name not in functions:
+                raise InputError(f"{context}: unknown function '{x.name}'; functions: {', '.join(fnames) or 'none'}")
+            multi = [0] * len(coords)
+            for name, order in x.deriv:
+                if name not in functions[x.name]:
+                    raise InputError(
+                        f"{context}: {x.name} depends on ({', '.join(functions[x.name])}) only, so its derivative "
+                        f"in '{name}' is zero; drop that term"
+                    )
+                multi[list(coords).index(name)] = order
+            j = fnames.index(x.name)
+            return leaf(("fn", j, tuple(multi)), (LEAF_FUNC, j, multi)), None
         if k == "u":
             multi = [0] * len(coords)
             for name, order in x.deriv:

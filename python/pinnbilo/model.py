@@ -37,6 +37,13 @@ class Model:
     w_res, w_data : loss weights; ``w_rgrad`` weights BiLO's residual-gradient term (default
         0.1: heavier weights slow the lower level down on stiff solutions such as logistic
         growth; lighter ones make the local operator less accurate away from the current a).
+    w_reg : weight of the unknown functions' smoothness regulariser mean |grad f|^2 over the
+        collocation points (default 0).
+
+    Unknown functions (``problem.functions``) are small networks of their own. PINN trains them
+    jointly with the solution network. BiLO feeds their values f(z) to the solution network as
+    extra inputs, takes the residual gradient along a constant shift of each function, and
+    trains them at the upper level on ``w_data L_data + w_reg L_reg``.
     """
 
     method: str = ""
@@ -57,6 +64,7 @@ class Model:
         w_res: float = 1.0,
         w_rgrad: Optional[float] = None,
         w_data: float = 1.0,
+        w_reg: float = 0.0,
     ) -> None:
         if type(self) is Model:
             raise TypeError("use PINN or BiLO")
@@ -75,7 +83,7 @@ class Model:
             raise InputError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-        for wname, w in (("w_res", w_res), ("w_rgrad", w_rgrad), ("w_data", w_data)):
+        for wname, w in (("w_res", w_res), ("w_rgrad", w_rgrad), ("w_data", w_data), ("w_reg", w_reg)):
             if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
                 raise InputError(f"{wname} must be a finite number >= 0, got {w!r}")
         if data.points.shape[1] != len(problem.coords):
@@ -93,8 +101,14 @@ class Model:
         )
         problem.require_inside(self.collocation, "collocation points")
         problem.require_inside(data.points, "data points")
-        self.weights_config = {"w_res": float(w_res), "w_rgrad": float(w_rgrad), "w_data": float(w_data)}
-        n_in = len(problem.coords) + (len(problem.params) if self.method == "bilo" else 0)
+        self.weights_config = {
+            "w_res": float(w_res),
+            "w_rgrad": float(w_rgrad),
+            "w_data": float(w_data),
+            "w_reg": float(w_reg),
+        }
+        n_perturb = len(problem.params) + len(problem.functions)
+        n_in = len(problem.coords) + (n_perturb if self.method == "bilo" else 0)
         self.sizes = [n_in, *self.hidden, 1]
         trainer_cls = _core.Trainer64 if dtype == "float64" else _core.Trainer32
         bounds = [
@@ -120,8 +134,27 @@ class Model:
             data.values,
             {**self.weights_config},
             self.seed,
+            functions=self._function_defs(),
+            n_known=len(problem.sources),
+            known=problem.known_values(self.collocation),
         )
         self._trainer.set_params([p.init for p in problem.params])
+
+    def _function_defs(self) -> List[tuple]:
+        out = []
+        for f, prog in zip(self.problem.functions, self.problem.compiled_functions):
+            if f.activation not in ACTIVATIONS:
+                raise InputError(f"function '{f.name}': unknown activation '{f.activation}'; use one of {ACTIVATIONS}")
+            inputs = [self.problem.coords.index(c) for c in self.problem.function_inputs[f.name]]
+            out.append((inputs, [len(inputs), *f.hidden, 1], f.activation, prog.ops, prog.leaves))
+        return out
+
+    def set_collocation(self, points: object) -> None:
+        """Replace the residual points, (n, n_coords), e.g. to resample them."""
+        p = self.problem.as_points(points, "collocation points")
+        self.problem.require_inside(p, "collocation points")
+        self._trainer.set_collocation(p, self.problem.known_values(p))
+        self.collocation = p
 
     # -- state ---------------------------------------------------------------------------------
     @property
@@ -177,6 +210,7 @@ class Model:
             res=h["res"],
             rgrad=h["rgrad"],
             data=h["data"],
+            reg=h["reg"],
             params={n: h["params"][:, j].copy() for j, n in enumerate(self.problem.param_names)},
         )
 
@@ -203,10 +237,43 @@ class Model:
 
     def residual(self, points: object) -> np.ndarray:
         """The residual r at points: (n,)."""
-        return self._trainer.residual(self.problem.as_points(points))[0].astype(np.float64)
+        p = self.problem.as_points(points)
+        return self._trainer.residual(p, self.problem.known_values(p))[0].astype(np.float64)
+
+    def function(
+        self, name: str, points: object, derivatives: Optional[Sequence[Mapping[str, int]]] = None
+    ) -> Union[np.ndarray, List[np.ndarray]]:
+        """The learned unknown function ``name`` at points ((n, n_coords), or (n,) for one
+        coordinate): (n,).  With ``derivatives`` (e.g. ``[{"x": 1}, {"x": 2}]``): a list of (n,)
+        arrays, one per derivative."""
+        k = self.problem.function_names.index(self.problem.get_function(name).name)
+        p = self.problem.as_points(points)
+        if derivatives is None:
+            return self._trainer.predict_function(k, p, [[0] * len(self.problem.coords)])[0].astype(np.float64)
+        multis = []
+        for d in derivatives:
+            if not isinstance(d, Mapping) or any(c not in self.problem.coords for c in d):
+                raise InputError(f"derivatives are mappings over the coordinates {self.problem.coords}, got {d!r}")
+            multis.append([int(d.get(c, 0)) for c in self.problem.coords])
+        out = self._trainer.predict_function(k, p, multis)
+        return [row.astype(np.float64) for row in out]
+
+    def function_errors(self, points: Optional[object] = None) -> Dict[str, float]:
+        """Relative L2 error ||f - f_true|| / ||f_true|| of each unknown function over points
+        (default: a grid of 201 points per coordinate, 51 for two or more)."""
+        if points is None:
+            points = self.problem.grid(201 if len(self.problem.coords) == 1 else 51)
+        p = self.problem.as_points(points)
+        out = {}
+        for name in self.problem.function_names:
+            truth = self.problem.true_function(name, p)
+            out[name] = float(np.linalg.norm(self.function(name, p) - truth) / max(np.linalg.norm(truth), 1e-300))
+        return out
 
     def _input_names(self) -> List[str]:
-        return list(self.problem.coords) + (self.problem.param_names if self.method == "bilo" else [])
+        if self.method != "bilo":
+            return list(self.problem.coords)
+        return list(self.problem.coords) + self.problem.param_names + self.problem.function_names
 
     def _multi_index(self, d: Union[str, Mapping[str, int]]) -> List[int]:
         names = self._input_names()
@@ -248,9 +315,10 @@ class Model:
     def objective(self, name: str, x: np.ndarray) -> Tuple[float, np.ndarray, Dict[str, float]]:
         """Loss and gradient of one objective at a flat vector x (float64), for SciPy and tests.
 
-        ``name``: 'pinn' (x = [weights, raw params]), 'lower' (x = weights; BiLO residual
-        level at the current parameters), 'upper' (x = raw params; data level at the current
-        weights). Raw parameters are the unconstrained values behind any bounds.
+        ``name``: 'pinn' (x = [weights, raw upper]), 'lower' (x = weights; BiLO residual
+        level at the current parameters), 'upper' (x = raw upper; data level at the current
+        weights). Raw upper variables are the unconstrained values behind any parameter bounds,
+        followed by the unknown functions' network weights.
         """
         t = self._trainer
         nw = t.n_weights
@@ -258,8 +326,8 @@ class Model:
         if not np.all(np.isfinite(x)):
             raise InputError("x contains NaN or inf; objectives are evaluated at finite points only")
         if name == "pinn":
-            if x.shape != (nw + t.n_params,):
-                raise InputError(f"x must have shape ({nw + t.n_params},) for 'pinn'")
+            if x.shape != (nw + t.n_raw,):
+                raise InputError(f"x must have shape ({nw + t.n_raw},) for 'pinn'")
             losses, gw, gr = t.pinn(x[:nw], x[nw:])
             return losses["total"], np.concatenate([gw, gr]).astype(np.float64), losses
         if name == "lower":
@@ -268,8 +336,8 @@ class Model:
             losses, gw = t.lower(x, t.get_raw_params())
             return losses["total"], gw.astype(np.float64), losses
         if name == "upper":
-            if x.shape != (t.n_params,):
-                raise InputError(f"x must have shape ({t.n_params},) for 'upper'")
+            if x.shape != (t.n_raw,):
+                raise InputError(f"x must have shape ({t.n_raw},) for 'upper'")
             losses, gr = t.upper(t.get_weights(), x)
             return losses["total"], gr.astype(np.float64), losses
         raise InputError(f"unknown objective '{name}'; use 'pinn', 'lower' or 'upper'")
@@ -299,14 +367,18 @@ class Model:
             raise InputError(f"unknown objective '{name}'")
 
     # -- training ------------------------------------------------------------------------------
-    def _adam_options(self, lr: float, lr_params: float, amsgrad: bool) -> Dict[str, object]:
-        for nm, v in (("lr", lr), ("lr_params", lr_params)):
+    def _adam_options(
+        self, lr: float, lr_params: float, amsgrad: bool, lr_functions: Optional[float] = None
+    ) -> Dict[str, object]:
+        lr_f = lr if lr_functions is None else lr_functions
+        for nm, v in (("lr", lr), ("lr_params", lr_params), ("lr_functions", lr_f)):
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise InputError(f"{nm} must be a positive finite number, got {v!r}")
         return {
             **self.weights_config,
             "adam_weights": {"lr": float(lr), "amsgrad": bool(amsgrad)},
             "adam_params": {"lr": float(lr_params), "amsgrad": bool(amsgrad)},
+            "lr_functions": float(lr_f),
         }
 
     def _run(
@@ -323,9 +395,16 @@ class Model:
         bar = _progress_bar(steps, f"{self.display_name} {label}", progress)
         done = [0]
         start_step = self.step
+        resample = getattr(self, "_resample_every", 0)
+        every = math.gcd(callback_every, resample) if resample else callback_every
 
         def on_callback(global_step: int) -> bool:
             taken = global_step - start_step
+            if resample and taken % resample == 0:
+                n = self.collocation.shape[0]
+                self.set_collocation(self.problem.random_points(n, seed=self.seed * 1_000_003 + global_step))
+            if taken % callback_every != 0:
+                return True
             bar.update(taken - done[0])
             done[0] = taken
             rec = self._trainer.last_record()
@@ -343,7 +422,7 @@ class Model:
             return True
 
         try:
-            status, taken, diverged = self._trainer.run(steps, train_params, callback_every, on_callback, tol)
+            status, taken, diverged = self._trainer.run(steps, train_params, every, on_callback, tol)
         except KeyboardInterrupt:
             bar.close()
             return "interrupted", self.step - start_step, None
@@ -364,6 +443,8 @@ class Model:
         progress: bool = False,
         on_diverge: str = "raise",
         pretrain_steps: int = 0,
+        lr_functions: Optional[float] = None,
+        resample_every: int = 0,
     ) -> FitResult:
         """Train: (BiLO: ``pretrain_steps`` with parameters fixed,) ``steps`` Adam steps, then
         optionally ``lbfgs_steps`` L-BFGS-B iterations (SciPy), reporting why L-BFGS stopped.
@@ -374,6 +455,9 @@ class Model:
         progress : show a tqdm bar with the current losses and parameters.
         on_diverge : 'raise' (TrainingDiverged) or 'return' (status 'diverged'); either way the
             model keeps the last state with finite losses.
+        lr_functions : Adam learning rate of the unknown functions' networks (default: lr).
+        resample_every : draw new uniform random collocation points (as many as now) every this
+            many Adam steps (0: keep them); seeded, so runs stay reproducible.
         Ctrl-C stops within one callback interval and returns with status 'interrupted'.
         """
         for nm, v in (("steps", steps), ("pretrain_steps", pretrain_steps), ("lbfgs_steps", lbfgs_steps)):
@@ -387,7 +471,10 @@ class Model:
             raise InputError("on_diverge must be 'raise' or 'return'")
         if pretrain_steps and self.method != "bilo":
             raise InputError("pretrain_steps is a BiLO phase; PINN has no pretraining")
-        self._trainer.set_options(self._adam_options(lr, lr_params, amsgrad))
+        if isinstance(resample_every, bool) or not isinstance(resample_every, (int, np.integer)) or resample_every < 0:
+            raise InputError(f"resample_every must be a non-negative integer, got {resample_every!r}")
+        self._trainer.set_options(self._adam_options(lr, lr_params, amsgrad, lr_functions))
+        self._resample_every = int(resample_every)
         t0 = time.perf_counter()
         status, taken, diverged = "completed", 0, None
         phases = ([("pretrain", pretrain_steps, False)] if pretrain_steps else []) + [("inverse", steps, True)]
@@ -421,7 +508,7 @@ class Model:
         return result
 
     def losses(self) -> Dict[str, float]:
-        """The losses at the current state: res, rgrad, data, total (this method's objective)."""
+        """The losses at the current state: res, rgrad, data, reg, total (this method's objective)."""
         t = self._trainer
         if self.method == "pinn":
             losses, _, _ = t.pinn(t.get_weights(), t.get_raw_params())
@@ -432,6 +519,7 @@ class Model:
             "res": lo["res"],
             "rgrad": lo["rgrad"],
             "data": up["data"],
+            "reg": up["reg"],
             "total": lo["total"] + up["total"],
         }
 

@@ -45,6 +45,41 @@ class Parameter:
             _require_finite_number(self.true, f"true value of '{self.name}'")
 
 
+@dataclass(frozen=True)
+class Function:
+    """An unknown function of some coordinates, represented by a small network ``N``.
+
+    ``inputs``: the coordinates it depends on (default: all of the problem's). ``transform``:
+    f in terms of its network output ``N`` and its input coordinates, e.g. ``"1 + x*(1 - x)*N"``
+    (f = 1 at the ends) or ``"0.5 + 2*sigmoid(N)"`` (f between 0.5 and 2.5); default ``"N"``.
+    ``hidden``/``activation``: its network. ``true``: optional ``f(points (n, len(inputs))) ->
+    (n,)``, the truth used for synthetic data and error measurement.
+    """
+
+    name: str
+    inputs: Optional[Tuple[str, ...]] = None
+    transform: str = "N"
+    hidden: Tuple[int, ...] = (16, 16)
+    activation: str = "tanh"
+    true: Optional[Callable[[np.ndarray], np.ndarray]] = None
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str) or not self.name.isidentifier():
+            raise InputError(f"function name {self.name!r} must be a Python identifier")
+        if self.name in RESERVED:
+            raise InputError(f"function name '{self.name}' is reserved; pick another")
+        if not isinstance(self.transform, str):
+            raise InputError(f"transform of function '{self.name}' must be text such as '1 + x*(1 - x)*N'")
+        hidden = tuple(self.hidden)
+        if not hidden or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h <= 0 for h in hidden):
+            raise InputError(f"hidden of function '{self.name}' must be positive layer widths, got {self.hidden!r}")
+        object.__setattr__(self, "hidden", tuple(int(h) for h in hidden))
+        if self.inputs is not None:
+            object.__setattr__(self, "inputs", tuple(self.inputs))
+        if self.true is not None and not callable(self.true):
+            raise InputError(f"true of function '{self.name}' must be a callable f(points) -> values")
+
+
 @dataclass
 class Data:
     """Observations ``values[i] ~ u(points[i])``.
@@ -117,6 +152,10 @@ class Problem:
         default ``"N"`` (no hard constraint).
     solution : optional ``f(points (n, n_coords), params dict) -> (n,)`` exact solution, used for
         synthetic data and error measurement.
+    functions : unknown functions (:class:`Function`); the residual reads them by name (``D``,
+        ``D.x``), the transform may read their values.
+    sources : known source terms ``{name: f(points (n, n_coords)) -> (n,)}`` the residual reads by
+        name; evaluated once per set of collocation points.
     """
 
     def __init__(
@@ -129,6 +168,8 @@ class Problem:
         solution: Optional[SolutionFn] = None,
         name: str = "custom",
         spec: Optional[Dict[str, object]] = None,
+        functions: Sequence[Function] = (),
+        sources: Optional[Mapping[str, Callable[[np.ndarray], np.ndarray]]] = None,
     ) -> None:
         self.coords: Tuple[str, ...] = tuple(coords)
         if not self.coords:
@@ -155,24 +196,67 @@ class Problem:
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
             raise InputError(f"duplicate parameter names in {names}")
-        clash = set(names) & set(self.coords)
-        if clash:
-            raise InputError(f"names used both as coordinate and parameter: {sorted(clash)}")
+        self.functions: Tuple[Function, ...] = tuple(functions)
+        self.sources: Dict[str, Callable[[np.ndarray], np.ndarray]] = dict(sources or {})
+        for f in self.functions:
+            if not isinstance(f, Function):
+                raise InputError(f"functions must be pinnbilo.Function objects, got {type(f).__name__}")
+        for sname, fn in self.sources.items():
+            if not isinstance(sname, str) or not sname.isidentifier() or sname in RESERVED:
+                raise InputError(f"source name {sname!r} must be an identifier other than {sorted(RESERVED)}")
+            if not callable(fn):
+                raise InputError(f"source '{sname}' must be a callable f(points (n, n_coords)) -> (n,)")
+        all_names = list(self.coords) + names + [f.name for f in self.functions] + list(self.sources)
+        dupes = sorted({n for n in all_names if all_names.count(n) > 1})
+        if dupes:
+            raise InputError(f"names used twice among coordinates, parameters, functions and sources: {dupes}")
+        self.function_inputs: Dict[str, Tuple[str, ...]] = {}
+        for f in self.functions:
+            inputs = self.coords if f.inputs is None else f.inputs
+            bad = [c for c in inputs if c not in self.coords]
+            if bad or not inputs or len(set(inputs)) != len(inputs):
+                raise InputError(
+                    f"inputs of function '{f.name}' must be distinct coordinates among {self.coords}, got {inputs}"
+                )
+            self.function_inputs[f.name] = tuple(inputs)
         self.residual: ex.Expr = self._as_expr(residual, allow_u=True, allow_net=False, what="residual")
         self.transform: ex.Expr = self._as_expr(transform, allow_u=False, allow_net=True, what="transform")
         if not ex.names_in(self.transform)["net"]:
             raise InputError("the transform must use the network output N, e.g. 'u0 + t*N'")
+        for fname, deriv in ex.names_in(self.transform)["fn"]:
+            if deriv:
+                raise InputError(f"the transform may use the value of '{fname}', not its derivatives")
         if not ex.names_in(self.residual)["u"]:
             raise InputError("the residual must use u or its derivatives, e.g. 'u.t - a*u'")
         self.solution = solution
         self.name = name
         self.spec = spec  # how to rebuild a built-in problem (for checkpoints)
-        self.compiled_residual = ex.compile_expr(self.residual, self.coords, self.param_names, "residual")
-        self.compiled_transform = ex.compile_expr(self.transform, self.coords, self.param_names, "transform")
+        self.compiled_residual = ex.compile_expr(
+            self.residual, self.coords, self.param_names, "residual", self.function_inputs, list(self.sources)
+        )
+        self.compiled_transform = ex.compile_expr(
+            self.transform, self.coords, self.param_names, "transform", self.function_inputs
+        )
+        self.compiled_functions = [self._compile_function(f) for f in self.functions]
+
+    def _compile_function(self, f: Function) -> ex.CompiledProgram:
+        inputs = self.function_inputs[f.name]
+        e = ex.parse(f.transform, inputs, (), allow_u=False, allow_net=True)
+        if not ex.names_in(e)["net"]:
+            raise InputError(f"the transform of function '{f.name}' must use its network output N, e.g. '1 + x*N'")
+        return ex.compile_expr(e, self.coords, (), f"transform of function '{f.name}'")
 
     def _as_expr(self, e: ExprInput, allow_u: bool, allow_net: bool, what: str) -> ex.Expr:
         if isinstance(e, str):
-            return ex.parse(e, self.coords, self.param_names, allow_u=allow_u, allow_net=allow_net)
+            return ex.parse(
+                e,
+                self.coords,
+                self.param_names,
+                allow_u=allow_u,
+                allow_net=allow_net,
+                functions=self.function_inputs,
+                known_names=list(self.sources) if allow_u else (),
+            )
         if isinstance(e, ex.Expr):
             return e
         raise InputError(f"{what} must be a string such as 'u.t - a*u' or an expression, got {type(e).__name__}")
@@ -193,6 +277,43 @@ class Problem:
         if missing:
             raise InputError(f"true values unknown for {missing}; pass Parameter(..., true=value)")
         return {p.name: float(p.true) for p in self.params}  # type: ignore[arg-type]
+
+    @property
+    def function_names(self) -> List[str]:
+        return [f.name for f in self.functions]
+
+    def get_function(self, name: str) -> Function:
+        """The unknown function called ``name``."""
+        for f in self.functions:
+            if f.name == name:
+                return f
+        raise InputError(f"unknown function '{name}'; functions: {', '.join(self.function_names) or 'none'}")
+
+    def true_function(self, name: str, points: object) -> np.ndarray:
+        """The true values of function ``name`` at points (n, n_coords): (n,)."""
+        f = self.get_function(name)
+        if f.true is None:
+            raise InputError(f"the true '{name}' is unknown; pass Function(..., true=callable)")
+        p = self.as_points(points)
+        cols = [self.coords.index(c) for c in self.function_inputs[name]]
+        vals = np.asarray(f.true(p[:, cols]), dtype=np.float64).reshape(-1)
+        if vals.shape != (p.shape[0],) or not np.all(np.isfinite(vals)):
+            raise InputError(f"the true '{name}' must return {p.shape[0]} finite values")
+        return vals
+
+    def known_values(self, points: np.ndarray) -> Optional[np.ndarray]:
+        """The sources at points (n, n_coords): (n, n_sources), or None without sources."""
+        if not self.sources:
+            return None
+        cols = []
+        for sname, fn in self.sources.items():
+            v = np.asarray(fn(points), dtype=np.float64)
+            if v.shape not in ((points.shape[0],), (points.shape[0], 1)):
+                raise InputError(f"source '{sname}' returned shape {v.shape}; expected ({points.shape[0]},)")
+            if not np.all(np.isfinite(v)):
+                raise InputError(f"source '{sname}' returned NaN or inf at some collocation points")
+            cols.append(v.reshape(-1))
+        return np.stack(cols, axis=1)
 
     @property
     def derivatives(self) -> List[Tuple[int, ...]]:
@@ -290,8 +411,9 @@ class Problem:
         return Data(pts, clean + scale * rng.standard_normal(clean.shape), noise=float(noise))
 
     def describe(self) -> str:
-        ps = ", ".join(f"{p.name} (guess {p.init:g})" for p in self.params)
-        return f"{self.name}: r = {self.residual} = 0; u = {self.transform}; unknowns: {ps}"
+        parts = [f"{p.name} (guess {p.init:g})" for p in self.params]
+        parts += [f"{f.name}({', '.join(self.function_inputs[f.name])}) = {f.transform}" for f in self.functions]
+        return f"{self.name}: r = {self.residual} = 0; u = {self.transform}; unknowns: {', '.join(parts)}"
 
     def to_dict(self) -> Dict[str, object]:
         """A JSON-able description from which :func:`problem_from_dict` rebuilds the problem."""
@@ -303,6 +425,17 @@ class Problem:
             "transform": str(self.transform),
             "name": self.name,
             "spec": self.spec,
+            "functions": [
+                {
+                    "name": f.name,
+                    "inputs": list(self.function_inputs[f.name]),
+                    "transform": f.transform,
+                    "hidden": list(f.hidden),
+                    "activation": f.activation,
+                }
+                for f in self.functions
+            ],
+            "sources": list(self.sources),
         }
 
 
@@ -314,7 +447,16 @@ def problem_from_dict(d: Mapping[str, object]) -> Problem:
 
         kwargs = dict(spec.get("kwargs", {}))
         return problems.get(str(spec["builtin"]), **kwargs)
+    if d.get("sources"):
+        raise InputError(
+            f"the problem reads the sources {d['sources']}, which are Python callables and are not stored; "
+            "pass the problem itself: pinnbilo.load(path, problem=...)"
+        )
     params = [Parameter(p["name"], p["init"], tuple(p["bounds"]), p["true"]) for p in d["params"]]  # type: ignore[index, union-attr]
+    functions = [
+        Function(f["name"], tuple(f["inputs"]), f["transform"], tuple(f["hidden"]), f["activation"])
+        for f in d.get("functions", [])  # type: ignore[union-attr]
+    ]
     return Problem(
         d["coords"],  # type: ignore[arg-type]
         {k: tuple(v) for k, v in d["domain"].items()},  # type: ignore[union-attr]
@@ -322,6 +464,7 @@ def problem_from_dict(d: Mapping[str, object]) -> Problem:
         str(d["residual"]),
         str(d["transform"]),
         name=str(d.get("name", "custom")),
+        functions=functions,
     )
 
 

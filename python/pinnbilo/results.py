@@ -14,8 +14,9 @@ class History:
 
     Every array has one entry per recorded step: ``step`` (global step number), ``total`` (the
     objective of that phase), ``res`` (mean squared residual), ``rgrad`` (BiLO: mean squared
-    residual gradient), ``data`` (mean squared data misfit); ``params`` maps each parameter name
-    to its value at that step.
+    residual gradient), ``data`` (mean squared data misfit), ``reg`` (the unknown functions'
+    smoothness mean |grad f|^2, 0 without functions); ``params`` maps each parameter name to its
+    value at that step.
     """
 
     step: np.ndarray
@@ -24,6 +25,7 @@ class History:
     rgrad: np.ndarray
     data: np.ndarray
     params: Dict[str, np.ndarray]
+    reg: Optional[np.ndarray] = None
 
     def __len__(self) -> int:
         return int(self.step.shape[0])
