@@ -1,4 +1,4 @@
-"""Command line: ``python -m pinnbilo demo``."""
+"""Command line: ``python -m pinnbilo demo`` and ``python -m pinnbilo compare PROBLEM``."""
 
 from __future__ import annotations
 
@@ -38,6 +38,22 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def compare(args: argparse.Namespace) -> int:
+    """PINN and BiLO on the same data for one built-in problem; prints a table of errors."""
+    from . import compare as cmp
+
+    recipe = cmp.RECIPES[args.problem]
+    problem = problems.get(args.problem)
+    print(f"problem: {problem.describe()}")
+    print(f"data: {recipe.n_data} points, noise {args.noise:g}, seed {args.seed}")
+    outcomes = cmp.run(args.problem, noise=args.noise, seed=args.seed, steps=args.steps, progress=args.progress)
+    print(cmp.table(outcomes))
+    if args.plot:
+        for path in cmp.save_figures(outcomes, args.plot):
+            print(f"wrote {path}")
+    return 0
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pinnbilo", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -55,9 +71,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     d.add_argument("--depth", type=int, default=2)
     d.add_argument("--seed", type=int, default=0)
     d.add_argument("--progress", action="store_true", help="show a progress bar")
+    c = sub.add_parser("compare", help="PINN against BiLO on the same data for a built-in problem")
+    c.add_argument("problem", choices=sorted(problems.BUILTINS))
+    c.add_argument("--noise", type=float, default=0.0, help="noise std relative to max|u|")
+    c.add_argument("--seed", type=int, default=0)
+    c.add_argument("--steps", type=int, default=None, help="Adam steps (default: the problem's recipe)")
+    c.add_argument("--plot", metavar="DIR", default=None, help="save figures (PNG) into DIR")
+    c.add_argument("--progress", action="store_true", help="show a progress bar")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo(args)
+    if args.command == "compare":
+        return compare(args)
     return 2
 
 

@@ -24,13 +24,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .model import Model
 
-__all__ = ["plot_fit", "plot_losses", "plot_params", "plot_parity", "plot_summary"]
+__all__ = ["plot_fit", "plot_function", "plot_losses", "plot_params", "plot_parity", "plot_solution", "plot_summary"]
 
 LOSS_SERIES: tuple[tuple[str, str], ...] = (
     ("total", "total"),
     ("res", "residual"),
     ("rgrad", "residual gradient"),
     ("data", "data"),
+    ("reg", "smoothness"),
 )
 
 
@@ -226,6 +227,99 @@ def plot_params(model: Model, ax: Axes | None = None) -> Figure:
         ax.legend()
     else:
         ax.text(0.5, 0.5, "no unknown parameters", ha="center", va="center", transform=ax.transAxes)
+    return fig
+
+
+# -- two coordinates and unknown functions ----------------------------------------------------------
+def plot_solution(model: Model, n: int = 101) -> Figure:
+    """The fitted solution of a two-coordinate problem as a heatmap over its domain, next to the
+    exact solution and the pointwise error when the exact solution is known; data points are
+    marked on the first panel."""
+    model = _check_model(model, "plot_solution")
+    problem = model.problem
+    if len(problem.coords) != 2:
+        raise InputError(f"plot_solution draws problems with two coordinates; '{problem.name}' has {problem.coords}")
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise InputError(f"n must be an integer >= 2, got {n!r}")
+    grid = problem.grid(int(n))
+    u = model.predict(grid).reshape(int(n), int(n))
+    exact = None
+    if problem.solution is not None and len(_true_values(model)) == len(problem.params):
+        exact = problem.exact(grid).reshape(int(n), int(n))
+    panels = [("fit", u)] + ([("exact", exact), ("error", u - exact)] if exact is not None else [])
+    return _heatmaps(problem, panels, f"{problem.name}: u", data=model.data.points)
+
+
+def plot_function(model: Model, name: str | None = None, n: int = 201) -> Figure:
+    """A learned unknown function against its truth (when known): a line plot for a function of
+    one coordinate, heatmaps (learned, truth, error) for a function of two."""
+    model = _check_model(model, "plot_function")
+    problem = model.problem
+    if not problem.functions:
+        raise InputError(f"problem '{problem.name}' has no unknown functions")
+    name = problem.functions[0].name if name is None else name
+    f = problem.get_function(name)
+    inputs = problem.function_inputs[f.name]
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < 2:
+        raise InputError(f"n must be an integer >= 2, got {n!r}")
+    # Evaluate on the domain of the function's inputs; other coordinates at their lower end.
+    if len(inputs) > 2:
+        raise InputError(f"plot_function draws functions of one or two coordinates; '{name}' has {inputs}")
+    m = int(n) if len(inputs) == 1 else min(int(n), 101)
+    axes = [np.linspace(*problem.domain[c], m) for c in inputs]
+    mesh = np.meshgrid(*axes, indexing="ij")
+    points = np.zeros((mesh[0].size, len(problem.coords)))
+    for c in problem.coords:
+        points[:, problem.coords.index(c)] = problem.domain[c][0]
+    for c, grid in zip(inputs, mesh):
+        points[:, problem.coords.index(c)] = grid.ravel()
+    learned = np.asarray(model.function(name, points))
+    truth = problem.true_function(name, points) if f.true is not None else None
+    if len(inputs) == 1:
+        fig, ax = _axes(None)
+        ax.plot(axes[0], learned, "-", color="C0", linewidth=2, label=f"{type(model).__name__} {name}")
+        if truth is not None:
+            err = np.linalg.norm(learned - truth) / max(np.linalg.norm(truth), 1e-300)
+            ax.plot(axes[0], truth, "--", color="C1", linewidth=1.5, label=f"true {name}")
+            ax.set_title(f"{name}({inputs[0]}): relative L2 error {err:.2%}")
+        else:
+            ax.set_title(f"{name}({inputs[0]})")
+        ax.set_xlabel(inputs[0])
+        ax.set_ylabel(name)
+        ax.legend()
+        return fig
+    shape = (m, m)
+    panels = [("learned", learned.reshape(shape))]
+    if truth is not None:
+        panels += [("truth", truth.reshape(shape)), ("error", (learned - truth).reshape(shape))]
+    sub = _AxesView(problem, inputs)
+    return _heatmaps(sub, panels, f"{name}({', '.join(inputs)})")
+
+
+class _AxesView:
+    """The coordinates and domain of a subset of a problem's coordinates (for heatmap axes)."""
+
+    def __init__(self, problem: object, coords: tuple) -> None:
+        self.coords = tuple(coords)
+        self.domain = {c: problem.domain[c] for c in coords}  # type: ignore[attr-defined]
+
+
+def _heatmaps(problem: object, panels: list, title: str, data: np.ndarray | None = None) -> Figure:
+    mfigure = _figure_module()
+    fig = mfigure.Figure(figsize=(5.0 * len(panels), 4.2), layout="constrained")
+    axes = np.atleast_1d(fig.subplots(1, len(panels)))
+    cx, cy = problem.coords  # type: ignore[attr-defined]
+    extent = (*problem.domain[cx], *problem.domain[cy])  # type: ignore[attr-defined]
+    for ax, (label, values) in zip(axes, panels):
+        # values[i, j] is at (x_i, y_j): transpose so x runs along the horizontal axis.
+        im = ax.imshow(values.T, origin="lower", extent=extent, aspect="auto", cmap="viridis")
+        fig.colorbar(im, ax=ax)
+        ax.set_title(label)
+        ax.set_xlabel(cx)
+        ax.set_ylabel(cy)
+    if data is not None:
+        axes[0].plot(data[:, 0], data[:, 1], "w.", markersize=3)
+    fig.suptitle(title)
     return fig
 
 

@@ -7,7 +7,21 @@ from typing import Callable, Dict, Mapping, Tuple
 import numpy as np
 
 from .errors import InputError
+from .pde_problems import darcy, final_time_data, fisher_kpp, heat_initial, poisson, variable_poisson
 from .problem import Bounds, Parameter, Problem, ode_problem
+
+__all__ = [
+    "exponential_growth",
+    "logistic_growth",
+    "poisson",
+    "fisher_kpp",
+    "variable_poisson",
+    "heat_initial",
+    "darcy",
+    "final_time_data",
+    "BUILTINS",
+    "get",
+]
 
 
 def exponential_growth(
@@ -69,6 +83,11 @@ def logistic_growth(
 BUILTINS: Dict[str, Callable[..., Problem]] = {
     "exponential": exponential_growth,
     "logistic": logistic_growth,
+    "poisson": poisson,
+    "fisher_kpp": fisher_kpp,
+    "variable_poisson": variable_poisson,
+    "heat_initial": heat_initial,
+    "darcy": darcy,
 }
 
 
@@ -78,6 +97,7 @@ def get(name: str, **kwargs: object) -> Problem:
         raise InputError(f"unknown problem '{name}'; built-in problems: {', '.join(sorted(BUILTINS))}")
     if "t_span" in kwargs and kwargs["t_span"] is not None:
         kwargs["t_span"] = tuple(kwargs["t_span"])  # type: ignore[arg-type]
-    if "bounds" in kwargs and kwargs["bounds"] is not None:
-        kwargs["bounds"] = tuple(kwargs["bounds"])  # type: ignore[arg-type]
+    for key in ("bounds", "hidden"):
+        if key in kwargs and kwargs[key] is not None:
+            kwargs[key] = tuple(kwargs[key])  # type: ignore[arg-type]
     return BUILTINS[name](**kwargs)  # type: ignore[arg-type]
