@@ -63,6 +63,33 @@ def darcy_problem(f_transform: str = "1 + N") -> pb.Problem:
     )
 
 
+def two_function_problem() -> pb.Problem:
+    """Two functions of different coordinates, one inside a nonlinearity of the solution transform."""
+    a = pb.Function("a", inputs=("x",), transform="exp(N)", hidden=(4,))
+    b = pb.Function("b", inputs=("t",), transform="0.5 + 2*sigmoid(N)", hidden=(4,), activation="sin")
+    return pb.Problem(
+        ("x", "t"),
+        {"x": (0.0, 1.0), "t": (0.0, 1.0)},
+        [pb.Parameter("k", 0.3, bounds=(0.0, 1.0))],
+        "u.t - a*u.xx - a.x*u.x + k*b*u**2 - b.t",
+        transform="sin(a) + t*b*N",
+        functions=[a, b],
+    )
+
+
+def reversed_inputs_problem() -> pb.Problem:
+    """A function whose inputs are listed out of coordinate order, on a non-unit domain."""
+    f = pb.Function("f", inputs=("y", "x"), transform="1 + x*y*exp(N)", hidden=(5, 5), activation="sin")
+    return pb.Problem(
+        ("x", "y"),
+        {"x": (0.0, 1.0), "y": (0.0, 2.0)},
+        [pb.Parameter("c", 0.8)],
+        "f*(u.xx + u.yy) + f.x*u.x + f.y*u.y + c",
+        transform="x*(1 - x)*y*(2 - y)*N",
+        functions=[f],
+    )
+
+
 def data_for(problem: pb.Problem, n: int = 9, seed: int = 0) -> pb.Data:
     rng = np.random.default_rng(seed)
     pts = problem.random_points(n, seed=seed)
@@ -108,7 +135,13 @@ def segments(model: pb.Model, name: str) -> dict:
     return segs
 
 
-PROBLEMS = {"poisson": poisson_problem, "heat": heat_problem, "darcy": darcy_problem}
+PROBLEMS = {
+    "poisson": poisson_problem,
+    "heat": heat_problem,
+    "darcy": darcy_problem,
+    "two_functions": two_function_problem,
+    "reversed_inputs": reversed_inputs_problem,
+}
 CASES = [(p, cls, obj) for p in PROBLEMS for cls, obj in ((pb.PINN, "pinn"), (pb.BiLO, "lower"), (pb.BiLO, "upper"))]
 
 
@@ -353,6 +386,24 @@ def test_function_derivatives_2d_and_missing_inputs():
     np.testing.assert_array_equal(mh.function("u0", q), mh.function("u0", q2))
 
 
+def test_function_derivatives_with_inputs_out_of_coordinate_order():
+    problem = reversed_inputs_problem()
+    model = make_model(pb.PINN, problem)
+    model.fit(steps=20, lr=2e-2, lr_params=1e-2)
+    np.testing.assert_array_equal(model.function("f", [[0.0, 1.3], [0.4, 0.0]]), 1.0)
+    p = problem.random_points(6, seed=3)
+    fx, fy, fyy = model.function("f", p, [{"x": 1}, {"y": 1}, {"y": 2}])
+    h = 1e-5
+    ex, ey = np.array([h, 0.0]), np.array([0.0, h])
+    np.testing.assert_allclose(fx, (model.function("f", p + ex) - model.function("f", p - ex)) / (2 * h), atol=1e-8)
+    np.testing.assert_allclose(fy, (model.function("f", p + ey) - model.function("f", p - ey)) / (2 * h), atol=1e-8)
+    fd_yy = (model.function("f", p + ey, [{"y": 1}])[0] - model.function("f", p - ey, [{"y": 1}])[0]) / (2 * h)
+    np.testing.assert_allclose(fyy, fd_yy, atol=1e-7)
+    assert not np.allclose(fx, fy)
+    fcx, fcy = model.function("f", model.collocation, [{"x": 1}, {"y": 1}])
+    assert model.losses()["reg"] == pytest.approx(np.mean(fcx**2 + fcy**2), rel=1e-10)
+
+
 @pytest.mark.parametrize("cls", [pb.PINN, pb.BiLO])
 def test_residual_reads_the_same_function_values(cls):
     """r = u - 2 D.x + D.xx: the residual's D agrees with model.function and model.predict."""
@@ -586,6 +637,15 @@ def test_load_with_sources_needs_the_problem(tmp_path):
     for m in (model, loaded):
         m.fit(steps=40, lr=1e-2, lr_params=1e-2, lr_functions=5e-3)
     assert_same_state(model, loaded)
+
+
+def test_load_with_a_mismatched_problem_raises(tmp_path):
+    model = make_model(pb.BiLO, poisson_problem())
+    path = str(tmp_path / "m.npz")
+    model.save(path)
+    for other in (poisson_problem(hidden=(9,)), heat_problem()):
+        with pytest.raises(pb.InputError):
+            pb.load(path, problem=other)
 
 
 # ---------------------------------------------------------------------------------------------
