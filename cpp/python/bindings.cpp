@@ -20,6 +20,8 @@
 namespace py = pybind11;
 using namespace pinnbilo;
 
+void bind_steady(py::module_& m);  // bind_steady.cpp
+
 namespace {
 
 template <class T>
@@ -550,4 +552,5 @@ PYBIND11_MODULE(_core, m) {
         py::arg("inputs"), py::arg("derivs"));
   bind_trainer<double>(m, "Trainer64");
   bind_trainer<float>(m, "Trainer32");
+  bind_steady(m);
 }

@@ -25,10 +25,11 @@ __version__ = "0.1.0"
 
 def __getattr__(name: str) -> object:
     # pinnbilo.plotting imports matplotlib, an optional dependency: load it on first use.
-    if name == "plotting":
+    # pinnbilo.steady (functions from steady states) is loaded on first use too.
+    if name in ("plotting", "steady"):
         import importlib
 
-        return importlib.import_module(".plotting", __name__)
+        return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'pinnbilo' has no attribute '{name}'")
 
 
@@ -51,4 +52,5 @@ __all__ = [
     "InputError",
     "TrainingDiverged",
     "plotting",
+    "steady",
 ]

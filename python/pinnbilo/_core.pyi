@@ -77,3 +77,68 @@ class _Trainer:
 
 class Trainer64(_Trainer): ...
 class Trainer32(_Trainer): ...
+
+# Fixed-point steady-state losses (cpp/python/bind_steady.cpp).
+NetDef = Tuple[Sequence[int], str, NDArray[np.float64]]
+
+class AggregationDiffusionFit:
+    n_params: int
+    n_states: int
+    v_offset: int
+    w_offset: int
+    def __init__(
+        self,
+        n: int,
+        length: float,
+        kappa: float,
+        states: NDArray[np.float64],
+        weights: NDArray[np.float64],
+        sigma: Sequence[float],
+        mass: Sequence[float],
+    ) -> None: ...
+    def set_v_network(self, net: NetDef, zero_mean: bool) -> None: ...
+    def set_v_values(self, v: NDArray[np.float64]) -> None: ...
+    def set_w_network(self, net: NetDef, zero_mean: bool) -> None: ...
+    def set_w_values(self, w: NDArray[np.float64]) -> None: ...
+    def loss_and_grad(self, params: NDArray[np.float64]) -> Tuple[float, NDArray[np.float64]]: ...
+    def loss_from_values(
+        self, v: NDArray[np.float64], w: NDArray[np.float64]
+    ) -> Tuple[float, NDArray[np.float64], NDArray[np.float64]]: ...
+    def function_values(self, params: NDArray[np.float64]) -> Tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+    def fixed_point_map(self, params: NDArray[np.float64]) -> NDArray[np.float64]: ...
+    def adam(
+        self,
+        params: NDArray[np.float64],
+        steps: int,
+        lr: float,
+        every: int,
+        callback: Optional[Callable[[int, float], bool]],
+    ) -> Tuple[NDArray[np.float64], int, float, bool]: ...
+
+class SemilinearFit:
+    n_params: int
+    n_states: int
+    def __init__(
+        self,
+        n: int,
+        h: float,
+        diffusion: float,
+        states: NDArray[np.float64],
+        weights: NDArray[np.float64],
+        left: Sequence[float],
+        right: Sequence[float],
+    ) -> None: ...
+    def set_g_network(self, net: NetDef) -> None: ...
+    def set_g_values(self, g: NDArray[np.float64]) -> None: ...
+    def loss_and_grad(self, params: NDArray[np.float64]) -> Tuple[float, NDArray[np.float64]]: ...
+    def loss_from_values(self, g: NDArray[np.float64]) -> Tuple[float, NDArray[np.float64]]: ...
+    def function_values(self, params: NDArray[np.float64]) -> NDArray[np.float64]: ...
+    def fixed_point_map(self, params: NDArray[np.float64]) -> NDArray[np.float64]: ...
+    def adam(
+        self,
+        params: NDArray[np.float64],
+        steps: int,
+        lr: float,
+        every: int,
+        callback: Optional[Callable[[int, float], bool]],
+    ) -> Tuple[NDArray[np.float64], int, float, bool]: ...

@@ -1,0 +1,185 @@
+"""Observed steady states: containers, measurement noise and sparse sampling."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Optional, Sequence, Union
+
+import numpy as np
+from scipy.interpolate import CubicSpline
+
+from ..errors import InputError
+from .grids import IntervalGrid, PeriodicGrid
+
+ArrayLike = Union[np.ndarray, Sequence[float], float]
+
+
+def _per_state(v: ArrayLike, S: int, name: str, positive: bool = False) -> np.ndarray:
+    a = np.broadcast_to(np.asarray(v, dtype=float), (S,)) if np.ndim(v) == 0 else np.asarray(v, dtype=float)
+    if a.shape != (S,):
+        raise InputError(f"{name}: expected a scalar or one value per state, shape ({S},), got {a.shape}")
+    if not np.all(np.isfinite(a)):
+        raise InputError(f"{name} contains NaN or inf")
+    if positive and np.any(a <= 0):
+        raise InputError(f"{name} must be positive, got {a.tolist()}")
+    return a.copy()
+
+
+def _states(u: np.ndarray, n: int, what: str) -> np.ndarray:
+    a = np.asarray(u, dtype=float)
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] != n or a.shape[0] < 1:
+        raise InputError(f"{what}: expected shape (S, {n}) (one row per steady state on the grid), got {np.shape(u)}")
+    if not np.all(np.isfinite(a)):
+        raise InputError(f"{what} contain NaN or inf")
+    return a.copy()
+
+
+def _weights(w: Optional[np.ndarray], shape: tuple) -> np.ndarray:
+    if w is None:
+        return np.ones(shape)
+    a = np.asarray(w, dtype=float)
+    if a.shape != shape:
+        raise InputError(f"weights: expected shape {shape} like the states, got {a.shape}")
+    if not np.all(np.isfinite(a)) or np.any(a < 0):
+        raise InputError("weights must be finite and >= 0 (1 where a datum exists, 0 elsewhere)")
+    return a.copy()
+
+
+@dataclass
+class PeriodicStates:
+    """Steady states of aggregation-diffusion on a PeriodicGrid.
+
+    u: (S, n) densities on the grid; weights: (S, n), 1 where a datum exists (0 where u was only
+    interpolated); sigma, mass: (S,) the known diffusion and total mass of each state.
+    """
+
+    grid: PeriodicGrid
+    u: np.ndarray
+    sigma: np.ndarray
+    mass: np.ndarray
+    weights: np.ndarray
+
+    def __init__(
+        self,
+        grid: PeriodicGrid,
+        u: np.ndarray,
+        sigma: ArrayLike,
+        mass: Optional[ArrayLike] = None,
+        weights: Optional[np.ndarray] = None,
+    ) -> None:
+        self.grid = grid
+        self.u = _states(u, grid.n, "steady states u")
+        S = self.u.shape[0]
+        self.sigma = _per_state(sigma, S, "sigma", positive=True)
+        self.mass = grid.integrate(self.u) if mass is None else _per_state(mass, S, "mass", positive=True)
+        if np.any(self.mass <= 0):
+            raise InputError("the mass of every state must be positive; pass mass= explicitly for noisy data")
+        self.weights = _weights(weights, self.u.shape)
+
+    def __len__(self) -> int:
+        return self.u.shape[0]
+
+    def subset(self, idx: Sequence[int]) -> "PeriodicStates":
+        idx = list(idx)
+        return PeriodicStates(self.grid, self.u[idx], self.sigma[idx], self.mass[idx], self.weights[idx])
+
+
+@dataclass
+class DirichletStates:
+    """Steady states of -D u'' = g(x, u) on an IntervalGrid.
+
+    u: (S, n) interior values; left, right: (S,) Dirichlet values; weights as for PeriodicStates.
+    """
+
+    grid: IntervalGrid
+    u: np.ndarray
+    left: np.ndarray
+    right: np.ndarray
+    weights: np.ndarray
+
+    def __init__(
+        self,
+        grid: IntervalGrid,
+        u: np.ndarray,
+        left: ArrayLike,
+        right: ArrayLike,
+        weights: Optional[np.ndarray] = None,
+    ) -> None:
+        self.grid = grid
+        self.u = _states(u, grid.n, "steady states u")
+        S = self.u.shape[0]
+        self.left = _per_state(left, S, "left boundary values")
+        self.right = _per_state(right, S, "right boundary values")
+        self.weights = _weights(weights, self.u.shape)
+
+    def __len__(self) -> int:
+        return self.u.shape[0]
+
+    def subset(self, idx: Sequence[int]) -> "DirichletStates":
+        idx = list(idx)
+        return DirichletStates(self.grid, self.u[idx], self.left[idx], self.right[idx], self.weights[idx])
+
+
+def sample_indices(n: int, m: Optional[int]) -> np.ndarray:
+    """m indices spread evenly over n grid points (all of them when m is None or m >= n)."""
+    if m is None or m >= n:
+        return np.arange(n)
+    if isinstance(m, bool) or int(m) != m or m < 2:
+        raise InputError(f"m (observations per state) must be an integer >= 2, got {m!r}")
+    return np.unique(np.round(np.linspace(0, n, int(m), endpoint=False)).astype(int))
+
+
+def _noisy(u: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
+    noise = float(noise)
+    if not np.isfinite(noise) or noise < 0:
+        raise InputError(f"noise must be >= 0 (std relative to max|u| of each state), got {noise!r}")
+    scale = noise * np.max(np.abs(u), axis=-1, keepdims=True)
+    return u + scale * rng.standard_normal(u.shape)
+
+
+def observe_periodic(
+    states: PeriodicStates, m: Optional[int] = None, noise: float = 0.0, seed: int = 0
+) -> PeriodicStates:
+    """Noisy observations at m of the grid points, brought back to the grid by periodic cubic splines.
+
+    noise is the standard deviation relative to max|u| of each state. The returned weights are 1
+    at the observed points and 0 elsewhere, so the fixed-point residual is compared only where
+    data exist; mass and sigma are kept (they are known, not measured).
+    """
+    g = states.grid
+    idx = sample_indices(g.n, m)
+    rng = np.random.default_rng(seed)
+    obs = _noisy(states.u[:, idx], noise, rng)
+    if idx.size == g.n:
+        u = obs
+    else:
+        xs = np.append(g.x[idx], g.length + g.x[idx[0]])
+        u = CubicSpline(xs, np.concatenate([obs, obs[:, :1]], axis=1), axis=1, bc_type="periodic")(g.x)
+        u[:, idx] = obs
+    w = np.zeros_like(u)
+    w[:, idx] = 1.0
+    return PeriodicStates(g, u, states.sigma, states.mass, w)
+
+
+def observe_dirichlet(
+    states: DirichletStates, m: Optional[int] = None, noise: float = 0.0, seed: int = 0
+) -> DirichletStates:
+    """Noisy observations at m interior points, spline-interpolated with the (known) boundary values."""
+    g = states.grid
+    idx = sample_indices(g.n, m)
+    rng = np.random.default_rng(seed)
+    obs = _noisy(states.u[:, idx], noise, rng)
+    if idx.size == g.n:
+        u = obs
+    else:
+        xs = np.concatenate([[g.a], g.x[idx], [g.b]])
+        u = np.empty_like(states.u)
+        for s in range(len(states)):
+            ys = np.concatenate([[states.left[s]], obs[s], [states.right[s]]])
+            u[s] = CubicSpline(xs, ys)(g.x)
+        u[:, idx] = obs
+    w = np.zeros_like(u)
+    w[:, idx] = 1.0
+    return DirichletStates(g, u, states.left, states.right, w)

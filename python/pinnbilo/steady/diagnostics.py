@@ -1,0 +1,199 @@
+"""Identifiability of unknown functions from steady states: which directions the data cannot fix.
+
+The Jacobian of the fixed-point residual r_s = T(u_s) - u_s with respect to the unknown function's
+values on the grid tells what the data determine. Constants are removed first (the zero-mean
+gauge: constants in V and W change no steady state). On the torus the kernel is diagonal in
+Fourier space, (W*u)^_k = L W^_k u^_k, so mode k of W is seen only through u^_k; with V unknown as
+well, only through differences u^_{s,k} - u^_{t,k} between states (V absorbs anything common).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Dict, List, Optional
+
+import numpy as np
+
+from ..errors import InputError
+from .data import PeriodicStates
+from .grids import PeriodicGrid
+
+if TYPE_CHECKING:
+    from .models import AggregationDiffusion
+
+
+@dataclass
+class Identifiability:
+    """singular_values: of the gauge-reduced Jacobian, descending; n_null: how many fall below
+    rtol * max (directions the data cannot determine); null_directions: {"V": (n_null, n), "W": ...}
+    the corresponding function perturbations on the grid; mode_visibility: for W, per Fourier mode
+    k = 0..n/2 the largest relative size with which any state (or difference of states, when V is
+    unknown too) shows that mode; unseen_modes: modes 1..checked_modes below mode_tol;
+    messages: one line per problem found (empty when the data suffice)."""
+
+    singular_values: np.ndarray
+    n_null: int
+    null_directions: Dict[str, np.ndarray]
+    mode_visibility: Optional[np.ndarray] = None
+    unseen_modes: List[int] = field(default_factory=list)
+    messages: List[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.messages
+
+    def warn(self, stacklevel: int = 2) -> None:
+        """One UserWarning per message."""
+        for m in self.messages:
+            warnings.warn(m, UserWarning, stacklevel=stacklevel + 1)
+
+    def __str__(self) -> str:
+        sv = self.singular_values
+        head = (
+            f"identifiability: {sv.size} directions, singular values {sv[0]:.3e} .. {sv[-1]:.3e}, "
+            f"{self.n_null} near-null"
+            if sv.size
+            else "identifiability: nothing to determine"
+        )
+        return "\n".join([head, *(f"  - {m}" for m in self.messages)] or [head])
+
+
+def fixed_point_jacobian(
+    grid: PeriodicGrid,
+    data: PeriodicStates,
+    V: np.ndarray,
+    W: np.ndarray,
+    kappa: float,
+    unknowns: tuple = ("V", "W"),
+    observed_only: bool = False,
+) -> np.ndarray:
+    """d r / d (unknown grid values), rows scaled as in the loss: (S n, n * len(unknowns)).
+
+    observed_only=False uses every grid point (what the states themselves determine);
+    True weights rows by the observation mask (what the sparse data determine).
+    """
+    n, h = grid.n, grid.h
+    blocks = []
+    idx = (np.arange(n)[:, None] - np.arange(n)[None, :]) % n
+    for s in range(len(data)):
+        u = data.u[s]
+        w = data.weights[s] if observed_only else np.ones(n)
+        scale = 1.0 / max(np.sum(w * u * u), 1e-300)
+        a = -(kappa * grid.convolve(W, u) + V) / data.sigma[s]
+        e = np.exp(a - a.max())
+        p = e / e.sum()
+        t = data.mass[s] / h * p
+        d_phi = -(np.diag(t) - np.outer(t, p)) / data.sigma[s]
+        cols = []
+        if "V" in unknowns:
+            cols.append(d_phi)
+        if "W" in unknowns:
+            cols.append(d_phi @ (kappa * h * u[idx]))
+        blocks.append(np.sqrt(w * scale)[:, None] * np.hstack(cols))
+    return np.vstack(blocks)
+
+
+def _zero_mean_basis(n: int) -> np.ndarray:
+    q, _ = np.linalg.qr(np.eye(n)[:, : n - 1] - 1.0 / n)
+    return q
+
+
+def identifiability(
+    model: "AggregationDiffusion",
+    data: PeriodicStates,
+    rtol: float = 1e-8,
+    mode_tol: float = 1e-3,
+    observed_only: bool = False,
+    checked_modes: Optional[int] = None,
+) -> Identifiability:
+    """Which directions of the unknown functions the steady states cannot determine.
+
+    The Jacobian is taken at the model's current functions (a fit's answer, or the initial
+    network); its structure at the data hardly depends on them. Modes 1..checked_modes of W
+    (default: the Fourier features of the W network, at least 3) seen by no state below mode_tol
+    are flagged, as are a single state with both V and W unknown and states too uniform to show W.
+    """
+    grid = model.grid
+    if data.grid != grid:
+        raise InputError("data and model use different grids")
+    unknowns = model.unknowns
+    f = model.functions()
+    J = fixed_point_jacobian(grid, data, f["V"], f["W"], model.kappa, unknowns, observed_only)
+    n, k = grid.n, len(unknowns)
+    Q = _zero_mean_basis(n)
+    Jq = np.hstack([J[:, i * n : (i + 1) * n] @ Q for i in range(k)])
+    _, sv, vt = np.linalg.svd(Jq, full_matrices=True)
+    n_dir = Jq.shape[1]
+    sv_full = np.zeros(n_dir)
+    sv_full[: sv.size] = sv
+    top = sv_full[0] if sv_full.size else 0.0
+    null = np.flatnonzero(sv_full <= rtol * top) if top > 0 else np.arange(n_dir)
+    dirs = vt[null]
+    null_dirs = {name: dirs[:, i * (n - 1) : (i + 1) * (n - 1)] @ Q.T for i, name in enumerate(unknowns)}
+    messages: List[str] = []
+    S = len(data)
+    if S == 1 and k == 2:
+        messages.append(
+            "a single steady state with both V and W unknown can never separate them: any change of W is "
+            "absorbed by V (V -> V - kappa dW*u). Observe at least two states that differ (other mass or sigma)."
+        )
+    visibility, unseen = None, []
+    if "W" in unknowns:
+        uh = np.abs(np.fft.rfft(data.u, axis=1))
+        base = uh[:, :1]
+        if "V" in unknowns and S >= 2:
+            rel = np.fft.rfft(data.u / data.mass[:, None], axis=1)
+            diffs = np.abs(rel[:, None, :] - rel[None, :, :]).max(axis=(0, 1))
+            visibility = diffs / np.abs(rel[:, 0]).max()
+        else:
+            visibility = (uh / base).max(axis=0)
+        spec = model._spec["W"]
+        kmax = checked_modes if checked_modes is not None else max(3, spec.modes if spec is not None else 3)
+        kmax = min(kmax, visibility.size - 1)
+        unseen = [int(m) for m in range(1, kmax + 1) if visibility[m] < mode_tol]
+        if len(unseen) == kmax and not (S == 1 and k == 2):
+            messages.append(
+                "the observed states are (nearly) uniform"
+                + (" or identical up to a common shape" if "V" in unknowns else "")
+                + f": no Fourier mode 1..{kmax} is visible (largest relative amplitude "
+                f"{visibility[1 : kmax + 1].max():.1e} < {mode_tol:g}), and a uniform state says nothing about W. "
+                "Observe non-uniform states."
+            )
+        elif unseen and not (S == 1 and k == 2):
+            messages.append(
+                f"Fourier modes {unseen} of W are not seen by any observed state (relative amplitude < {mode_tol:g}); "
+                "W is not determined there. Observe states with other shapes (other mass, sigma, initial data)."
+            )
+    if "V" in unknowns and "W" not in unknowns and null.size:
+        messages.append(
+            f"{null.size} directions of V are not determined by the data (singular values <= {rtol:g} x largest)."
+        )
+    return Identifiability(sv_full, int(null.size), null_dirs, visibility, unseen, messages)
+
+
+def direct_potential(
+    grid: PeriodicGrid,
+    u: np.ndarray,
+    sigma: float,
+    W: Optional[np.ndarray] = None,
+    kappa: float = 0.0,
+) -> np.ndarray:
+    """V = -sigma log u - kappa W*u from one positive steady state, zero-mean gauge: shape (n,).
+
+    The pointwise inversion of the steady-state relation: a reference for the learned V (it
+    needs u > 0 and amplifies noise where u is small, which the fixed-point loss avoids).
+    """
+    u = grid.check_values(u, "u")
+    if np.any(u <= 0):
+        bad = int(np.argmin(u))
+        raise InputError(
+            f"u must be strictly positive for the logarithm; u[{bad}] = {u[bad]:.3g}. Densities of "
+            "aggregation-diffusion steady states are positive; smooth or clip noisy data first."
+        )
+    if not (np.isfinite(sigma) and sigma > 0):
+        raise InputError(f"sigma must be positive, got {sigma!r}")
+    v = -sigma * np.log(u)
+    if W is not None and kappa != 0:
+        v = v - kappa * grid.convolve(grid.check_values(W, "W"), u)
+    return v - v.mean()

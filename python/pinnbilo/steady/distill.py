@@ -1,0 +1,128 @@
+"""Symbolic distillation: a learned function as a sparse combination of candidate terms, found by
+sequentially thresholded least squares (STLSQ), printed as a readable expression."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, List, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+
+
+@dataclass(frozen=True)
+class Term:
+    """A candidate term: a name as printed (e.g. "x^2", "cos(2 pi x)") and its function of x."""
+
+    name: str
+    func: Callable[[np.ndarray], np.ndarray]
+
+
+def constant() -> List[Term]:
+    return [Term("1", lambda x: np.ones_like(x))]
+
+
+def polynomials(degree: int, var: str = "x") -> List[Term]:
+    """x, x^2, ..., x^degree (the constant is separate: constant())."""
+    return [Term(var if p == 1 else f"{var}^{p}", lambda x, p=p: x**p) for p in range(1, int(degree) + 1)]
+
+
+def fourier(modes: int, length: float = 1.0, var: str = "x", even: bool = False) -> List[Term]:
+    """cos(2 pi k x / L) and (unless even) sin(2 pi k x / L) for k = 1..modes."""
+    out = []
+    for k in range(1, int(modes) + 1):
+        arg = f"2 pi {k if k > 1 else ''}{var}" + (f"/{length:g}" if length != 1 else "")
+        out.append(Term(f"cos({arg})", lambda x, k=k: np.cos(2 * np.pi * k * x / length)))
+        if not even:
+            out.append(Term(f"sin({arg})", lambda x, k=k: np.sin(2 * np.pi * k * x / length)))
+    return out
+
+
+def gaussians(centers: Sequence[float], widths: Sequence[float], var: str = "x") -> List[Term]:
+    """exp(-(x - c)^2 / (2 s^2)) for every centre c and width s."""
+    return [
+        Term(
+            f"exp(-({var}-{c:g})^2/{2 * s * s:g})" if c != 0 else f"exp(-{var}^2/{2 * s * s:g})",
+            lambda x, c=c, s=s: np.exp(-((x - c) ** 2) / (2 * s * s)),
+        )
+        for c in centers
+        for s in widths
+    ]
+
+
+@dataclass
+class Distilled:
+    """coefficients: one per term (zero where pruned); expression: the readable sum of the kept
+    terms; rel_error: ||fit - y|| / ||y|| on the given points."""
+
+    terms: List[Term]
+    coefficients: np.ndarray
+    rel_error: float
+
+    @property
+    def expression(self) -> str:
+        parts = []
+        for t, c in zip(self.terms, self.coefficients):
+            if c == 0:
+                continue
+            mag = f"{abs(c):.4g}"
+            body = mag if t.name == "1" else f"{mag}*{t.name}"
+            parts.append(("- " if c < 0 else "+ ") + body)
+        if not parts:
+            return "0"
+        s = " ".join(parts)
+        return s[2:] if s.startswith("+ ") else "-" + s[2:]
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, dtype=float)
+        return sum((c * t.func(x) for t, c in zip(self.terms, self.coefficients) if c != 0), np.zeros_like(x))
+
+    def __str__(self) -> str:
+        return f"{self.expression}    (relative error {100 * self.rel_error:.3g}%)"
+
+
+def distill(
+    x: np.ndarray,
+    y: np.ndarray,
+    terms: Sequence[Term],
+    threshold: float = 0.05,
+    max_iter: int = 20,
+) -> Distilled:
+    """STLSQ: least squares on all terms, then repeatedly drop terms whose coefficient (on columns
+    scaled to unit RMS) is below threshold x the largest, and refit on the rest.
+
+    x, y: (n,) samples of the learned function (e.g. the grid and the zero-mean learned V);
+    terms: candidates, e.g. constant() + fourier(4) + polynomials(3) + gaussians([0], [0.1]).
+    """
+    x = np.asarray(x, dtype=float).ravel()
+    y = np.asarray(y, dtype=float).ravel()
+    if x.shape != y.shape or x.size == 0:
+        raise InputError(f"distill: x and y must be non-empty and of equal length, got {x.shape} and {y.shape}")
+    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
+        raise InputError("distill: x and y must be finite")
+    terms = list(terms)
+    if not terms:
+        raise InputError("distill: give at least one candidate term")
+    if not (0 <= threshold < 1):
+        raise InputError(f"threshold must be in [0, 1), got {threshold!r}")
+    A = np.stack([np.asarray(t.func(x), dtype=float) * np.ones_like(x) for t in terms], axis=1)
+    norms = np.sqrt(np.mean(A * A, axis=0))
+    if np.any(norms == 0) or not np.all(np.isfinite(norms)):
+        bad = [terms[i].name for i in np.flatnonzero((norms == 0) | ~np.isfinite(norms))]
+        raise InputError(f"distill: candidate terms vanish or are not finite on x: {bad}")
+    An = A / norms
+    keep = np.ones(len(terms), dtype=bool)
+    c = np.zeros(len(terms))
+    for _ in range(int(max_iter)):
+        c = np.zeros(len(terms))
+        c[keep] = np.linalg.lstsq(An[:, keep], y, rcond=None)[0]
+        small = np.abs(c) < threshold * np.abs(c).max()
+        new = keep & ~small
+        if np.array_equal(new, keep) or not new.any():
+            break
+        keep = new
+    coef = c / norms
+    fit = A @ coef
+    ny = np.linalg.norm(y)
+    return Distilled(terms, coef, float(np.linalg.norm(fit - y) / ny) if ny > 0 else float(np.linalg.norm(fit)))

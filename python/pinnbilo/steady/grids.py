@@ -1,0 +1,112 @@
+"""Grids of the steady-state problems: the periodic interval and the Dirichlet interval."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+
+
+def _check_size(n: int, least: int, name: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < least:
+        raise InputError(f"{name} must be an integer >= {least}, got {n!r}")
+    return int(n)
+
+
+def _check_positive(v: float, name: str) -> float:
+    v = float(v)
+    if not np.isfinite(v) or v <= 0:
+        raise InputError(f"{name} must be positive and finite, got {v!r}")
+    return v
+
+
+@dataclass(frozen=True)
+class PeriodicGrid:
+    """n equispaced points x_i = i h on the periodic interval [0, length), h = length / n."""
+
+    n: int
+    length: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n", _check_size(self.n, 4, "PeriodicGrid n"))
+        object.__setattr__(self, "length", _check_positive(self.length, "PeriodicGrid length"))
+
+    @property
+    def h(self) -> float:
+        return self.length / self.n
+
+    @property
+    def x(self) -> np.ndarray:
+        """Grid points, shape (n,)."""
+        return np.arange(self.n) * self.h
+
+    @property
+    def lags(self) -> np.ndarray:
+        """Signed lags of the kernel samples W_k = W(lag_k): k h for k <= n/2, k h - length above; shape (n,)."""
+        k = np.arange(self.n)
+        return np.where(k <= self.n // 2, k, k - self.n) * self.h
+
+    def fourier_features(self, x: np.ndarray, modes: int, even: bool = False) -> np.ndarray:
+        """cos(2 pi k x / L) (and sin unless even) for k = 1..modes: shape (n_features, len(x)).
+
+        Any function of these features is periodic; of the cosines alone, also even.
+        """
+        x = np.asarray(x, dtype=float)
+        k = np.arange(1, int(modes) + 1)[:, None]
+        phase = 2 * np.pi * k * x[None, :] / self.length
+        return np.cos(phase) if even else np.concatenate([np.cos(phase), np.sin(phase)])
+
+    def convolve(self, w: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """(W*u)_i = h sum_j W_{(i-j) mod n} u_j by FFT; w (n,), u (..., n)."""
+        return self.h * np.fft.irfft(np.fft.rfft(w) * np.fft.rfft(u, axis=-1), n=self.n, axis=-1)
+
+    def integrate(self, u: np.ndarray) -> np.ndarray:
+        """h sum_i u_i (exact for trigonometric polynomials); over the last axis."""
+        return self.h * np.sum(u, axis=-1)
+
+    def check_values(self, v: np.ndarray, name: str) -> np.ndarray:
+        """A finite float array of shape (n,)."""
+        a = np.asarray(v, dtype=float)
+        if a.shape != (self.n,):
+            raise InputError(f"{name}: expected shape ({self.n},) to match the {self.n}-point grid, got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise InputError(f"{name} contains NaN or inf")
+        return a
+
+
+@dataclass(frozen=True)
+class IntervalGrid:
+    """The interval [a, b] with n interior points x_i = a + i h, i = 1..n, h = (b - a) / (n + 1)."""
+
+    n: int
+    a: float = 0.0
+    b: float = 1.0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "n", _check_size(self.n, 2, "IntervalGrid n"))
+        if not (np.isfinite(self.a) and np.isfinite(self.b) and self.b > self.a):
+            raise InputError(f"IntervalGrid: need finite a < b, got a={self.a!r}, b={self.b!r}")
+
+    @property
+    def h(self) -> float:
+        return (self.b - self.a) / (self.n + 1)
+
+    @property
+    def x(self) -> np.ndarray:
+        """Interior points, shape (n,)."""
+        return self.a + self.h * np.arange(1, self.n + 1)
+
+    @property
+    def x_full(self) -> np.ndarray:
+        """Interior points with both ends, shape (n + 2,)."""
+        return self.a + self.h * np.arange(self.n + 2)
+
+    def check_values(self, v: np.ndarray, name: str) -> np.ndarray:
+        a = np.asarray(v, dtype=float)
+        if a.shape != (self.n,):
+            raise InputError(f"{name}: expected shape ({self.n},) to match the {self.n} interior points, got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise InputError(f"{name} contains NaN or inf")
+        return a

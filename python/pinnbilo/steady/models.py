@@ -1,0 +1,340 @@
+"""Models with unknown functions learned from steady states by the fixed-point residual.
+
+AggregationDiffusion: u_t = (sigma u_x + kappa u (W*u)_x + u V_x)_x on the periodic interval,
+unknown potential V and/or even kernel W. Semilinear: -D u'' = g(x, u) with Dirichlet data,
+unknown source g(x), reaction g(u) or g(x, u). The loss and its exact gradient come from the C++
+core (pinnbilo/steady_state.hpp).
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from typing import Callable, Dict, Optional, Tuple, Union
+
+import numpy as np
+
+from .. import _core
+from ..errors import InputError
+from .data import DirichletStates, PeriodicStates
+from .generate import semilinear_state, steady_state
+from .grids import IntervalGrid, PeriodicGrid
+from .train import SteadyFit, optimise
+
+_ACTIVATIONS = ("tanh", "sin", "cos", "sigmoid", "softplus", "exp")
+
+
+@dataclass(frozen=True)
+class Unknown:
+    """An unknown function represented by an MLP.
+
+    hidden: widths of the hidden layers; activation: one of tanh, sin, cos, sigmoid, softplus, exp;
+    modes: number of Fourier features cos(2 pi k x/L) (and sin for V) on periodic grids; seed:
+    initial weights.
+    """
+
+    hidden: Tuple[int, ...] = (32, 32)
+    activation: str = "tanh"
+    modes: int = 3
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if any(isinstance(h, bool) or int(h) != h or h < 1 for h in self.hidden):
+            raise InputError(f"Unknown.hidden: widths must be positive integers, got {self.hidden!r}")
+        if self.activation not in _ACTIVATIONS:
+            raise InputError(f"Unknown.activation must be one of {', '.join(_ACTIVATIONS)}, got {self.activation!r}")
+        if isinstance(self.modes, bool) or int(self.modes) != self.modes or self.modes < 1:
+            raise InputError(f"Unknown.modes must be an integer >= 1, got {self.modes!r}")
+
+    def sizes(self, n_inputs: int) -> list:
+        return [int(n_inputs), *(int(h) for h in self.hidden), 1]
+
+    def init(self, n_inputs: int, seed_offset: int = 0) -> np.ndarray:
+        return _core.mlp_init(self.sizes(n_inputs), self.activation, int(self.seed) + seed_offset)
+
+    def evaluate(self, params: np.ndarray, features: np.ndarray) -> np.ndarray:
+        """Network values at features (n_inputs, n): shape (n,)."""
+        sizes = self.sizes(features.shape[0])
+        out = _core.mlp_derivatives(sizes, self.activation, params, np.ascontiguousarray(features.T), [[0] * sizes[0]])
+        return out[0, 0]
+
+
+FunctionArg = Union[None, Unknown, np.ndarray, Callable[[np.ndarray], np.ndarray]]
+
+
+def relative_error(learned: np.ndarray, truth: np.ndarray, gauge: bool = True) -> float:
+    """||f - f_true|| / ||f_true|| over the grid, after removing the mean of both when gauge is True."""
+    a, b = np.asarray(learned, dtype=float), np.asarray(truth, dtype=float)
+    if a.shape != b.shape:
+        raise InputError(f"relative_error: shapes differ, {a.shape} vs {b.shape}")
+    if gauge:
+        a, b = a - a.mean(), b - b.mean()
+    nb = np.linalg.norm(b)
+    if nb == 0:
+        raise InputError("relative_error: the true function is zero (after the gauge); the error is undefined")
+    return float(np.linalg.norm(a - b) / nb)
+
+
+class AggregationDiffusion:
+    """u_t = (sigma u_x + kappa u (W*u)_x + u V_x)_x on a PeriodicGrid with unknown V and/or W.
+
+    V, W: an Unknown (learned), grid values (known; V on grid.x, W on grid.lags), a callable (known;
+    of x, resp. of the signed lag), or None (zero). A learned W is even and periodic by
+    construction (an MLP of cos(2 pi k x / L) features). Gauge: learned functions have zero mean
+    over the grid (constants in V and W change no steady state).
+    """
+
+    def __init__(self, grid: PeriodicGrid, kappa: float = 1.0, V: FunctionArg = None, W: FunctionArg = None) -> None:
+        if not isinstance(grid, PeriodicGrid):
+            raise InputError("grid must be a pinnbilo.steady.PeriodicGrid")
+        if not np.isfinite(kappa):
+            raise InputError(f"kappa must be finite, got {kappa!r}")
+        self.grid, self.kappa = grid, float(kappa)
+        self._spec: Dict[str, Optional[Unknown]] = {}
+        self._known: Dict[str, np.ndarray] = {}
+        for name, f, at in (("V", V, grid.x), ("W", W, grid.lags)):
+            if isinstance(f, Unknown):
+                self._spec[name] = f
+            else:
+                self._spec[name] = None
+                vals = np.zeros(grid.n) if f is None else np.asarray(f(at) if callable(f) else f, dtype=float)
+                self._known[name] = grid.check_values(vals, f"{name} (known values)")
+        if not self.unknowns:
+            raise InputError("AggregationDiffusion: nothing to learn; pass V=Unknown() and/or W=Unknown()")
+        if self._spec["W"] is not None and self.kappa == 0:
+            raise InputError("W is unknown but kappa = 0, so W never enters the equation; set kappa != 0")
+        self.params = np.concatenate([self._init_params(n) for n in self.unknowns])
+        self._core: Optional[object] = None
+        self.result: Optional[SteadyFit] = None
+
+    @property
+    def unknowns(self) -> Tuple[str, ...]:
+        return tuple(n for n in ("V", "W") if self._spec[n] is not None)
+
+    def _features(self, name: str, at: np.ndarray) -> np.ndarray:
+        spec = self._spec[name]
+        assert spec is not None
+        return self.grid.fourier_features(at, spec.modes, even=(name == "W"))
+
+    def _init_params(self, name: str) -> np.ndarray:
+        spec = self._spec[name]
+        assert spec is not None
+        return spec.init(self._features(name, self.grid.x).shape[0], seed_offset=0 if name == "V" else 1)
+
+    def _slices(self) -> Dict[str, slice]:
+        out, start = {}, 0
+        for name in self.unknowns:
+            spec = self._spec[name]
+            assert spec is not None
+            k = _core.mlp_n_params(spec.sizes(self._features(name, self.grid.x[:1]).shape[0]))
+            out[name] = slice(start, start + k)
+            start += k
+        return out
+
+    def build(self, data: PeriodicStates) -> object:
+        """The C++ loss object for these data (exposes loss_and_grad(params) and loss_from_values(V, W))."""
+        if not isinstance(data, PeriodicStates):
+            raise InputError("data must be PeriodicStates (see pinnbilo.steady.aggregation_diffusion_states)")
+        if data.grid != self.grid:
+            raise InputError(
+                f"data grid {data.grid} differs from the model grid {self.grid}; use the same PeriodicGrid"
+            )
+        core = _core.AggregationDiffusionFit(
+            self.grid.n, self.grid.length, self.kappa, data.u, data.weights, data.sigma, data.mass
+        )
+        for name, setter, set_vals, lag in (
+            ("V", core.set_v_network, core.set_v_values, self.grid.x),
+            ("W", core.set_w_network, core.set_w_values, self.grid.lags),
+        ):
+            spec = self._spec[name]
+            if spec is None:
+                set_vals(self._known[name])
+            else:
+                setter(
+                    (spec.sizes(self._features(name, lag).shape[0]), spec.activation, self._features(name, lag)), True
+                )
+        return core
+
+    def loss_and_grad(self, data: PeriodicStates, params: Optional[np.ndarray] = None) -> Tuple[float, np.ndarray]:
+        """The fixed-point loss and its gradient w.r.t. the flat network weights."""
+        return self.build(data).loss_and_grad(self.params if params is None else params)
+
+    def fit(
+        self,
+        data: PeriodicStates,
+        adam_steps: int = 2000,
+        lr: float = 3e-3,
+        lbfgs_steps: int = 1000,
+        progress: bool = False,
+        check: bool = True,
+    ) -> SteadyFit:
+        """Minimise sum_s ||T(u_s) - u_s||^2 / ||u_s||^2 (observed points only) over the weights.
+
+        check=True runs the identifiability diagnostics first and warns when the data cannot
+        determine the unknowns (see pinnbilo.steady.identifiability).
+        """
+        core = self.build(data)
+        if check:
+            from .diagnostics import identifiability
+
+            identifiability(self, data).warn(stacklevel=3)
+        x, loss, hist, status, steps, its, msg, wall = optimise(
+            core, self.params, adam_steps, lr, lbfgs_steps, progress
+        )
+        self.params, self._core = x, core
+        self.result = SteadyFit(
+            params=x,
+            loss=loss,
+            functions=self.functions(),
+            history=np.asarray(hist, dtype=float).reshape(-1, 2),
+            status=status,
+            adam_steps=steps,
+            lbfgs_iterations=its,
+            lbfgs_message=msg,
+            wall_time=wall,
+        )
+        return self.result
+
+    def functions(self) -> Dict[str, np.ndarray]:
+        """{"V": values on grid.x, "W": values on grid.lags}, learned ones in the zero-mean gauge."""
+        out = {}
+        sl = self._slices()
+        for name, at in (("V", self.grid.x), ("W", self.grid.lags)):
+            spec = self._spec[name]
+            if spec is None:
+                out[name] = self._known[name].copy()
+            else:
+                v = spec.evaluate(self.params[sl[name]], self._features(name, at))
+                out[name] = v - v.mean()
+        return out
+
+    @property
+    def V(self) -> np.ndarray:
+        return self.functions()["V"]
+
+    @property
+    def W(self) -> np.ndarray:
+        return self.functions()["W"]
+
+    def evaluate(self, name: str, at: np.ndarray) -> np.ndarray:
+        """The learned (or known, when `at` are the grid points) function `name` ("V" or "W") at points `at`."""
+        if name not in ("V", "W"):
+            raise InputError(f"name must be 'V' or 'W', got {name!r}")
+        spec = self._spec[name]
+        at = np.asarray(at, dtype=float)
+        if spec is None:
+            raise InputError(f"{name} is known (given as grid values); it is not a learned function")
+        p = self.params[self._slices()[name]]
+        grid_at = self.grid.x if name == "V" else self.grid.lags
+        mean = spec.evaluate(p, self._features(name, grid_at)).mean()
+        return spec.evaluate(p, self._features(name, at)) - mean
+
+    def predict(
+        self,
+        sigma: float,
+        mass: float,
+        u0: Optional[np.ndarray] = None,
+        method: str = "picard",
+        **solver: float,
+    ) -> np.ndarray:
+        """A steady state of the completed PDE (learned V, W) for a new sigma, mass, u0: shape (n,)."""
+        f = self.functions()
+        return steady_state(self.grid, f["V"], f["W"], self.kappa, sigma, mass, u0=u0, method=method, **solver)
+
+
+class Semilinear:
+    """-D u'' = g(., .) on an IntervalGrid with Dirichlet data and an unknown right-hand side.
+
+    depends_on: "u" (reaction g(u)), "x" (source g(x)) or "xu" (g(x, u)). Inputs are scaled to
+    [-1, 1]: x by the interval, u by the range of the data it was fitted on.
+    """
+
+    def __init__(self, grid: IntervalGrid, diffusion: float = 1.0, g: Optional[Unknown] = None, depends_on: str = "u"):
+        if not isinstance(grid, IntervalGrid):
+            raise InputError("grid must be a pinnbilo.steady.IntervalGrid")
+        if not (np.isfinite(diffusion) and diffusion > 0):
+            raise InputError(f"diffusion D must be positive and finite, got {diffusion!r}")
+        if depends_on not in ("u", "x", "xu"):
+            raise InputError(f"depends_on must be 'u', 'x' or 'xu', got {depends_on!r}")
+        self.grid, self.diffusion, self.depends_on = grid, float(diffusion), depends_on
+        self.spec = Unknown(hidden=(32, 32)) if g is None else g
+        if not isinstance(self.spec, Unknown):
+            raise InputError("g must be a pinnbilo.steady.Unknown")
+        self.u_range = (-1.0, 1.0)
+        self.params = self.spec.init(len(depends_on))
+        self.result: Optional[SteadyFit] = None
+
+    def features(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """Network inputs for points (x, u) of equal shape: (len(depends_on), size)."""
+        x, u = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(u, dtype=float))
+        lo, hi = self.u_range
+        cols = {
+            "x": 2 * (x.ravel() - self.grid.a) / (self.grid.b - self.grid.a) - 1,
+            "u": 2 * (u.ravel() - lo) / (hi - lo) - 1,
+        }
+        return np.stack([cols[c] for c in self.depends_on])
+
+    def build(self, data: DirichletStates) -> object:
+        if not isinstance(data, DirichletStates):
+            raise InputError("data must be DirichletStates (see pinnbilo.steady.semilinear_states)")
+        if data.grid != self.grid:
+            raise InputError(
+                f"data grid {data.grid} differs from the model grid {self.grid}; use the same IntervalGrid"
+            )
+        lo, hi = float(data.u.min()), float(data.u.max())
+        self.u_range = (lo, hi) if hi > lo else (lo - 1.0, lo + 1.0)
+        core = _core.SemilinearFit(
+            self.grid.n, self.grid.h, self.diffusion, data.u, data.weights, data.left, data.right
+        )
+        feats = self.features(np.broadcast_to(self.grid.x, data.u.shape), data.u)
+        core.set_g_network((self.spec.sizes(feats.shape[0]), self.spec.activation, feats))
+        return core
+
+    def loss_and_grad(self, data: DirichletStates, params: Optional[np.ndarray] = None) -> Tuple[float, np.ndarray]:
+        return self.build(data).loss_and_grad(self.params if params is None else params)
+
+    def fit(
+        self,
+        data: DirichletStates,
+        adam_steps: int = 2000,
+        lr: float = 3e-3,
+        lbfgs_steps: int = 1000,
+        progress: bool = False,
+    ) -> SteadyFit:
+        """Minimise sum_s ||T(u_s) - u_s||^2 / ||u_s||^2 over the weights of g."""
+        core = self.build(data)
+        x, loss, hist, status, steps, its, msg, wall = optimise(
+            core, self.params, adam_steps, lr, lbfgs_steps, progress
+        )
+        self.params = x
+        self.result = SteadyFit(
+            params=x,
+            loss=loss,
+            functions={"g": core.function_values(x).reshape(data.u.shape)},
+            history=np.asarray(hist, dtype=float).reshape(-1, 2),
+            status=status,
+            adam_steps=steps,
+            lbfgs_iterations=its,
+            lbfgs_message=msg,
+            wall_time=wall,
+            extra={"u_range": self.u_range},
+        )
+        return self.result
+
+    def g(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """The learned g at points (x, u) (broadcast together); same shape as the broadcast."""
+        xb, ub = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(u, dtype=float))
+        lo, hi = self.u_range
+        if "u" in self.depends_on and (np.min(ub) < lo - 0.05 * (hi - lo) or np.max(ub) > hi + 0.05 * (hi - lo)):
+            warnings.warn(
+                f"g(u) evaluated outside the range of u seen in the data [{lo:.3g}, {hi:.3g}]: extrapolation",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        return self.spec.evaluate(self.params, self.features(xb, ub)).reshape(xb.shape)
+
+    def predict(self, left: float, right: float, u0: Optional[np.ndarray] = None) -> np.ndarray:
+        """Solve -D u'' = g_learned(x, u) with new boundary values: interior values, shape (n,)."""
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return semilinear_state(self.grid, self.g, self.diffusion, left, right, u0)
