@@ -74,7 +74,6 @@ MlpJets<T>::MlpJets(const Mlp& mlp, const JetSpec& spec, std::size_t n)
   y_bar_.resize(wide);
   z_bar_.resize(wide);
   scratch_.resize(jet_unary_scratch(spec_, n_));
-  w_transposed_.resize(static_cast<std::size_t>(mlp.max_width()) * static_cast<std::size_t>(mlp.max_width()));
 }
 
 template <class T>
@@ -115,15 +114,13 @@ void MlpJets<T>::backward(const T* params, const T* out_bar, T* grad, T* input_b
       }
     }
     if (l == 0 && !input_bar) break;
-    // Y_bar = W^T Z_bar: transpose the (small) weight matrix once, then the register-tiled product.
+    // Y_bar = W^T Z_bar, reading W in place (the product packs it).
     const T* w = params + mlp_.weight_offset(l);
-    for (std::size_t r = 0; r < out; ++r)
-      for (std::size_t c = 0; c < in; ++c) w_transposed_[c * out + r] = w[r * in + c];
     if (l == 0) {
-      gemm_nn<T>(in, out, kn_, w_transposed_.data(), z_bar, input_bar);
+      gemm_tn<T>(in, out, kn_, w, z_bar, input_bar);
       break;
     }
-    gemm_nn<T>(in, out, kn_, w_transposed_.data(), z_bar, y_bar_.data());
+    gemm_tn<T>(in, out, kn_, w, z_bar, y_bar_.data());
     std::fill(z_bar_.begin(), z_bar_.begin() + static_cast<std::ptrdiff_t>(in * kn_), T(0));
     for (std::size_t i = 0; i < in; ++i) {
       jet_mul_adjoint<T>(spec_, n_, y_bar_.data() + i * kn_, act_slope_[l].data() + i * kn_,

@@ -65,7 +65,7 @@ class MlpJets {
   std::size_t kn_;
   std::vector<std::vector<T>> layer_input_;  // per layer: in x K x n
   std::vector<std::vector<T>> act_slope_;    // per hidden layer: f'(z) jets, width x K x n
-  std::vector<T> pre_activation_, output_, y_bar_, z_bar_, scratch_, w_transposed_;
+  std::vector<T> pre_activation_, output_, y_bar_, z_bar_, scratch_;
 };
 
 }  // namespace pinnbilo
