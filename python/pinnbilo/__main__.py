@@ -1,4 +1,5 @@
-"""Command line: ``python -m pinnbilo demo`` and ``python -m pinnbilo compare PROBLEM``."""
+"""Command line: ``python -m pinnbilo demo``, ``python -m pinnbilo compare PROBLEM`` and
+``python -m pinnbilo playground``."""
 
 from __future__ import annotations
 
@@ -78,11 +79,18 @@ def main(argv: Optional[List[str]] = None) -> int:
     c.add_argument("--steps", type=int, default=None, help="Adam steps (default: the problem's recipe)")
     c.add_argument("--plot", metavar="DIR", default=None, help="save figures (PNG) into DIR")
     c.add_argument("--progress", action="store_true", help="show a progress bar")
+    g = sub.add_parser("playground", help="watch PINN and BiLO train live in the browser (local server)")
+    g.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
+    g.add_argument("--no-browser", action="store_true", help="only print the URL")
     args = parser.parse_args(argv)
     if args.command == "demo":
         return demo(args)
     if args.command == "compare":
         return compare(args)
+    if args.command == "playground":
+        from .playground import serve
+
+        return serve(port=args.port, open_browser=not args.no_browser)
     return 2
 
 

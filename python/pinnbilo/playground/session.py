@@ -1,0 +1,285 @@
+"""One page's training session: the models, and a worker thread that alone touches them.
+
+Requests never call into a model directly: they put a command on the session's queue and wait for
+the worker's answer, so training (in C++, GIL released) and reading weights never overlap. The
+worker trains in frames of ``steps_per_frame`` Adam steps, ~30 frames a second, and publishes a
+JSON snapshot that requests read without locking.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import queue
+import secrets
+import tempfile
+import threading
+import time
+from concurrent.futures import Future
+from typing import Any, Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+
+from ..checkpoint import load
+from ..errors import InputError
+from ..model import Model
+from .config import METHODS, Controls, Equation, build_models, companion
+from .network import model_view
+
+FRAME_S = 1.0 / 30.0  # pacing of frames while playing: fast enough to watch, slow enough to follow
+SNAPSHOT_S = 0.1  # at most this often a new snapshot while playing
+FIXED_LR = 1e-30  # PINN "pretrain": Adam steps of the parameter are ~lr, so this keeps it fixed
+MAX_CHECKPOINT_BYTES = 32 * 2**20
+
+
+class Session:
+    """A page's models and training state; every model access runs on the worker thread."""
+
+    def __init__(self, controls: Controls, heartbeat_timeout: float) -> None:
+        self.id = secrets.token_urlsafe(16)
+        self.controls = controls
+        self.heartbeat_timeout = heartbeat_timeout
+        self.config: Dict[str, Any] = controls.defaults()
+        self.models: List[Model] = build_models(self.config, self._equation())
+        self.running = False
+        self.pending_frames = 0
+        self.notice: Dict[str, str] = {}
+        self.last_seen = time.monotonic()
+        self.closed = False
+        self._version = 0
+        self._snapshot = b"{}"
+        self._queue: "queue.Queue[Optional[Tuple[Callable[[], Any], Future]]]" = queue.Queue()
+        self._publish()
+        self._thread = threading.Thread(target=self._loop, name=f"pinnbilo-playground-{self.id[:6]}", daemon=True)
+        self._thread.start()
+
+    # -- called from request threads ---------------------------------------------------------------
+    def touch(self) -> None:
+        """The page is alive (any request of this session counts as a heartbeat)."""
+        self.last_seen = time.monotonic()
+
+    @property
+    def snapshot(self) -> bytes:
+        """The latest state as JSON bytes."""
+        return self._snapshot
+
+    def call(self, fn: Callable[[], Any], timeout: float = 30.0) -> Any:
+        """Run fn on the worker thread and return its result (or raise its exception)."""
+        if self.closed:
+            raise InputError("this session is closed; reload the page")
+        fut: Future = Future()
+        self._queue.put((fn, fut))
+        return fut.result(timeout=timeout)
+
+    def close(self) -> None:
+        """Stop the worker (training stops within one frame)."""
+        if not self.closed:
+            self.closed = True
+            self._queue.put(None)
+
+    def join(self, timeout: float = 5.0) -> None:
+        self._thread.join(timeout)
+
+    # -- commands (run on the worker) ------------------------------------------------------------
+    def configure(self, changes: object) -> Dict[str, Any]:
+        def run() -> Dict[str, Any]:
+            new, rebuild = self.controls.validate(self.config, changes)
+            if rebuild:
+                models = build_models(new, self.controls.equations[new["equation"]])
+                self.config, self.models = new, models
+                self.notice = {"info": "models rebuilt with the new settings"}
+            else:
+                self.config = new
+                for m in self.models:
+                    # The loss weights are read by every fit call, so they change live.
+                    m.weights_config.update({k: float(new[k]) for k in ("w_res", "w_rgrad", "w_data")})
+            return self.config
+
+        return self.call(run)
+
+    def control(self, action: object) -> None:
+        def run() -> None:
+            if action == "play":
+                self.running = True
+                self.notice = {}
+            elif action == "pause":
+                self.running = False
+            elif action == "step":
+                self.running = False
+                self.pending_frames += 1
+            elif action == "reset":
+                self.models = build_models(self.config, self._equation())
+                self.notice = {"info": "reset"}
+            else:
+                raise InputError(f"action must be play, pause, step or reset, got {action!r}")
+
+        self.call(run)
+
+    def save(self) -> Tuple[str, bytes]:
+        """The first model as a pinnbilo checkpoint (.npz bytes) and a file name."""
+
+        def run() -> Tuple[str, bytes]:
+            m = self.models[0]
+            with tempfile.TemporaryDirectory(prefix="pinnbilo-playground-") as d:
+                path = os.path.join(d, "model.npz")
+                m.save(path)
+                with open(path, "rb") as fh:
+                    blob = fh.read()
+            return f"pinnbilo-{m.method}-{m.problem.name}-step{m.step}.npz", blob
+
+        return self.call(run)
+
+    def load(self, blob: bytes) -> Dict[str, Any]:
+        """Replace the models by a checkpoint's (and, side by side, the other method on its data)."""
+
+        def run() -> Dict[str, Any]:
+            with tempfile.TemporaryDirectory(prefix="pinnbilo-playground-") as d:
+                path = os.path.join(d, "upload.npz")
+                with open(path, "wb") as fh:
+                    fh.write(blob)
+                model = load(path)
+            cfg = self._config_of(model)
+            models = [model]
+            if cfg["compare"]:
+                other = next(c for m, c in METHODS.items() if m != model.method)
+                models.append(companion(other, model.problem, model.data, cfg, model.collocation))
+            self.config, self.models = cfg, models
+            self.notice = {"info": f"loaded a {model.display_name} model at step {model.step}"}
+            return self.config
+
+        return self.call(run)
+
+    # -- worker --------------------------------------------------------------------------------------
+    def _equation(self) -> Equation:
+        return self.controls.equations[self.config["equation"]]
+
+    def _config_of(self, model: Model) -> Dict[str, Any]:
+        """The controls that describe a loaded model; InputError if the playground cannot show it."""
+        spec = model.problem.spec or {}
+        name = spec.get("builtin") if isinstance(spec, dict) else None
+        if name not in self.controls.equations:
+            raise InputError(
+                "this checkpoint's problem is not one the playground shows; "
+                f"built-in problems here: {', '.join(self.controls.equations)}"
+            )
+        eq = self.controls.equations[str(name)]
+        kwargs = spec.get("kwargs", {})
+        true = model.problem.true_params
+        changes = {
+            "equation": eq.name,
+            "method": model.method,
+            "u0": float(kwargs.get("u0", eq.defaults["u0"])),
+            "a_init": float(model.problem.params[0].init),
+            "a_true": float(true[eq.param]),
+            "n_res": int(model.collocation.shape[0]),
+            "n_data": len(model.data),
+            "noise": float(model.data.noise),
+            "seed": int(model.seed),
+            "layers": len(model.hidden),
+            "neurons": int(max(model.hidden)),
+            "activation": model.activation,
+            **{k: float(v) for k, v in model.weights_config.items()},
+        }
+        cfg = dict(self.config)
+        for k, v in changes.items():
+            try:
+                cfg[k] = self.controls.value(k, v)
+            except InputError as exc:
+                raise InputError(f"this checkpoint is outside the playground's limits: {exc}") from None
+        return cfg
+
+    def _train_frame(self) -> None:
+        cfg = self.config
+        n = int(cfg["steps_per_frame"])
+        for m in self.models:
+            if cfg["phase"] == "pretrain" and m.method == "bilo":
+                r = m.fit(
+                    steps=0,
+                    pretrain_steps=n,
+                    lr=cfg["lr"],
+                    lr_params=cfg["lr_a"],
+                    callback_every=n,
+                    on_diverge="return",
+                )
+            else:
+                lr_a = FIXED_LR if cfg["phase"] == "pretrain" else cfg["lr_a"]
+                r = m.fit(steps=n, lr=cfg["lr"], lr_params=lr_a, callback_every=n, on_diverge="return")
+            if r.status == "diverged":
+                self.running = False
+                self.pending_frames = 0
+                self.notice = {"error": f"{m.display_name}: {r.message}"}
+
+    def _publish(self) -> None:
+        eq = self._equation()
+        t = np.linspace(eq.domain[0], eq.domain[1], 101)
+        first = self.models[0]
+        problem, data = first.problem, first.data
+        self._version += 1
+        state = {
+            "version": self._version,
+            "session": self.id,
+            "running": self.running,
+            "notice": self.notice,
+            "config": self.config,
+            "param": eq.param,
+            "t": [float(x) for x in t],
+            "exact": [float(x) for x in problem.exact(t)],
+            "a_true": float(problem.true_params[eq.param]),
+            "data": {"t": data.points[:, 0].tolist(), "u": data.values.tolist()},
+            "models": [model_view(m, t) for m in self.models],
+        }
+        self._snapshot = json.dumps(state, allow_nan=False).encode()
+
+    def _loop(self) -> None:
+        next_frame = time.monotonic()
+        last_publish = 0.0
+        dirty = False
+        while True:
+            busy = self.running or self.pending_frames > 0
+            wait = max(0.0, next_frame - time.monotonic()) if busy else 0.25
+            try:
+                item = self._queue.get(timeout=wait) if wait > 0 else self._queue.get_nowait()
+            except queue.Empty:
+                item = None
+            if item is None and self.closed:
+                return
+            if item is not None:
+                fn, fut = item
+                try:
+                    result = fn()
+                except BaseException as exc:  # handed to the request thread, which answers 400/500
+                    fut.set_exception(exc)
+                else:
+                    # Publish before answering: a request that follows sees the command's effect.
+                    self._publish_safely()
+                    last_publish = time.monotonic()
+                    fut.set_result(result)
+                continue
+            now = time.monotonic()
+            if self.running and now - self.last_seen > self.heartbeat_timeout:
+                self.running = False
+                self.notice = {"info": f"paused: no word from the page for {self.heartbeat_timeout:g} s"}
+                self._publish_safely()
+                last_publish = now
+            if (self.running or self.pending_frames > 0) and now >= next_frame:
+                next_frame = now + FRAME_S
+                if self.pending_frames > 0 and not self.running:
+                    self.pending_frames -= 1
+                try:
+                    self._train_frame()
+                except Exception as exc:  # keep the session alive and say what happened
+                    self.running = False
+                    self.pending_frames = 0
+                    self.notice = {"error": f"training stopped: {exc}"}
+                dirty = True
+            if dirty and (not self.running or now - last_publish >= SNAPSHOT_S):
+                self._publish_safely()
+                last_publish = time.monotonic()
+                dirty = False
+
+    def _publish_safely(self) -> None:
+        try:
+            self._publish()
+        except Exception as exc:
+            self.notice = {"error": f"cannot draw the state: {exc}"}
+            self._snapshot = json.dumps({"version": self._version, "running": False, "notice": self.notice}).encode()

@@ -1,0 +1,556 @@
+// pinnbilo playground page: controls, polling of the server's snapshot, and canvas drawing.
+// Plain JavaScript, no dependencies: the page works offline.
+"use strict";
+
+const TOKEN = new URLSearchParams(location.search).get("token") || "";
+const POLL_MS = 150;
+const COLORS = { bilo: "#1f77b4", pinn: "#d62728", pos: [33, 102, 172], neg: [230, 97, 1], mid: [247, 247, 247] };
+const LOSS_COLORS = { total: "#111", res: "#1f77b4", rgrad: "#2ca02c", data: "#ff7f0e" };
+const GROUPS = [
+  ["Problem", ["equation", "u0", "a_init", "a_true", "n_res", "n_data", "noise", "seed"]],
+  ["Method", ["method", "compare", "phase"]],
+  ["Training", ["lr", "lr_a", "w_res", "w_rgrad", "w_data", "steps_per_frame"]],
+  ["Network", ["layers", "neurons", "activation"]],
+];
+
+let meta = null;
+let session = null;
+let state = null;
+let lastVersion = -1;
+let pollTimer = null;
+
+// ---- server calls ---------------------------------------------------------------------------
+async function api(path, opts = {}) {
+  const headers = Object.assign({ "X-Pinnbilo-Token": TOKEN }, opts.headers || {});
+  let res;
+  try {
+    res = await fetch(path, Object.assign({}, opts, { headers }));
+  } catch (e) {
+    throw new Error("the playground server is not reachable (stopped?)");
+  }
+  if (!res.ok) {
+    let msg = res.status + " " + res.statusText;
+    try { msg = (await res.json()).error || msg; } catch (e) { /* not JSON */ }
+    const err = new Error(msg);
+    err.status = res.status;
+    throw err;
+  }
+  return res;
+}
+
+async function post(path, body) {
+  const res = await api(path, {
+    method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body),
+  });
+  return res.json();
+}
+
+function showError(msg) {
+  const el = document.getElementById("error");
+  el.textContent = msg || "";
+  el.hidden = !msg;
+}
+
+function showNotice(msg) {
+  const el = document.getElementById("notice");
+  el.textContent = msg || "";
+  el.hidden = !msg;
+}
+
+// ---- controls -------------------------------------------------------------------------------
+function paramName() { return state ? state.param : "a"; }
+
+function labelFor(c) {
+  if (c.name === "a_init") return "initial " + paramName();
+  if (c.name === "a_true") return "true " + paramName();
+  if (c.name === "lr_a") return "learning rate (" + paramName() + ")";
+  return c.label;
+}
+
+function buildControls() {
+  const aside = document.getElementById("controls");
+  const byName = Object.fromEntries(meta.controls.map((c) => [c.name, c]));
+  for (const [title, names] of GROUPS) {
+    const fs = document.createElement("fieldset");
+    const lg = document.createElement("legend");
+    lg.textContent = title;
+    fs.appendChild(lg);
+    for (const name of names) {
+      const c = byName[name];
+      if (!c) continue;
+      const row = document.createElement("div");
+      row.className = name === "equation" ? "ctl wide" : "ctl";
+      const label = document.createElement("label");
+      label.htmlFor = "ctl-" + name;
+      label.id = "lbl-" + name;
+      label.textContent = labelFor(c);
+      let input;
+      if (c.kind === "choice") {
+        input = document.createElement("select");
+        const labels = name === "equation" ? Object.fromEntries(meta.equations.map((e) => [e.name, e.label])) : {};
+        for (const ch of c.choices) {
+          const o = document.createElement("option");
+          o.value = ch;
+          o.textContent = labels[ch] || ({ bilo: "BiLO", pinn: "PINN" }[ch] || ch);
+          input.appendChild(o);
+        }
+      } else if (c.kind === "bool") {
+        input = document.createElement("input");
+        input.type = "checkbox";
+      } else {
+        input = document.createElement("input");
+        input.type = "text";
+        input.inputMode = "decimal";
+        input.title = c.label + ": " + c.min + " to " + c.max;
+      }
+      input.id = "ctl-" + name;
+      input.name = name;
+      input.addEventListener("change", () => sendControl(c, input));
+      row.appendChild(label);
+      row.appendChild(input);
+      fs.appendChild(row);
+    }
+    aside.appendChild(fs);
+  }
+  if (meta.unsupported && meta.unsupported.length) {
+    const p = document.createElement("p");
+    p.className = "muted";
+    p.textContent = "Not shown here: " + meta.unsupported.map((u) => u.name + " (" + u.reason + ")").join("; ");
+    aside.appendChild(p);
+  }
+}
+
+function readControl(c, input) {
+  if (c.kind === "bool") return input.checked;
+  if (c.kind === "choice") return input.value;
+  const s = input.value.trim();
+  const v = Number(s);
+  // Send what was typed when it is not a number, so the server's message can quote it.
+  return s !== "" && Number.isFinite(v) ? v : s;
+}
+
+async function sendControl(c, input) {
+  const changes = { [c.name]: readControl(c, input) };
+  try {
+    const r = await post("/api/config", { session, changes });
+    input.classList.remove("bad");
+    showError("");
+    fillControls(r.config);
+    poll(true);
+  } catch (e) {
+    input.classList.add("bad");
+    showError(c.label + ": " + e.message);
+  }
+}
+
+function formatNumber(v) {
+  if (typeof v !== "number") return String(v);
+  if (Number.isInteger(v)) return String(v);
+  return String(Number(v.toPrecision(6)));
+}
+
+function fillControls(cfg) {
+  for (const c of meta.controls) {
+    const input = document.getElementById("ctl-" + c.name);
+    if (!input || !(c.name in cfg)) continue;
+    if (document.activeElement === input && input.type === "text") continue;
+    if (c.kind === "bool") input.checked = !!cfg[c.name];
+    else if (c.kind === "choice") input.value = cfg[c.name];
+    else input.value = formatNumber(cfg[c.name]);
+    input.classList.remove("bad");
+    const lbl = document.getElementById("lbl-" + c.name);
+    if (lbl) lbl.textContent = labelFor(c);
+  }
+}
+
+// ---- transport ------------------------------------------------------------------------------
+async function control(action) {
+  try {
+    await post("/api/control", { session, action });
+    showError("");
+    poll(true);
+  } catch (e) {
+    showError(e.message);
+  }
+}
+
+async function saveModel() {
+  try {
+    const res = await api("/api/save?session=" + encodeURIComponent(session));
+    const blob = await res.blob();
+    const cd = res.headers.get("Content-Disposition") || "";
+    const m = /filename="([^"]+)"/.exec(cd);
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = m ? m[1] : "pinnbilo-model.npz";
+    document.body.appendChild(a);
+    a.click();
+    setTimeout(() => { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+    showError("");
+  } catch (e) {
+    showError("save: " + e.message);
+  }
+}
+
+async function loadModel(file) {
+  try {
+    const body = await file.arrayBuffer();
+    const res = await api("/api/load?session=" + encodeURIComponent(session), {
+      method: "POST", headers: { "Content-Type": "application/octet-stream" }, body,
+    });
+    const r = await res.json();
+    fillControls(r.config);
+    showError("");
+    poll(true);
+  } catch (e) {
+    showError("load " + file.name + ": " + e.message);
+  }
+}
+
+// ---- polling --------------------------------------------------------------------------------
+async function poll(once) {
+  if (!once) clearTimeout(pollTimer);
+  try {
+    const res = await api("/api/state?session=" + encodeURIComponent(session));
+    const s = await res.json();
+    if (s.version !== lastVersion) {
+      lastVersion = s.version;
+      state = s;
+      render();
+    }
+  } catch (e) {
+    if (e.status === 404) { showError(e.message); return; }
+    showError(e.message);
+  }
+  if (!once) pollTimer = setTimeout(() => poll(false), POLL_MS);
+}
+
+// ---- rendering ------------------------------------------------------------------------------
+function render() {
+  if (!state || !state.models) {
+    if (state && state.notice) showNotice(state.notice.error || state.notice.info || "");
+    return;
+  }
+  const btn = document.getElementById("btn-play");
+  btn.classList.toggle("running", state.running);
+  btn.textContent = state.running ? "\u275A\u275A pause" : "\u25B6 play";
+  document.getElementById("run-state").textContent = state.running ? "training" : "paused";
+  if (state.notice && state.notice.error) showError(state.notice.error);
+  showNotice(state.notice && state.notice.info ? state.notice.info : "");
+  for (const el of document.querySelectorAll(".pname")) el.textContent = state.param;
+  fillControls(state.config);
+  renderReadouts();
+  renderNetworks();
+  renderPrediction();
+  renderLosses();
+  renderParam();
+}
+
+function fmt(v, d = 4) {
+  if (v === null || v === undefined) return "–";
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e5) ? v.toExponential(2) : v.toPrecision(d + 1);
+}
+
+function renderReadouts() {
+  const box = document.getElementById("readouts");
+  box.replaceChildren();
+  state.models.forEach((m, i) => {
+    const d = document.createElement("div");
+    d.className = "readout " + m.method;
+    d.id = "readout-" + i;
+    d.dataset.method = m.method;
+    d.dataset.step = m.step;
+    d.dataset.a = m.a;
+    d.dataset.loss = m.losses.total === undefined || m.losses.total === null ? "" : m.losses.total;
+    const b = document.createElement("b");
+    b.textContent = m.name;
+    d.appendChild(b);
+    d.appendChild(document.createTextNode(
+      "step " + m.step + "   " + state.param + " = " + fmt(m.a, 5) + " (true " + fmt(state.a_true, 5) + ")   loss " +
+      fmt(m.losses.total, 2) + "   hidden " + m.hidden.join("\u00D7") + " " + m.activation));
+    box.appendChild(d);
+  });
+}
+
+// Canvas sized to its CSS box at the device pixel ratio; returns a context in CSS pixels.
+function prepare(canvas) {
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth || 400;
+  const h = canvas.clientHeight || 240;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+  }
+  const ctx = canvas.getContext("2d");
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+  return { ctx, w, h };
+}
+
+function colorOf(v) {
+  // v in [-1, 1]: orange (negative) - light grey - blue (positive).
+  const t = Math.min(1, Math.abs(v));
+  const end = v >= 0 ? COLORS.pos : COLORS.neg;
+  return COLORS.mid.map((m, k) => Math.round(m + (end[k] - m) * t));
+}
+
+function heatImage(b64, cols, rows) {
+  const bytes = atob(b64);
+  const c = document.createElement("canvas");
+  c.width = cols;
+  c.height = rows;
+  const cx = c.getContext("2d");
+  const img = cx.createImageData(cols, rows);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < cols; j++) {
+      const v = bytes.charCodeAt(r * cols + j) / 127.5 - 1;
+      const [R, G, B] = colorOf(v);
+      const o = ((rows - 1 - r) * cols + j) * 4; // larger a upwards
+      img.data[o] = R; img.data[o + 1] = G; img.data[o + 2] = B; img.data[o + 3] = 255;
+    }
+  }
+  cx.putImageData(img, 0, 0);
+  return c;
+}
+
+function renderNetworks() {
+  const box = document.getElementById("networks");
+  while (box.children.length > state.models.length) box.lastChild.remove();
+  state.models.forEach((m, i) => {
+    let div = box.children[i];
+    if (!div) {
+      div = document.createElement("div");
+      div.className = "net";
+      div.innerHTML = "<h3></h3><canvas></canvas>";
+      box.appendChild(div);
+    }
+    div.id = "net-" + i;
+    const n = m.network;
+    div.querySelector("h3").textContent = m.name + ": inputs (" + n.inputs.join(", ") + ")" +
+      (n.a_range ? ", " + state.param + " in [" + fmt(n.a_range[0], 3) + ", " + fmt(n.a_range[1], 3) + "]" : "") +
+      ", t in [" + fmt(n.t_range[0], 3) + ", " + fmt(n.t_range[1], 3) + "]";
+    drawNetwork(div.querySelector("canvas"), m);
+  });
+}
+
+function drawNetwork(canvas, m) {
+  const { ctx, w, h } = prepare(canvas);
+  const n = m.network;
+  const L = n.layers.length;
+  const maxShown = Math.max(...n.layers.map((l) => l.shown.length));
+  const top = 22, bottom = 18;
+  const size = Math.max(10, Math.min(34, (h - top - bottom) / maxShown - 4));
+  const colX = (li) => 30 + (w - 60 - size) * (L === 1 ? 0 : li / (L - 1));
+  const rowY = (li, k) => {
+    const cnt = n.layers[li].shown.length;
+    const span = cnt * (size + 4) - 4;
+    return top + (h - top - bottom - span) / 2 + k * (size + 4);
+  };
+  // Edges under the neurons: colour by sign, width and opacity by |w|.
+  const wmax = Math.max(1e-12, ...n.edges.map((E) => Math.max(0, ...E.map((r) => Math.max(0, ...r.map(Math.abs))))));
+  for (let li = 0; li < n.edges.length; li++) {
+    const E = n.edges[li];
+    for (let j = 0; j < E.length; j++) {
+      for (let k = 0; k < E[j].length; k++) {
+        const v = E[j][k] / wmax;
+        const [R, G, B] = v >= 0 ? COLORS.pos : COLORS.neg;
+        ctx.strokeStyle = "rgba(" + R + "," + G + "," + B + "," + (0.15 + 0.85 * Math.abs(v)).toFixed(3) + ")";
+        ctx.lineWidth = 0.4 + 3 * Math.abs(v);
+        ctx.beginPath();
+        ctx.moveTo(colX(li) + size, rowY(li, k) + size / 2);
+        ctx.lineTo(colX(li + 1), rowY(li + 1, j) + size / 2);
+        ctx.stroke();
+      }
+    }
+  }
+  ctx.imageSmoothingEnabled = false;
+  ctx.font = "11px system-ui, sans-serif";
+  ctx.textAlign = "center";
+  n.layers.forEach((layer, li) => {
+    const x = colX(li);
+    const title = li === 0 ? "input" : li === L - 1 ? "output N" : "hidden " + li + " (" + layer.width + ")";
+    ctx.fillStyle = "#444";
+    ctx.fillText(title, x + size / 2, 12);
+    layer.heat.forEach((b64, k) => {
+      const y = rowY(li, k);
+      ctx.drawImage(heatImage(b64, n.grid, n.rows), x, y, size, size);
+      ctx.strokeStyle = "#999";
+      ctx.lineWidth = 1;
+      ctx.strokeRect(x + 0.5, y + 0.5, size - 1, size - 1);
+      if (li === 0) {
+        ctx.fillStyle = "#222";
+        ctx.textAlign = "right";
+        ctx.fillText(n.inputs[k] === "a" ? state.param : n.inputs[k], x - 4, y + size / 2 + 4);
+        ctx.textAlign = "center";
+      }
+    });
+    if (layer.width > layer.shown.length) {
+      ctx.fillStyle = "#666";
+      ctx.fillText("+" + (layer.width - layer.shown.length) + " more", x + size / 2, h - 4);
+    }
+  });
+}
+
+// ---- line plots -----------------------------------------------------------------------------
+function niceTicks(lo, hi, count) {
+  if (!(hi > lo)) { hi = lo + 1; lo = lo - 1; }
+  const raw = (hi - lo) / count;
+  const p = Math.pow(10, Math.floor(Math.log10(raw)));
+  const step = [1, 2, 5, 10].map((f) => f * p).find((s) => s >= raw) || 10 * p;
+  const out = [];
+  for (let v = Math.ceil(lo / step) * step; v <= hi + 1e-9 * step; v += step) out.push(Math.abs(v) < 1e-12 * step ? 0 : v);
+  return out;
+}
+
+function tickLabel(v) {
+  const a = Math.abs(v);
+  return a !== 0 && (a < 1e-3 || a >= 1e4) ? v.toExponential(0) : String(Number(v.toPrecision(4)));
+}
+
+// series: [{x, y, color, dash, width, dots, label}]; opts: {logy, xlabel, hlines}
+function linePlot(canvas, series, opts = {}) {
+  const { ctx, w, h } = prepare(canvas);
+  const padL = 52, padR = 10, padT = 8, padB = 30;
+  const tf = opts.logy ? (v) => (v > 0 ? Math.log10(v) : null) : (v) => v;
+  let xlo = Infinity, xhi = -Infinity, ylo = Infinity, yhi = -Infinity;
+  for (const s of series) {
+    for (let i = 0; i < s.x.length; i++) {
+      const y = s.y[i] === null ? null : tf(s.y[i]);
+      if (y === null || !Number.isFinite(y) || !Number.isFinite(s.x[i])) continue;
+      xlo = Math.min(xlo, s.x[i]); xhi = Math.max(xhi, s.x[i]);
+      ylo = Math.min(ylo, y); yhi = Math.max(yhi, y);
+    }
+  }
+  for (const hl of opts.hlines || []) { const y = tf(hl.y); if (y !== null) { ylo = Math.min(ylo, y); yhi = Math.max(yhi, y); } }
+  if (!Number.isFinite(xlo)) { xlo = 0; xhi = 1; ylo = 0; yhi = 1; }
+  if (xhi === xlo) xhi = xlo + 1;
+  if (yhi === ylo) { yhi += 0.5; ylo -= 0.5; }
+  const ypad = 0.05 * (yhi - ylo);
+  ylo -= ypad; yhi += ypad;
+  const X = (x) => padL + (x - xlo) / (xhi - xlo) * (w - padL - padR);
+  const Y = (y) => padT + (1 - (y - ylo) / (yhi - ylo)) * (h - padT - padB);
+  // axes and ticks
+  ctx.strokeStyle = "#ccc"; ctx.fillStyle = "#555"; ctx.lineWidth = 1; ctx.font = "10px system-ui, sans-serif";
+  ctx.textAlign = "right";
+  const yt = opts.logy ? niceTicks(Math.floor(ylo), Math.ceil(yhi), 5).filter((v) => Number.isInteger(v)) : niceTicks(ylo, yhi, 5);
+  for (const v of yt) {
+    if (v < ylo || v > yhi) continue;
+    ctx.beginPath(); ctx.moveTo(padL, Y(v)); ctx.lineTo(w - padR, Y(v)); ctx.stroke();
+    ctx.fillText(opts.logy ? "1e" + v : tickLabel(v), padL - 4, Y(v) + 3);
+  }
+  ctx.textAlign = "center";
+  for (const v of niceTicks(xlo, xhi, 6)) {
+    ctx.beginPath(); ctx.moveTo(X(v), padT); ctx.lineTo(X(v), h - padB); ctx.stroke();
+    ctx.fillText(tickLabel(v), X(v), h - padB + 12);
+  }
+  if (opts.xlabel) ctx.fillText(opts.xlabel, (padL + w - padR) / 2, h - 4);
+  ctx.strokeStyle = "#888";
+  ctx.strokeRect(padL + 0.5, padT + 0.5, w - padL - padR - 1, h - padT - padB - 1);
+  ctx.save();
+  ctx.beginPath(); ctx.rect(padL, padT, w - padL - padR, h - padT - padB); ctx.clip();
+  for (const hl of opts.hlines || []) {
+    const y = tf(hl.y);
+    if (y === null) continue;
+    ctx.strokeStyle = hl.color; ctx.setLineDash([6, 4]); ctx.lineWidth = 1.2;
+    ctx.beginPath(); ctx.moveTo(padL, Y(y)); ctx.lineTo(w - padR, Y(y)); ctx.stroke();
+  }
+  for (const s of series) {
+    ctx.strokeStyle = s.color; ctx.fillStyle = s.color; ctx.lineWidth = s.width || 1.5; ctx.setLineDash(s.dash || []);
+    if (s.dots) {
+      for (let i = 0; i < s.x.length; i++) {
+        const y = s.y[i] === null ? null : tf(s.y[i]);
+        if (y === null) continue;
+        ctx.beginPath(); ctx.arc(X(s.x[i]), Y(y), 2.5, 0, 2 * Math.PI); ctx.fill();
+      }
+      continue;
+    }
+    ctx.beginPath();
+    let pen = false;
+    for (let i = 0; i < s.x.length; i++) {
+      const y = s.y[i] === null ? null : tf(s.y[i]);
+      if (y === null || !Number.isFinite(y)) { pen = false; continue; }
+      if (pen) ctx.lineTo(X(s.x[i]), Y(y)); else ctx.moveTo(X(s.x[i]), Y(y));
+      pen = true;
+    }
+    ctx.stroke();
+  }
+  ctx.restore();
+  ctx.setLineDash([]);
+  // legend
+  const items = series.filter((s) => s.label).concat((opts.hlines || []).filter((s) => s.label).map((s) => Object.assign({ dash: [6, 4] }, s)));
+  ctx.textAlign = "left"; ctx.font = "10px system-ui, sans-serif";
+  let ly = padT + 12;
+  const lx = w - padR - 130;
+  if (items.length) {
+    ctx.fillStyle = "rgba(255,255,255,0.85)";
+    ctx.fillRect(lx - 6, padT + 2, 134, items.length * 13 + 4);
+  }
+  for (const it of items) {
+    ctx.strokeStyle = it.color; ctx.fillStyle = it.color; ctx.lineWidth = it.width || 1.5; ctx.setLineDash(it.dash || []);
+    if (it.dots) { ctx.beginPath(); ctx.arc(lx + 10, ly - 3, 2.5, 0, 2 * Math.PI); ctx.fill(); }
+    else { ctx.beginPath(); ctx.moveTo(lx, ly - 3); ctx.lineTo(lx + 20, ly - 3); ctx.stroke(); }
+    ctx.setLineDash([]);
+    ctx.fillStyle = "#222";
+    ctx.fillText(it.label, lx + 26, ly);
+    ly += 13;
+  }
+}
+
+function renderPrediction() {
+  const series = [
+    { x: state.t, y: state.exact, color: "#111", dash: [5, 4], width: 1.5, label: "exact, true " + state.param },
+    { x: state.data.t, y: state.data.u, color: "#111", dots: true, label: "data" },
+  ];
+  for (const m of state.models) series.push({ x: state.t, y: m.prediction, color: COLORS[m.method], width: 2, label: m.name });
+  linePlot(document.getElementById("plot-pred"), series, { xlabel: "t" });
+}
+
+function renderLosses() {
+  const series = [];
+  state.models.forEach((m, i) => {
+    const dash = i === 0 ? [] : [5, 3];
+    for (const k of ["total", "res", "rgrad", "data"]) {
+      if (k === "rgrad" && m.method !== "bilo") continue;
+      series.push({ x: m.history.step, y: m.history[k], color: LOSS_COLORS[k], dash, width: k === "total" ? 2 : 1.2,
+        label: (state.models.length > 1 ? m.name + " " : "") + k });
+    }
+  });
+  linePlot(document.getElementById("plot-loss"), series, { logy: true, xlabel: "step" });
+}
+
+function renderParam() {
+  const series = state.models.map((m) => ({ x: m.history.step, y: m.history.a, color: COLORS[m.method], width: 2, label: m.name }));
+  linePlot(document.getElementById("plot-param"), series,
+    { xlabel: "step", hlines: [{ y: state.a_true, color: "#111", label: "true " + state.param }] });
+}
+
+// ---- start ----------------------------------------------------------------------------------
+async function main() {
+  try {
+    meta = await (await api("/api/meta")).json();
+    session = (await post("/api/session", {})).session;
+  } catch (e) {
+    showError(e.message);
+    return;
+  }
+  buildControls();
+  document.getElementById("btn-play").addEventListener("click", () => control(state && state.running ? "pause" : "play"));
+  document.getElementById("btn-step").addEventListener("click", () => control("step"));
+  document.getElementById("btn-reset").addEventListener("click", () => control("reset"));
+  document.getElementById("btn-save").addEventListener("click", saveModel);
+  document.getElementById("file-load").addEventListener("change", (ev) => {
+    const f = ev.target.files[0];
+    if (f) loadModel(f);
+    ev.target.value = "";
+  });
+  // Closing the page stops training at once; otherwise the server's heartbeat timeout does.
+  window.addEventListener("pagehide", () => {
+    navigator.sendBeacon("/api/close?session=" + encodeURIComponent(session) + "&token=" + encodeURIComponent(TOKEN));
+  });
+  window.addEventListener("resize", () => { if (state) render(); });
+  document.body.dataset.session = session;
+  poll(false);
+}
+
+main();

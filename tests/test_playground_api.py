@@ -1,0 +1,415 @@
+"""The playground server without a browser: access checks, validation, sessions, training, files."""
+
+from __future__ import annotations
+
+import base64
+import http.client
+import json
+import os
+import subprocess
+import sys
+import time
+from typing import Any, Dict, Iterator, Optional, Tuple
+
+import numpy as np
+import pytest
+
+import pinnbilo as pb
+from pinnbilo import problems
+from pinnbilo.playground import start
+from pinnbilo.playground.config import catalogue
+from pinnbilo.playground.network import layer_outputs
+
+
+class Client:
+    """Raw HTTP to the server, with full control over Host, Origin and token."""
+
+    def __init__(self, server: Any) -> None:
+        self.server = server
+        self.port = server.port
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        body: Optional[object] = None,
+        token: Optional[str] = "default",
+        host: Optional[str] = None,
+        origin: Optional[str] = None,
+        raw: Optional[bytes] = None,
+    ) -> Tuple[int, bytes, Dict[str, str]]:
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        headers = {"Host": host if host is not None else f"127.0.0.1:{self.port}"}
+        if token == "default":
+            token = self.server.token
+        if token is not None:
+            headers["X-Pinnbilo-Token"] = token
+        if origin is not None:
+            headers["Origin"] = origin
+        data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
+        if data is not None:
+            headers["Content-Type"] = "application/json"
+        conn.request(method, path, body=data, headers=headers)
+        r = conn.getresponse()
+        out = r.status, r.read(), dict(r.getheaders())
+        conn.close()
+        return out
+
+    def json(self, method: str, path: str, body: Optional[object] = None, **kw: Any) -> Tuple[int, Any]:
+        status, data, _ = self.request(method, path, body, **kw)
+        return status, json.loads(data)
+
+    def session(self) -> str:
+        status, r = self.json("POST", "/api/session", {})
+        assert status == 200, r
+        return r["session"]
+
+    def state(self, sid: str) -> Dict[str, Any]:
+        status, r = self.json("GET", f"/api/state?session={sid}")
+        assert status == 200, r
+        return r
+
+    def config(self, sid: str, **changes: Any) -> Tuple[int, Any]:
+        return self.json("POST", "/api/config", {"session": sid, "changes": changes})
+
+    def control(self, sid: str, action: str) -> None:
+        status, r = self.json("POST", "/api/control", {"session": sid, "action": action})
+        assert status == 200, r
+
+
+@pytest.fixture()
+def client() -> Iterator[Client]:
+    server, thread = start(heartbeat_timeout=10.0, max_sessions=3)
+    try:
+        yield Client(server)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+def wait_until(cond: Any, timeout: float = 20.0) -> Any:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise AssertionError("timed out")
+
+
+# -- access -------------------------------------------------------------------------------------
+def test_page_needs_the_token(client: Client) -> None:
+    status, body, headers = client.request("GET", "/", token=None)
+    assert status == 403 and b"token" in body
+    status, _, _ = client.request("GET", "/?token=wrong", token=None)
+    assert status == 403
+    status, body, headers = client.request("GET", f"/?token={client.server.token}", token=None)
+    assert status == 200 and b"/static/app.js" in body
+    assert "default-src 'self'" in headers["Content-Security-Policy"]
+    status, body, _ = client.request("GET", "/static/app.js", token=None)
+    assert status == 200 and b"X-Pinnbilo-Token" in body
+    for bad in ("/static/../server.py", "/static/index.htm", "/static/%2e%2e/config.py", "/nothing"):
+        assert client.request("GET", bad)[0] == 404
+
+
+@pytest.mark.parametrize("token", [None, "", "wrong", "x" * 500])
+def test_api_refuses_bad_tokens(client: Client, token: Optional[str]) -> None:
+    for method, path, body in (
+        ("GET", "/api/meta", None),
+        ("POST", "/api/session", {}),
+        ("GET", "/api/state?session=x", None),
+        ("POST", "/api/control", {"session": "x", "action": "play"}),
+    ):
+        status, r = client.json(method, path, body, token=token)
+        assert status == 403 and "token" in r["error"]
+    assert not client.server.sessions
+
+
+@pytest.mark.parametrize(
+    "host, origin, ok",
+    [
+        ("evil.example:{port}", None, False),  # DNS rebinding: a foreign name pointing at 127.0.0.1
+        ("127.0.0.1:1", None, False),
+        ("", None, False),
+        ("localhost:{port}", None, True),
+        ("127.0.0.1:{port}", "http://127.0.0.1:{port}", True),
+        ("127.0.0.1:{port}", "http://localhost:{port}", True),
+        ("127.0.0.1:{port}", "http://evil.example", False),
+        ("127.0.0.1:{port}", "null", False),
+        ("127.0.0.1:{port}", "https://127.0.0.1:{port}", False),
+    ],
+)
+def test_host_and_origin_are_checked(client: Client, host: str, origin: Optional[str], ok: bool) -> None:
+    fmt = {"port": client.port}
+    status, r = client.json("GET", "/api/meta", host=host.format(**fmt), origin=origin and origin.format(**fmt))
+    assert (status == 200) == ok, r
+    if not ok:
+        assert status == 403 and ("Host" in r["error"] or "origin" in r["error"])
+    status, _ = client.json("POST", "/api/session", {}, host=host.format(**fmt), origin=origin and origin.format(**fmt))
+    assert (status == 200) == ok
+
+
+def test_server_listens_on_loopback_only(client: Client) -> None:
+    assert client.server.server_address[0] == "127.0.0.1"
+    assert len(client.server.token) >= 32
+
+
+# -- validation ---------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"n_res": 0}, "residual points must lie in [2, 2000]"),
+        ({"n_res": 10**9}, "residual points must lie in"),
+        ({"n_res": 2.5}, "whole number"),
+        ({"n_data": "20"}, "must be a number"),
+        ({"lr": "abc"}, "must be a number, got 'abc'"),
+        ({"lr": None}, "must be a number"),
+        ({"lr": -1}, "learning rate (weights) must lie in"),
+        ({"lr_a": 1e300}, "must lie in"),
+        ({"noise": 2}, "noise level must lie in [0, 1]"),
+        ({"neurons": 100000}, "neurons per layer must lie in [1, 256]"),
+        ({"layers": 0}, "hidden layers must lie in [1, 8]"),
+        ({"seed": -1}, "seed must lie in"),
+        ({"method": "svm"}, "method must be one of bilo, pinn"),
+        ({"equation": "heat"}, "equation must be one of"),
+        ({"compare": "yes"}, "must be true or false"),
+        ({"layers": True}, "must be a number"),
+        ({"phase": 1}, "phase must be one of"),
+        ({"colour": 3}, "unknown control 'colour'"),
+        ({"equation": "logistic", "u0": 2.0}, "0 < u0 < 1"),
+    ],
+)
+def test_bad_values_get_400_with_a_message(client: Client, changes: Dict[str, Any], words: str) -> None:
+    sid = client.session()
+    before = client.state(sid)["config"]
+    status, r = client.config(sid, **changes)
+    assert status == 400 and words in r["error"], r
+    assert client.state(sid)["config"] == before  # nothing half-applied
+
+
+@pytest.mark.parametrize(
+    "raw, status, words",
+    [
+        (b'{"session": "SID", "changes": {"lr": NaN}}', 400, "NaN is not a number"),
+        (b'{"session": "SID", "changes": {"lr": Infinity}}', 400, "Infinity is not a number"),
+        (b'{"session": "SID", "changes": {"lr": 1e999}}', 400, "finite"),
+        (b'{"session": "SID", "changes": []}', 400, "non-empty JSON object"),
+        (b'{"session": "SID", "changes": {}}', 400, "non-empty JSON object"),
+        (b'{"session": "SID", "changes"', 400, "not JSON"),
+        (b"\xff\xfe", 400, "not JSON"),
+        (b"[1, 2]", 400, "JSON object"),
+        (b'{"session": "nope", "changes": {"lr": 0.1}}', 404, "unknown or expired session"),
+        (b'{"session": 5, "changes": {"lr": 0.1}}', 404, "unknown or expired session"),
+        (b'{"session": "SID", "changes": {"lr": 0.1}, "pad": "' + b"x" * 70000 + b'"}', 413, "too large"),
+    ],
+)
+def test_malformed_bodies(client: Client, raw: bytes, status: int, words: str) -> None:
+    sid = client.session()
+    got, body, _ = client.request("POST", "/api/config", raw=raw.replace(b"SID", sid.encode()))
+    assert got == status and words in json.loads(body)["error"]
+
+
+def test_bad_actions_and_sessions(client: Client) -> None:
+    sid = client.session()
+    status, r = client.json("POST", "/api/control", {"session": sid, "action": "jump"})
+    assert status == 400 and "play, pause, step or reset" in r["error"]
+    status, r = client.json("GET", "/api/state?session=missing")
+    assert status == 404
+    status, r = client.json("GET", "/api/state")
+    assert status == 404
+
+
+def test_too_many_sessions(client: Client) -> None:
+    for _ in range(3):
+        client.session()
+    status, r = client.json("POST", "/api/session", {})
+    assert status == 503 and "too many open pages" in r["error"]
+
+
+# -- training -----------------------------------------------------------------------------------
+def test_concurrent_sessions_train_independently(client: Client) -> None:
+    a, b = client.session(), client.session()
+    assert a != b
+    assert client.config(a, steps_per_frame=50)[0] == 200
+    assert client.config(b, steps_per_frame=50, method="pinn", a_true=1.5)[0] == 200
+    client.control(a, "play")
+    client.control(b, "play")
+    wait_until(lambda: abs(client.state(a)["models"][0]["a"] - 2.0) < 0.05, 40)
+    wait_until(lambda: abs(client.state(b)["models"][0]["a"] - 1.5) < 0.05, 40)
+    sa, sb = client.state(a), client.state(b)
+    assert sa["models"][0]["method"] == "bilo" and sb["models"][0]["method"] == "pinn"
+    assert sa["a_true"] == 2.0 and sb["a_true"] == 1.5
+    assert sa["running"] and sb["running"]
+    client.control(a, "pause")
+    step = client.state(a)["models"][0]["step"]
+    b_step = client.state(b)["models"][0]["step"]
+    time.sleep(0.4)
+    assert client.state(a)["models"][0]["step"] == step  # paused
+    assert client.state(b)["models"][0]["step"] > b_step  # still training
+    h = client.state(a)["models"][0]["history"]
+    assert h["total"][-1] < 0.1 * h["total"][0]
+
+
+def test_step_reset_and_pretrain_phase(client: Client) -> None:
+    sid = client.session()
+    assert client.config(sid, steps_per_frame=7, compare=True, phase="pretrain")[0] == 200
+    client.control(sid, "step")
+    s = wait_until(lambda: (lambda s: s if s["models"][0]["step"] == 7 else None)(client.state(sid)))
+    assert [m["method"] for m in s["models"]] == ["bilo", "pinn"]
+    assert [m["step"] for m in s["models"]] == [7, 7]
+    assert [m["a"] for m in s["models"]] == [1.0, 1.0]  # pretraining keeps a at its initial value
+    assert client.config(sid, phase="inverse")[0] == 200
+    client.control(sid, "step")
+    s = wait_until(lambda: (lambda s: s if s["models"][0]["step"] == 14 else None)(client.state(sid)))
+    assert all(m["a"] != 1.0 for m in s["models"])
+    assert not s["running"]
+    client.control(sid, "reset")
+    s = client.state(sid)
+    assert [m["step"] for m in s["models"]] == [0, 0] and [m["a"] for m in s["models"]] == [1.0, 1.0]
+
+
+def test_loss_weights_apply_live(client: Client) -> None:
+    sid = client.session()
+    assert client.config(sid, method="pinn", steps_per_frame=5)[0] == 200
+    assert client.config(sid, w_res=0.5, w_data=3.0)[0] == 200
+    client.control(sid, "step")
+    m = wait_until(lambda: (lambda m: m if m["step"] == 5 else None)(client.state(sid)["models"][0]))
+    h = m["history"]
+    assert m["step"] == 5  # a live change keeps the model (no rebuild)
+    assert h["total"][-1] == pytest.approx(0.5 * h["res"][-1] + 3.0 * h["data"][-1], rel=1e-6)
+
+
+def test_heartbeat_timeout_pauses_training() -> None:
+    server, thread = start(heartbeat_timeout=0.5)
+    try:
+        c = Client(server)
+        sid = c.session()
+        c.control(sid, "play")
+        session = server.sessions[sid]
+        # Nobody asks (reading the snapshot object directly is no heartbeat): the page is gone.
+        wait_until(lambda: not json.loads(session.snapshot)["running"], 5)
+        s = c.state(sid)
+        assert not s["running"] and "no word from the page" in s["notice"]["info"]
+        step = s["models"][0]["step"]
+        assert step > 0
+        time.sleep(0.3)
+        assert c.state(sid)["models"][0]["step"] == step
+        # Closing the page (beacon) ends the session and its thread.
+        status, _, _ = c.request("POST", f"/api/close?session={sid}&token={server.token}", token=None, raw=b"")
+        assert status == 200 and sid not in server.sessions
+        session.join(5)
+        assert not session._thread.is_alive()
+        assert c.json("GET", f"/api/state?session={sid}")[0] == 404
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+
+
+# -- files --------------------------------------------------------------------------------------
+def test_save_and_load_checkpoints(client: Client, tmp_path: Any) -> None:
+    sid = client.session()
+    assert client.config(sid, steps_per_frame=30, method="pinn", layers=3, neurons=8, noise=0.05)[0] == 200
+    client.control(sid, "step")
+    wait_until(lambda: client.state(sid)["models"][0]["step"] == 30)
+    status, blob, headers = client.request("GET", f"/api/save?session={sid}")
+    assert status == 200 and headers["Content-Disposition"].endswith('step30.npz"')
+    path = tmp_path / "m.npz"
+    path.write_bytes(blob)
+    model = pb.load(str(path))
+    assert model.method == "pinn" and model.hidden == (8, 8, 8) and model.step == 30
+
+    other = client.session()
+    status, r = client.json("POST", f"/api/load?session={other}", raw=blob)
+    assert status == 200, r
+    assert r["config"]["method"] == "pinn" and r["config"]["layers"] == 3 and r["config"]["noise"] == 0.05
+    s = client.state(other)
+    assert s["models"][0]["step"] == 30 and s["models"][0]["a"] == pytest.approx(model.params["a"], rel=1e-12)
+
+    for raw, words in ((b"not a zip", "not a readable pinnbilo checkpoint"), (blob[:1000], "not a readable")):
+        status, r = client.json("POST", f"/api/load?session={other}", raw=raw)
+        assert status == 400 and words in r["error"]
+    status, r = client.json("POST", f"/api/load?session={other}", raw=b"")
+    assert status == 400 and "no file" in r["error"]
+
+    # A checkpoint of a problem the playground does not show.
+    problem = pb.ode_problem("u.t + a*u", 1.0, [pb.Parameter("a", 1.0, true=1.0)], solution=None)
+    custom = pb.PINN(problem, pb.Data(np.array([[0.5]]), np.array([0.6])), hidden=(4,))
+    custom.save(str(tmp_path / "c.npz"))
+    status, r = client.json("POST", f"/api/load?session={other}", raw=(tmp_path / "c.npz").read_bytes())
+    assert status == 400 and "not one the playground shows" in r["error"]
+    assert client.state(other)["models"][0]["step"] == 30  # the failed loads changed nothing
+
+
+# -- what the page draws ------------------------------------------------------------------------
+@pytest.mark.parametrize("cls", [pb.BiLO, pb.PINN])
+@pytest.mark.parametrize("activation", ["tanh", "sin", "softplus"])
+def test_numpy_layers_reproduce_the_model(cls: type, activation: str) -> None:
+    problem = problems.exponential_growth(a_true=2.0, a_init=1.3, u0=0.7)
+    model = cls(problem, problem.synthetic_data(10, seed=1), hidden=(6, 5), activation=activation, seed=3)
+    model.fit(steps=20, lr=1e-2)
+    t = np.linspace(0, 1, 9)
+    a = model.params["a"]
+    x = np.stack([t, np.full_like(t, a)], axis=1) if cls is pb.BiLO else t[:, None]
+    outs = layer_outputs(model.get_weights(), x, model.activation)
+    assert [o.shape[1] for o in outs] == model.sizes
+    np.testing.assert_allclose(0.7 + t * outs[-1][:, 0], model.predict(t), rtol=1e-12, atol=1e-12)
+
+
+def test_snapshot_contents(client: Client) -> None:
+    sid = client.session()
+    assert client.config(sid, compare=True, neurons=12, layers=3, equation="logistic")[0] == 200
+    s = client.state(sid)
+    assert s["config"]["u0"] == 0.1  # the logistic equation's own u0
+    bilo, pinn = s["models"]
+    assert len(s["t"]) == len(bilo["prediction"]) == len(s["exact"]) and s["t"][-1] == 3.0
+    assert len(s["data"]["t"]) == 20
+    net = bilo["network"]
+    assert net["inputs"] == ["t", "a"] and pinn["network"]["inputs"] == ["t"]
+    assert [lay["width"] for lay in net["layers"]] == [2, 12, 12, 12, 1]
+    assert [len(lay["shown"]) for lay in net["layers"]] == [2, 8, 8, 8, 1]
+    assert net["a_range"] == pytest.approx([0.5, 1.5])
+    assert len(base64.b64decode(net["layers"][1]["heat"][0])) == 16 * 16
+    assert len(base64.b64decode(pinn["network"]["layers"][1]["heat"][0])) == 16
+    assert [len(e) for e in net["edges"]] == [8, 8, 8, 1] and len(net["edges"][0][0]) == 2
+    assert pinn["network"]["rows"] == 1
+
+
+def test_catalogue_follows_builtins(monkeypatch: pytest.MonkeyPatch) -> None:
+    ok, skipped = catalogue()
+    assert [e.name for e in ok] == [n for n in problems.BUILTINS]
+    assert ok[0].label.startswith("exponential: u_t = a u")
+
+    def two_params() -> pb.Problem:
+        return pb.ode_problem("u.t - a*u - b", 1.0, {"a": 1.0, "b": 0.0})
+
+    monkeypatch.setitem(problems.BUILTINS, "twoparams", two_params)
+    ok2, skipped2 = catalogue()
+    assert [e.name for e in ok2] == [e.name for e in ok]
+    assert skipped2[-1]["name"] == "twoparams" and "one parameter" in skipped2[-1]["reason"]
+
+
+def test_command_line_prints_the_url() -> None:
+    env = dict(os.environ, DISPLAY="", WAYLAND_DISPLAY="")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "pinnbilo", "playground", "--no-browser"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+        cwd="/",
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("pinnbilo playground: http://127.0.0.1:") and "?token=" in line
+        url = line.split(": ", 1)[1].strip()
+        port = int(url.split(":")[2].split("/")[0])
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        conn.request("GET", url[len(f"http://127.0.0.1:{port}") :])
+        r = conn.getresponse()
+        assert r.status == 200 and b"pinnbilo playground" in r.read()
+    finally:
+        proc.terminate()
+        proc.wait(10)

@@ -1,0 +1,154 @@
+"""End to end: the playground page in a real headless Chromium (Playwright with the system browser).
+
+The browser is Debian's ``chromium`` (or the one named by PINNBILO_CHROMIUM); nothing is
+downloaded. Without a browser the test is skipped, unless PINNBILO_REQUIRE_BROWSER=1 (set by CI),
+where it fails. The screenshot is kept under the test's tmp dir and copied to PINNBILO_ARTIFACTS
+when that is set.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+import pinnbilo as pb
+
+REQUIRED = os.environ.get("PINNBILO_REQUIRE_BROWSER") == "1"
+
+
+def _chromium() -> str:
+    for cand in (os.environ.get("PINNBILO_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
+        if cand and shutil.which(cand):
+            return str(shutil.which(cand))
+    return ""
+
+
+def _need(what: str) -> None:
+    msg = f"{what} (apt-get install chromium; pip install .[playground-test])"
+    if REQUIRED:
+        pytest.fail(f"browser test required but {msg}")
+    pytest.skip(msg)
+
+
+def wait_for(cond: Callable[[], object], timeout: float, what: str) -> object:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.1)
+    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
+
+
+@pytest.fixture()
+def browser_page():
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        _need("playwright is not installed")
+    exe = _chromium()
+    if not exe:
+        _need("no chromium executable found")
+    from pinnbilo.playground import start
+
+    server, thread = start(heartbeat_timeout=10.0)
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=exe, args=["--no-sandbox", "--disable-gpu"], headless=True)
+        context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+        page = context.new_page()
+        errors = []
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        # 4xx answers to the bad values below are logged by Chromium as failed loads: expected.
+        page.on(
+            "console",
+            lambda m: errors.append(m.text) if m.type == "error" and "status of 4" not in m.text else None,
+        )
+        try:
+            yield server, page, errors
+        finally:
+            context.close()
+            browser.close()
+            server.shutdown()
+            server.server_close()
+            thread.join(5)
+
+
+def test_playground_in_chromium(browser_page, tmp_path: Path) -> None:
+    server, page, errors = browser_page
+    page.goto(server.url)
+    page.wait_for_selector("#readout-0")
+
+    def readout(i: int = 0) -> dict:
+        return page.eval_on_selector(f"#readout-{i}", "e => ({...e.dataset})")
+
+    def set_text(name: str, value: str) -> None:
+        page.fill(f"#ctl-{name}", value)
+        page.press(f"#ctl-{name}", "Enter")
+
+    assert readout()["method"] == "bilo" and int(readout()["step"]) == 0
+    set_text("steps_per_frame", "40")
+    wait_for(lambda: page.evaluate("state.config.steps_per_frame") == 40, 5, "steps per frame applied")
+
+    # BiLO trains: the loss falls and a approaches its true value 2.
+    page.click("#btn-play")
+    wait_for(lambda: int(readout()["step"]) > 0, 10, "training to start")
+    assert page.inner_text("#btn-play").strip().endswith("pause")
+    wait_for(lambda: abs(float(readout()["a"]) - 2.0) < 0.05 and int(readout()["step"]) > 1000, 30, "BiLO a -> 2")
+    first_loss = page.evaluate("state.models[0].history.total[0]")
+    assert float(readout()["loss"]) < 0.1 * first_loss
+
+    # Switch to PINN (models rebuilt, still playing), then side by side with BiLO.
+    page.select_option("#ctl-method", "pinn")
+    wait_for(lambda: readout()["method"] == "pinn", 5, "PINN model")
+    wait_for(lambda: abs(float(readout()["a"]) - 2.0) < 0.05, 30, "PINN a -> 2")
+    page.check("#ctl-compare")
+    wait_for(lambda: page.query_selector("#readout-1") is not None, 5, "side-by-side models")
+    assert readout(1)["method"] == "bilo"
+    assert page.query_selector("#net-1 canvas") is not None
+
+    # A bad value is answered with a visible message; a good one is applied.
+    set_text("n_res", "abc")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "residual points" in page.inner_text("#error")
+    set_text("n_res", "5000")
+    wait_for(lambda: "[2, 2000]" in page.inner_text("#error"), 5, "range message")
+    set_text("a_true", "1.5")
+    wait_for(lambda: page.evaluate("state.a_true") == 1.5, 5, "true a = 1.5")
+    assert page.is_hidden("#error")
+    wait_for(lambda: abs(float(readout()["a"]) - 1.5) < 0.05, 30, "PINN a -> 1.5")
+
+    # Pause, save (download), reset, load (upload): training state comes back.
+    page.click("#btn-play")
+    wait_for(lambda: page.evaluate("state.running") is False, 5, "pause")
+    saved_step = int(readout()["step"])
+    saved_a = float(readout()["a"])
+    with page.expect_download() as dl:
+        page.click("#btn-save")
+    path = tmp_path / "model.npz"
+    dl.value.save_as(path)
+    model = pb.load(str(path))
+    assert model.method == "pinn" and model.step == saved_step
+    assert model.params["a"] == pytest.approx(saved_a, rel=1e-9)
+
+    page.click("#btn-reset")
+    wait_for(lambda: int(readout()["step"]) == 0, 5, "reset")
+    page.set_input_files("#file-load", str(path))
+    wait_for(lambda: int(readout()["step"]) == saved_step, 10, "loaded model")
+    assert float(readout()["a"]) == pytest.approx(saved_a, rel=1e-9)
+    assert "loaded" in page.inner_text("#notice")
+    page.click("#btn-step")
+    wait_for(lambda: int(readout()["step"]) == saved_step + 40, 5, "one frame of steps after loading")
+
+    shot = tmp_path / "playground.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("PINNBILO_ARTIFACTS"):
+        dest = Path(os.environ["PINNBILO_ARTIFACTS"])
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, dest / "playground.png")
+    assert not errors, errors
