@@ -378,16 +378,49 @@ def test_snapshot_contents(client: Client) -> None:
 
 def test_catalogue_follows_builtins(monkeypatch: pytest.MonkeyPatch) -> None:
     ok, skipped = catalogue()
-    assert [e.name for e in ok] == [n for n in problems.BUILTINS]
-    assert ok[0].label.startswith("exponential: u_t = a u")
+    names = [e.name for e in ok]
+    assert names[:2] == ["exponential", "logistic"]
+    assert sorted(names + [s["name"] for s in skipped]) == sorted(problems.BUILTINS)
+    assert ok[0].label.startswith("exponential: u_t = a u") and ok[0].has_u0 and ok[0].coord == "t"
+    for s in skipped:  # each problem not shown says why
+        assert s["reason"]
 
     def two_params() -> pb.Problem:
         return pb.ode_problem("u.t - a*u - b", 1.0, {"a": 1.0, "b": 0.0})
 
+    def scalar_bvp(k_true: float = 3.0, k_init: float = 1.0) -> pb.Problem:
+        """``u_xx = -k^2 u`` (no initial value u0)"""
+        return pb.Problem(
+            ("x",),
+            {"x": (0.0, 1.0)},
+            [pb.Parameter("k", k_init, true=k_true)],
+            "u.xx + k**2*u",
+            "x*(1 - x)*N",
+            solution=lambda p, v: np.sin(v["k"] * p[:, 0]),
+        )
+
     monkeypatch.setitem(problems.BUILTINS, "twoparams", two_params)
+    monkeypatch.setitem(problems.BUILTINS, "scalarbvp", scalar_bvp)
     ok2, skipped2 = catalogue()
-    assert [e.name for e in ok2] == [e.name for e in ok]
+    assert [e.name for e in ok2] == names + ["scalarbvp"]
+    assert ok2[-1].param == "k" and ok2[-1].coord == "x" and not ok2[-1].has_u0
+    assert ok2[-1].defaults == {"a_init": 1.0, "a_true": 3.0} and ok2[-1].label == "scalarbvp: u_xx = -k^2 u"
     assert skipped2[-1]["name"] == "twoparams" and "one parameter" in skipped2[-1]["reason"]
+
+
+@pytest.mark.skipif("poisson" not in problems.BUILTINS, reason="no built-in Poisson problem")
+def test_boundary_value_problem_without_u0(client: Client) -> None:
+    sid = client.session()
+    status, r = client.config(sid, equation="poisson", steps_per_frame=100)
+    assert status == 200, r
+    s = client.state(sid)
+    assert s["param"] == "D" and s["coord"] == "x" and not s["has_u0"]
+    assert s["models"][0]["network"]["inputs"] == ["x", "D"]
+    assert s["a_true"] == 2.0 and s["models"][0]["a"] == pytest.approx(1.0, rel=1e-12)
+    status, r = client.config(sid, a_init=-1.0)  # D is bounded to (0, inf)
+    assert status == 400 and "outside its bounds" in r["error"]
+    client.control(sid, "play")
+    wait_until(lambda: abs(client.state(sid)["models"][0]["a"] - 2.0) < 0.1, 40)
 
 
 def test_command_line_prints_the_url() -> None:

@@ -69,11 +69,15 @@ class Equation:
     name: str
     label: str
     param: str
+    coord: str
+    has_u0: bool  # whether the factory takes the initial value u0 (ODEs in t do, boundary value problems not)
     defaults: Dict[str, float]
     domain: Tuple[float, float]
 
     def problem(self, u0: float, a_init: float, a_true: float) -> Problem:
-        kwargs = {"u0": u0, f"{self.param}_init": a_init, f"{self.param}_true": a_true}
+        kwargs: Dict[str, float] = {f"{self.param}_init": a_init, f"{self.param}_true": a_true}
+        if self.has_u0:
+            kwargs["u0"] = u0
         return problems.get(self.name, **kwargs)
 
 
@@ -87,8 +91,8 @@ def catalogue() -> Tuple[List[Equation], List[Dict[str, str]]]:
     """The built-in problems the playground supports, and those it cannot show (with the reason).
 
     Built from :data:`pinnbilo.problems.BUILTINS`, so new problems appear by themselves when they
-    have one coordinate, one parameter, an exact solution and ``u0``, ``<p>_init``, ``<p>_true``
-    keyword arguments.
+    have one coordinate, one parameter, an exact solution and ``<p>_init``, ``<p>_true`` (and
+    optionally ``u0``) keyword arguments.
     """
     ok: List[Equation] = []
     skipped: List[Dict[str, str]] = []
@@ -103,16 +107,17 @@ def catalogue() -> Tuple[List[Equation], List[Dict[str, str]]]:
             skipped.append({"name": name, "reason": "the playground shows problems in t with one parameter"})
             continue
         p = problem.params[0].name
-        need = {"u0", f"{p}_init", f"{p}_true"}
+        need = {f"{p}_init", f"{p}_true"}
         if not need <= set(sig) or problem.solution is None:
             skipped.append({"name": name, "reason": f"needs an exact solution and arguments {sorted(need)}"})
             continue
-        defaults = {
-            "u0": float(sig["u0"].default),
-            "a_init": float(sig[f"{p}_init"].default),
-            "a_true": float(sig[f"{p}_true"].default),
-        }
-        ok.append(Equation(name, _label(name, factory, problem), p, defaults, problem.domain[problem.coords[0]]))
+        has_u0 = "u0" in sig
+        defaults = {"a_init": float(sig[f"{p}_init"].default), "a_true": float(sig[f"{p}_true"].default)}
+        if has_u0:
+            defaults["u0"] = float(sig["u0"].default)
+        coord = problem.coords[0]
+        eq = Equation(name, _label(name, factory, problem), p, coord, has_u0, defaults, problem.domain[coord])
+        ok.append(eq)
     if not ok:
         raise RuntimeError("no built-in problem can be shown in the playground")
     return ok, skipped
@@ -177,22 +182,26 @@ class Controls:
     def validate(self, current: Mapping[str, Any], changes: object) -> Tuple[Dict[str, Any], bool]:
         """Apply ``changes`` to a copy of ``current``; returns (new config, whether models must be rebuilt).
 
-        Choosing another equation without giving u0 takes that equation's u0 (logistic growth
-        needs 0 < u0 < 1, exponential growth does not).
+        Choosing another equation takes that equation's u0 and parameter values unless the change
+        gives them (logistic growth needs 0 < u0 < 1; Poisson's D is a different quantity from a).
         """
         if not isinstance(changes, dict) or not changes:
             raise InputError("changes must be a non-empty JSON object {control: value}")
         new = dict(current)
         for k, v in changes.items():
             new[k] = self.value(k, v)
-        if "equation" in changes and "u0" not in changes and new["equation"] != current["equation"]:
-            new["u0"] = self.equations[new["equation"]].defaults["u0"]
+        eq = self.equations[new["equation"]]
+        if "equation" in changes and new["equation"] != current["equation"]:
+            # Another equation starts from its own defaults unless the change names them.
+            for k in ("u0", "a_init", "a_true"):
+                if k in eq.defaults and k not in changes:
+                    new[k] = eq.defaults[k]
         rebuild = any(not self.controls[k].live and new[k] != current[k] for k in changes) or (
             new["u0"] != current["u0"]
         )
         if rebuild:
             # Cheap checks of the problem's own constraints (e.g. 0 < u0 < 1) before anything is replaced.
-            self.equations[new["equation"]].problem(new["u0"], new["a_init"], new["a_true"])
+            eq.problem(new["u0"], new["a_init"], new["a_true"])
         return new, rebuild
 
 

@@ -249,7 +249,15 @@ class Handler(BaseHTTPRequestHandler):
             {
                 "controls": c.schema(),
                 "equations": [
-                    {"name": e.name, "label": e.label, "param": e.param, "defaults": e.defaults, "domain": e.domain}
+                    {
+                        "name": e.name,
+                        "label": e.label,
+                        "param": e.param,
+                        "coord": e.coord,
+                        "has_u0": e.has_u0,
+                        "defaults": e.defaults,
+                        "domain": e.domain,
+                    }
                     for e in c.equations.values()
                 ],
                 "unsupported": self.server.skipped,

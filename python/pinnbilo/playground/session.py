@@ -168,7 +168,7 @@ class Session:
         changes = {
             "equation": eq.name,
             "method": model.method,
-            "u0": float(kwargs.get("u0", eq.defaults["u0"])),
+            "u0": float(kwargs.get("u0", self.config["u0"])) if eq.has_u0 else self.config["u0"],
             "a_init": float(model.problem.params[0].init),
             "a_true": float(true[eq.param]),
             "n_res": int(model.collocation.shape[0]),
@@ -178,7 +178,7 @@ class Session:
             "layers": len(model.hidden),
             "neurons": int(max(model.hidden)),
             "activation": model.activation,
-            **{k: float(v) for k, v in model.weights_config.items()},
+            **{k: float(v) for k, v in model.weights_config.items() if k in ("w_res", "w_rgrad", "w_data")},
         }
         cfg = dict(self.config)
         for k, v in changes.items():
@@ -222,6 +222,8 @@ class Session:
             "notice": self.notice,
             "config": self.config,
             "param": eq.param,
+            "coord": eq.coord,
+            "has_u0": eq.has_u0,
             "t": [float(x) for x in t],
             "exact": [float(x) for x in problem.exact(t)],
             "a_true": float(problem.true_params[eq.param]),

@@ -238,6 +238,12 @@ function render() {
   if (state.notice && state.notice.error) showError(state.notice.error);
   showNotice(state.notice && state.notice.info ? state.notice.info : "");
   for (const el of document.querySelectorAll(".pname")) el.textContent = state.param;
+  for (const el of document.querySelectorAll(".cname")) el.textContent = state.coord;
+  const u0 = document.getElementById("ctl-u0");
+  if (u0) {
+    u0.disabled = !state.has_u0;
+    u0.title = state.has_u0 ? "initial value u(0)" : "this equation has no initial value";
+  }
   fillControls(state.config);
   renderReadouts();
   renderNetworks();
@@ -329,7 +335,7 @@ function renderNetworks() {
     const n = m.network;
     div.querySelector("h3").textContent = m.name + ": inputs (" + n.inputs.join(", ") + ")" +
       (n.a_range ? ", " + state.param + " in [" + fmt(n.a_range[0], 3) + ", " + fmt(n.a_range[1], 3) + "]" : "") +
-      ", t in [" + fmt(n.t_range[0], 3) + ", " + fmt(n.t_range[1], 3) + "]";
+      ", " + state.coord + " in [" + fmt(n.t_range[0], 3) + ", " + fmt(n.t_range[1], 3) + "]";
     drawNetwork(div.querySelector("canvas"), m);
   });
 }
@@ -503,7 +509,7 @@ function renderPrediction() {
     { x: state.data.t, y: state.data.u, color: "#111", dots: true, label: "data" },
   ];
   for (const m of state.models) series.push({ x: state.t, y: m.prediction, color: COLORS[m.method], width: 2, label: m.name });
-  linePlot(document.getElementById("plot-pred"), series, { xlabel: "t" });
+  linePlot(document.getElementById("plot-pred"), series, { xlabel: state.coord });
 }
 
 function renderLosses() {
