@@ -40,11 +40,11 @@ def poisson(D_true: float = 2.0, D_init: float = 1.0) -> Problem:
     )
 
 
-def fisher_kpp(D_true: float = 0.01, rho_true: float = 2.0, D_init: float = 0.02, rho_init: float = 1.0) -> Problem:
+def fisher_kpp(D_true: float = 0.1, rho_true: float = 2.0, D_init: float = 0.2, rho_init: float = 1.0) -> Problem:
     """Fisher-KPP ``u_t = D u_xx + rho u (1 - u)`` for x, t in [0, 1], u(x, 0) = 0.5 sin^2(pi x),
     u = 0 at x = 0 and 1; unknown D and rho.
 
-    Hard constraints: u = 0.5 sin^2(pi x) + t x (1 - x) N. Bounds D in (0, 0.1) and rho in
+    Hard constraints: u = 0.5 sin^2(pi x) + t x (1 - x) N. Bounds D in (0, 1) and rho in
     (0, 5) keep both positive and put their Adam steps on comparable scales. Reference solution:
     method of lines (:func:`pinnbilo.solvers.solve_reaction_diffusion_1d`)."""
 
@@ -68,7 +68,7 @@ def fisher_kpp(D_true: float = 0.01, rho_true: float = 2.0, D_init: float = 0.02
     return Problem(
         ("x", "t"),
         {"x": (0.0, 1.0), "t": (0.0, 1.0)},
-        [Parameter("D", D_init, (0.0, 0.1), D_true), Parameter("rho", rho_init, (0.0, 5.0), rho_true)],
+        [Parameter("D", D_init, (0.0, 1.0), D_true), Parameter("rho", rho_init, (0.0, 5.0), rho_true)],
         "u.t - D*u.xx - rho*u*(1 - u)",
         "0.5*sin(pi*x)**2 + t*x*(1 - x)*N",
         solution=solution,
