@@ -35,7 +35,4 @@ for model, extra in (
         f"{result.wall_time:.2f} s"
     )
     if args.plot:
-        import os
-
-        os.makedirs(args.plot, exist_ok=True)
-        pb.plotting.plot_summary(model).savefig(f"{args.plot}/poisson_{model.method}.png")
+        pb.plotting.save_figures(model, args.plot)

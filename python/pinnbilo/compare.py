@@ -7,7 +7,6 @@ reports parameter and function errors, final losses and wall time.
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional
@@ -26,6 +25,7 @@ class Recipe:
     model: Dict[str, object] = field(default_factory=dict)
     fit: Dict[str, object] = field(default_factory=dict)
     bilo_fit: Dict[str, object] = field(default_factory=dict)  # BiLO only (on top of `fit`)
+    bilo_model: Dict[str, object] = field(default_factory=dict)  # BiLO only (on top of `model`)
     final_time: bool = False  # observations on the last time slice only
 
     def data(self, problem: Problem, noise: float, seed: int) -> Data:
@@ -37,30 +37,31 @@ class Recipe:
 
 RECIPES: Dict[str, Recipe] = {
     "exponential": Recipe(fit={"steps": 4000}, bilo_fit={"pretrain_steps": 1000}),
-    "logistic": Recipe(fit={"steps": 6000, "lr_params": 1e-2}, bilo_fit={"pretrain_steps": 1000}),
+    "logistic": Recipe(fit={"steps": 4000}, bilo_fit={"pretrain_steps": 1000}),
     "poisson": Recipe(model={"n_res": 51}, fit={"steps": 3000, "lr_params": 1e-2}, bilo_fit={"pretrain_steps": 600}),
     "fisher_kpp": Recipe(
         n_data=100,
-        model={"n_res": 21, "hidden": (32, 32, 32)},
-        fit={"steps": 3000, "lr_params": 1e-2},
-        bilo_fit={"pretrain_steps": 600},
+        model={"n_res": 21, "hidden": (32, 32), "w_data": 100.0},
+        fit={"steps": 5000, "lr": 5e-3, "lr_params": 1e-2},
+        bilo_fit={"pretrain_steps": 1000},
+        bilo_model={"w_rgrad": 0.01},
     ),
     "variable_poisson": Recipe(
-        model={"n_res": 51, "w_reg": 1e-3},
-        fit={"steps": 10000},
-        bilo_fit={"pretrain_steps": 2000},
+        model={"n_res": 51, "w_reg": 1e-3, "w_data": 100.0},
+        fit={"steps": 6000, "lr": 5e-3},
+        bilo_fit={"pretrain_steps": 1200},
     ),
     "heat_initial": Recipe(
         n_data=30,
         final_time=True,
-        model={"n_res": 21, "w_reg": 1e-4},
-        fit={"steps": 5000},
-        bilo_fit={"pretrain_steps": 1000},
+        model={"n_res": 21, "hidden": (32, 32), "w_reg": 1e-3, "w_data": 100.0},
+        fit={"steps": 8000, "lr": 2e-3},
+        bilo_fit={"pretrain_steps": 2000},
     ),
     "darcy": Recipe(
         n_data=100,
-        model={"n_res": 21, "w_reg": 1e-4},
-        fit={"steps": 5000},
+        model={"n_res": 21, "hidden": (32, 32), "w_data": 100.0},
+        fit={"steps": 5000, "lr": 5e-3, "lr_functions": 2e-2},
         bilo_fit={"pretrain_steps": 1000},
     ),
 }
@@ -94,7 +95,8 @@ def run(
     data = recipe.data(problem, noise, seed)
     out = []
     for cls in (PINN, BiLO):
-        model = cls(problem, data, seed=seed, **recipe.model)  # type: ignore[arg-type]
+        options = {**recipe.model, **(recipe.bilo_model if cls is BiLO else {})}
+        model = cls(problem, data, seed=seed, **options)  # type: ignore[arg-type]
         kwargs = {**recipe.fit, **(recipe.bilo_fit if cls is BiLO else {}), "progress": progress}
         if steps is not None:
             scale = steps / float(recipe.fit["steps"])  # type: ignore[arg-type]
@@ -128,19 +130,9 @@ def table(outcomes: List[Outcome]) -> str:
 
 def save_figures(outcomes: List[Outcome], folder: str) -> List[str]:
     """Solution, recovered functions and losses of each method as PNG files in ``folder``."""
-    from . import plotting
+    from .plotting import save_figures as save_model_figures
 
-    os.makedirs(folder, exist_ok=True)
     written = []
     for o in outcomes:
-        m = o.model
-        stem = os.path.join(folder, f"{m.problem.name}_{o.method.lower()}")
-        figs = {"losses": plotting.plot_losses(m)}
-        figs["solution"] = plotting.plot_fit(m) if len(m.problem.coords) == 1 else plotting.plot_solution(m)
-        for f in m.problem.function_names:
-            figs[f"function_{f}"] = plotting.plot_function(m, f)
-        for label, fig in figs.items():
-            path = f"{stem}_{label}.png"
-            fig.savefig(path, dpi=110)
-            written.append(path)
+        written += save_model_figures(o.model, folder, f"{o.model.problem.name}_{o.method.lower()}")
     return written

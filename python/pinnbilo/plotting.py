@@ -24,7 +24,16 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .model import Model
 
-__all__ = ["plot_fit", "plot_function", "plot_losses", "plot_params", "plot_parity", "plot_solution", "plot_summary"]
+__all__ = [
+    "plot_fit",
+    "plot_function",
+    "plot_losses",
+    "plot_params",
+    "plot_parity",
+    "plot_solution",
+    "plot_summary",
+    "save_figures",
+]
 
 LOSS_SERIES: tuple[tuple[str, str], ...] = (
     ("total", "total"),
@@ -339,3 +348,29 @@ def plot_summary(model: Model) -> Figure:
     plot_params(model, ax=ax_par)
     fig.suptitle(repr(model))
     return fig
+
+
+def save_figures(model: Model, folder: str, stem: str | None = None) -> list[str]:
+    """Write the solution (line or heatmaps), each unknown function against its truth and the
+    losses as PNG files ``folder/<stem>_<what>.png``; returns their paths. ``stem`` defaults to
+    ``<problem>_<method>``."""
+    import os
+
+    model = _check_model(model, "save_figures")
+    os.makedirs(folder, exist_ok=True)
+    stem = stem or f"{model.problem.name}_{model.method}"
+    figs = {"losses": plot_losses(model)}
+    if len(model.problem.coords) == 1:
+        figs["solution"] = plot_fit(model)
+    elif len(model.problem.coords) == 2:
+        figs["solution"] = plot_solution(model)
+    if model.problem.params:
+        figs["params"] = plot_params(model)
+    for name in model.problem.function_names:
+        figs[f"function_{name}"] = plot_function(model, name)
+    written = []
+    for label, fig in figs.items():
+        path = os.path.join(folder, f"{stem}_{label}.png")
+        fig.savefig(path, dpi=110)
+        written.append(path)
+    return written
