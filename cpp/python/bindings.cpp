@@ -21,6 +21,7 @@ namespace py = pybind11;
 using namespace pinnbilo;
 
 void bind_steady(py::module_& m);  // bind_steady.cpp
+void bind_parallel(py::module_& m);  // bind_parallel.cpp
 
 namespace {
 
@@ -553,4 +554,5 @@ PYBIND11_MODULE(_core, m) {
   bind_trainer<double>(m, "Trainer64");
   bind_trainer<float>(m, "Trainer32");
   bind_steady(m);
+  bind_parallel(m);
 }

@@ -14,6 +14,7 @@ Typical use::
 from __future__ import annotations
 
 from . import expr, problems
+from ._core import get_num_threads, set_num_threads
 from .checkpoint import load
 from .errors import InputError, PinnbiloError, TrainingDiverged
 from .model import PINN, BiLO, Model
@@ -53,4 +54,6 @@ __all__ = [
     "TrainingDiverged",
     "plotting",
     "steady",
+    "set_num_threads",
+    "get_num_threads",
 ]

@@ -1,0 +1,229 @@
+"""The benchmark steps in JAX: one jitted function per step (losses, gradients, Adam update).
+
+Two ways to get the input derivatives, both timed, the faster reported:
+  "grad": per-point scalar functions, nested jax.grad, vmapped over points (reverse over reverse);
+  "jvp":  nested forward-mode jax.jvp over the whole batch (Taylor-like, forward over forward).
+Losses as in peers_torch / pinnbilo's Trainer; dr/da is the total derivative per point.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Callable, Dict, List, Tuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+from cases import Case
+
+jax.config.update("jax_enable_x64", True)
+
+
+def _mlp(layers, h):
+    for i, (w, b) in enumerate(layers):
+        h = h @ w.T + b
+        if i + 1 < len(layers):
+            h = jnp.tanh(h)
+    return h[..., 0]
+
+
+def _adam(x, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
+    m = jax.tree_util.tree_map(lambda m_, g_: b1 * m_ + (1 - b1) * g_, m, g)
+    v = jax.tree_util.tree_map(lambda v_, g_: b2 * v_ + (1 - b2) * g_ * g_, v, g)
+    c1, c2 = 1 - b1**t, 1 - b2**t
+    x = jax.tree_util.tree_map(lambda x_, m_, v_: x_ - lr * (m_ / c1) / (jnp.sqrt(v_ / c2) + eps), x, m, v)
+    return x, m, v
+
+
+class JaxStep:
+    """Loss, gradients and Adam update of one case, jitted; ``variant`` is 'grad' or 'jvp'."""
+
+    def __init__(
+        self,
+        case: Case,
+        layers: List[Tuple[np.ndarray, np.ndarray]],
+        params: List[float],
+        colloc: np.ndarray,
+        data_pts: np.ndarray,
+        data_vals: np.ndarray,
+        weights: Dict[str, float],
+        variant: str = "grad",
+    ) -> None:
+        dt = jnp.float64 if case.dtype == "float64" else jnp.float32
+        self.case = case
+        self.bilo = case.method == "bilo"
+        self.layers = [(jnp.asarray(w, dtype=dt), jnp.asarray(b, dtype=dt)) for w, b in layers]
+        self.params = jnp.asarray(params, dtype=dt)
+        self.colloc = jnp.asarray(colloc, dtype=dt)
+        self.data_pts = jnp.asarray(data_pts, dtype=dt)
+        self.data_vals = jnp.asarray(data_vals, dtype=dt)
+        self.w = weights
+        self.n_coords = colloc.shape[1]
+        residual = _residual_grad if variant == "grad" else _residual_jvp
+        self._res = residual(case.problem, self.bilo)
+        self._u_batch = _u_batch(case.problem, self.bilo)
+        self.state = (
+            self.layers,
+            self.params,
+            jax.tree_util.tree_map(jnp.zeros_like, self.layers),
+            jax.tree_util.tree_map(jnp.zeros_like, self.layers),
+            jnp.zeros_like(self.params),
+            jnp.zeros_like(self.params),
+            jnp.asarray(0.0, dtype=dt),
+        )
+        self._step = jax.jit(self._make_step())
+        self._objectives = jax.jit(self._make_objectives())
+
+    # -- losses ---------------------------------------------------------------------------------
+    def _lower(self, layers, params):
+        r, dr = self._res(layers, params, self.colloc)
+        l_res = jnp.mean(r * r)
+        l_rgrad = jnp.sum(dr * dr) / r.shape[0] if self.bilo else 0.0
+        return self.w["w_res"] * l_res + (self.w["w_rgrad"] * l_rgrad if self.bilo else 0.0), l_res
+
+    def _data(self, layers, params):
+        u = self._u_batch(layers, params, self.data_pts)
+        e = u - self.data_vals
+        return jnp.mean(e * e)
+
+    def _make_objectives(self):
+        def objectives(layers, params):
+            if self.bilo:
+                lower, g_lower = jax.value_and_grad(lambda L: self._lower(L, params)[0])(layers)
+                upper, g_upper = jax.value_and_grad(lambda p: self.w["w_data"] * self._data(layers, p))(params)
+                return {"lower": (lower, g_lower), "upper": (upper, g_upper)}
+
+            def total(L, p):
+                return self.w["w_res"] * self._lower(L, p)[1] + self.w["w_data"] * self._data(L, p)
+
+            val, (gl, gp) = jax.value_and_grad(total, argnums=(0, 1))(layers, params)
+            return {"pinn": (val, (gl, gp))}
+
+        return objectives
+
+    def _make_step(self):
+        def step(state):
+            layers, params, mw, vw, mp, vp, t = state
+            t = t + 1
+            if self.bilo:
+                g_w = jax.grad(lambda L: self._lower(L, params)[0])(layers)
+                g_p = jax.grad(lambda p: self.w["w_data"] * self._data(layers, p))(params)
+            else:
+
+                def total(L, p):
+                    return self.w["w_res"] * self._lower(L, p)[1] + self.w["w_data"] * self._data(L, p)
+
+                g_w, g_p = jax.grad(total, argnums=(0, 1))(layers, params)
+            layers, mw, vw = _adam(layers, g_w, mw, vw, t)
+            params, mp, vp = _adam(params, g_p, mp, vp, t)
+            return (layers, params, mw, vw, mp, vp, t)
+
+        return step
+
+    def objectives(self) -> Dict[str, Tuple[float, np.ndarray]]:
+        out = self._objectives(self.layers, self.params)
+        flat = {}
+        for k, (val, g) in out.items():
+            if k == "pinn":
+                gl, gp = g
+                vec = np.concatenate([_flatten(gl), np.asarray(gp).ravel()])
+            elif k == "lower":
+                vec = _flatten(g)
+            else:
+                vec = np.asarray(g).ravel()
+            flat[k] = (float(val), vec)
+        return flat
+
+    def step(self) -> None:
+        self.state = self._step(self.state)
+        jax.block_until_ready(self.state)
+
+
+def _flatten(layers) -> np.ndarray:
+    return np.concatenate([np.concatenate([np.asarray(w).ravel(), np.asarray(b).ravel()]) for w, b in layers])
+
+
+def _transform(problem: str) -> Callable:
+    if problem == "ode":
+        return lambda z, net: 1.0 + z[..., 0] * net
+    return lambda z, net: 0.5 * jnp.sin(math.pi * z[..., 0]) ** 2 + z[..., 1] * z[..., 0] * (1.0 - z[..., 0]) * net
+
+
+def _u_batch(problem: str, bilo: bool) -> Callable:
+    """u at a batch of points z (n, n_coords) with parameters p (n_params,)."""
+    tr = _transform(problem)
+
+    def u(layers, p, z):
+        inp = jnp.concatenate([z, jnp.broadcast_to(p, (z.shape[0], p.shape[0]))], axis=1) if bilo else z
+        return tr(z, _mlp(layers, inp))
+
+    return u
+
+
+def _r_from(problem: str, p, u, u_t, u_xx):
+    if problem == "ode":
+        return u_t - p[0] * u
+    return u_t - p[0] * u_xx - p[1] * u * (1.0 - u)
+
+
+def _residual_grad(problem: str, bilo: bool) -> Callable:
+    """(r (n,), dr/da (n, n_params)) by nested jax.grad of per-point scalar functions, vmapped."""
+    tr = _transform(problem)
+
+    def u_point(layers, p, z):  # z (n_coords,), p (n_params,)
+        inp = jnp.concatenate([z, p]) if bilo else z
+        return tr(z, _mlp(layers, inp[None, :])[0])
+
+    def r_point(layers, p, z):
+        g = jax.grad(u_point, argnums=2)
+        u = u_point(layers, p, z)
+        if problem == "ode":
+            return _r_from(problem, p, u, g(layers, p, z)[0], None)
+        u_t = g(layers, p, z)[1]
+        u_xx = jax.grad(lambda zz: g(layers, p, zz)[0])(z)[0]
+        return _r_from(problem, p, u, u_t, u_xx)
+
+    def res(layers, p, zs):
+        r = jax.vmap(lambda z: r_point(layers, p, z))(zs)
+        dr = jax.vmap(lambda z: jax.grad(r_point, argnums=1)(layers, p, z))(zs) if bilo else None
+        return r, dr
+
+    return res
+
+
+def _residual_jvp(problem: str, bilo: bool) -> Callable:
+    """(r, dr/da) by nested forward-mode jvp over the batch."""
+    ub = _u_batch(problem, bilo)
+
+    def r_batch(layers, pb, zs):  # pb: (n, n_params) per-point parameter copies
+        def u_of(z, pp):
+            inp = jnp.concatenate([z, pp], axis=1) if bilo else z
+            return _transform(problem)(z, _mlp(layers, inp))
+
+        def along(i):
+            e = jnp.zeros_like(zs).at[:, i].set(1.0)
+            return lambda z: jax.jvp(lambda zz: u_of(zz, pb), (z,), (e,))[1]
+
+        u = u_of(zs, pb)
+        if problem == "ode":
+            return _r_from(problem, pb.T, u, along(0)(zs), None)
+        ex = jnp.zeros_like(zs).at[:, 0].set(1.0)
+        u_t = along(1)(zs)
+        u_xx = jax.jvp(along(0), (zs,), (ex,))[1]
+        return _r_from(problem, pb.T, u, u_t, u_xx)
+
+    def res(layers, p, zs):
+        n = zs.shape[0]
+        pb = jnp.broadcast_to(p, (n, p.shape[0]))
+        if not bilo:
+            return r_batch(layers, pb, zs), None
+        outs = []
+        r = None
+        for j in range(p.shape[0]):
+            e = jnp.zeros_like(pb).at[:, j].set(1.0)
+            r, d = jax.jvp(lambda q: r_batch(layers, q, zs), (pb,), (e,))
+            outs.append(d)
+        return r, jnp.stack(outs, axis=1)
+
+    del ub
+    return res
