@@ -819,3 +819,12 @@ def test_lr_functions_drives_only_the_function_networks(cls):
     assert not np.array_equal(c._trainer.get_raw_params(), a._trainer.get_raw_params())
     with pytest.raises(pb.InputError, match="lr_functions"):
         c.fit(steps=1, lr_functions=0.0)
+
+
+def test_load_with_a_mismatched_problem_names_the_problem(tmp_path) -> None:
+    p = pb.problems.poisson()
+    model = pb.BiLO(p, p.synthetic_data(10), hidden=(8,), n_res=11)
+    path = str(tmp_path / "m.npz")
+    model.save(path)
+    with pytest.raises(pb.InputError, match="given problem does not match"):
+        pb.load(path, problem=pb.problems.fisher_kpp())

@@ -82,6 +82,7 @@ def load(path: str, problem: "Optional[Problem]" = None) -> "Model":
         raise
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise InputError(f"{path} is not a readable pinnbilo checkpoint (corrupted or truncated?): {exc}") from None
+    given_problem = False
     try:
         meta = json.loads(arrays["meta"].tobytes().decode())
     except (KeyError, ValueError) as exc:
@@ -91,6 +92,7 @@ def load(path: str, problem: "Optional[Problem]" = None) -> "Model":
     if meta.get("version") != VERSION:
         raise InputError(f"{path}: checkpoint version {meta.get('version')} is not supported (expected {VERSION})")
     try:
+        given_problem = problem is not None
         if problem is None:
             problem = problem_from_dict(meta["problem"])
         cls = {"pinn": PINN, "bilo": BiLO}[meta["method"]]
@@ -124,6 +126,13 @@ def load(path: str, problem: "Optional[Problem]" = None) -> "Model":
     except KeyError as exc:
         raise InputError(f"{path}: checkpoint is incomplete, missing {exc}") from None
     except (TypeError, ValueError, RuntimeError) as exc:
+        if given_problem:
+            stored = meta.get("problem", {})
+            raise InputError(
+                f"{path}: the given problem does not match the checkpoint (stored: residual "
+                f"{stored.get('residual')!r}, coordinates {stored.get('coords')}, functions "
+                f"{[f.get('name') for f in stored.get('functions', [])]}): {exc}"
+            ) from None
         if isinstance(exc, InputError):
             raise
         raise InputError(f"{path}: checkpoint content is malformed: {exc}") from None
