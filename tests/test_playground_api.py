@@ -269,6 +269,36 @@ def test_step_reset_and_pretrain_phase(client: Client) -> None:
     assert [m["step"] for m in s["models"]] == [0, 0] and [m["a"] for m in s["models"]] == [1.0, 1.0]
 
 
+def test_same_seed_same_run_whatever_the_frames(client: Client) -> None:
+    """Equal seeds give equal runs; how the steps are cut into frames does not matter."""
+    a, b = client.session(), client.session()
+    for sid, per_frame in ((a, 10), (b, 30)):
+        assert client.config(sid, seed=7, compare=True, noise=0.05, steps_per_frame=per_frame)[0] == 200
+    for _ in range(3):
+        client.control(a, "step")
+    client.control(b, "step")
+    wait_until(lambda: client.state(a)["models"][0]["step"] == 30 and client.state(b)["models"][0]["step"] == 30)
+    sa, sb = client.state(a), client.state(b)
+    assert sa["data"] == sb["data"]
+    for ma, mb in zip(sa["models"], sb["models"]):
+        assert ma["step"] == mb["step"] == 30
+        assert ma["a"] == mb["a"] != 1.0
+        assert ma["prediction"] == mb["prediction"] and ma["network"]["edges"] == mb["network"]["edges"]
+    assert client.config(b, seed=8)[0] == 200
+    client.control(b, "step")
+    sb = wait_until(lambda: (lambda s: s if s["models"][0]["step"] == 30 else None)(client.state(b)))
+    assert sb["data"] != sa["data"] and sb["models"][0]["a"] != sa["models"][0]["a"]
+
+
+def test_network_size_is_bounded(client: Client) -> None:
+    sid = client.session()
+    assert client.config(sid, layers=8, neurons=128, n_res=250)[0] == 200  # the largest allowed
+    status, r = client.config(sid, n_res=251)
+    assert status == 400 and "network too large for 251 residual points" in r["error"]
+    status, r = client.config(sid, layers=1, neurons=256, n_res=500)
+    assert status == 200, r
+
+
 def test_loss_weights_apply_live(client: Client) -> None:
     sid = client.session()
     assert client.config(sid, method="pinn", steps_per_frame=5)[0] == 200
@@ -405,7 +435,7 @@ def test_catalogue_follows_builtins(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [e.name for e in ok2] == names + ["scalarbvp"]
     assert ok2[-1].param == "k" and ok2[-1].coord == "x" and not ok2[-1].has_u0
     assert ok2[-1].defaults == {"a_init": 1.0, "a_true": 3.0} and ok2[-1].label == "scalarbvp: u_xx = -k^2 u"
-    assert skipped2[-1]["name"] == "twoparams" and "one parameter" in skipped2[-1]["reason"]
+    assert skipped2[-1]["name"] == "twoparams" and "one scalar parameter" in skipped2[-1]["reason"]
 
 
 @pytest.mark.skipif("poisson" not in problems.BUILTINS, reason="no built-in Poisson problem")

@@ -152,3 +152,8 @@ def test_playground_in_chromium(browser_page, tmp_path: Path) -> None:
         dest.mkdir(parents=True, exist_ok=True)
         shutil.copy(shot, dest / "playground.png")
     assert not errors, errors
+
+    # Closing the page ends its session at once (a beacon), not only after the heartbeat timeout.
+    assert len(server.sessions) == 1
+    page.close(run_before_unload=True)
+    wait_for(lambda: not server.sessions, 5, "the session to close with the page")

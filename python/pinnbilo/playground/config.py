@@ -104,7 +104,7 @@ def catalogue() -> Tuple[List[Equation], List[Dict[str, str]]]:
             continue
         sig = inspect.signature(factory).parameters
         if len(problem.coords) != 1 or len(problem.params) != 1:
-            skipped.append({"name": name, "reason": "the playground shows problems in t with one parameter"})
+            skipped.append({"name": name, "reason": "the playground shows one coordinate and one scalar parameter"})
             continue
         p = problem.params[0].name
         need = {f"{p}_init", f"{p}_true"}
@@ -199,10 +199,26 @@ class Controls:
         rebuild = any(not self.controls[k].live and new[k] != current[k] for k in changes) or (
             new["u0"] != current["u0"]
         )
+        check_size(new)
         if rebuild:
             # Cheap checks of the problem's own constraints (e.g. 0 < u0 < 1) before anything is replaced.
             eq.problem(new["u0"], new["a_init"], new["a_true"])
         return new, rebuild
+
+
+# Work per training step ~ residual points x layers x neurons^2: this bound keeps a step of the
+# largest allowed network (BiLO, 8 x 128, 250 points) near 0.3 s on one busy core, so the page stays responsive.
+MAX_WORK = 250 * 8 * 128**2
+
+
+def check_size(cfg: Mapping[str, Any]) -> None:
+    """InputError when the network and the residual points together are too much work per step."""
+    work = cfg["n_res"] * cfg["layers"] * cfg["neurons"] ** 2
+    if work > MAX_WORK:
+        raise InputError(
+            f"network too large for {cfg['n_res']} residual points: residual points x hidden layers x "
+            f"neurons^2 = {work:.3g} exceeds {MAX_WORK:.3g}; use fewer neurons, layers or residual points"
+        )
 
 
 def _short(v: object) -> str:

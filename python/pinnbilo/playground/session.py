@@ -23,13 +23,15 @@ import numpy as np
 from ..checkpoint import load
 from ..errors import InputError
 from ..model import Model
-from .config import METHODS, Controls, Equation, build_models, companion
+from .config import METHODS, Controls, Equation, build_models, check_size, companion
 from .network import model_view
 
 FRAME_S = 1.0 / 30.0  # pacing of frames while playing: fast enough to watch, slow enough to follow
 SNAPSHOT_S = 0.1  # at most this often a new snapshot while playing
 FIXED_LR = 1e-30  # PINN "pretrain": Adam steps of the parameter are ~lr, so this keeps it fixed
 MAX_CHECKPOINT_BYTES = 32 * 2**20
+MAX_STEPS = 200_000  # per model: every snapshot reads the whole history, every frame extends it
+FRAME_BUDGET_S = 0.25  # while playing, a frame ends after this long even if steps are left
 
 
 class Session:
@@ -47,6 +49,9 @@ class Session:
         self.last_seen = time.monotonic()
         self.closed = False
         self._version = 0
+        self._owed: List[int] = []  # steps left in the current frame, per model
+        self._step_s: Dict[int, float] = {}  # measured seconds per training step, by id(model)
+        self._publish_s = 0.0  # measured seconds per snapshot
         self._snapshot = b"{}"
         self._queue: "queue.Queue[Optional[Tuple[Callable[[], Any], Future]]]" = queue.Queue()
         self._publish()
@@ -86,7 +91,7 @@ class Session:
             new, rebuild = self.controls.validate(self.config, changes)
             if rebuild:
                 models = build_models(new, self.controls.equations[new["equation"]])
-                self.config, self.models = new, models
+                self.config, self.models, self._owed = new, models, []
                 self.notice = {"info": "models rebuilt with the new settings"}
             else:
                 self.config = new
@@ -99,6 +104,7 @@ class Session:
 
     def control(self, action: object) -> None:
         def run() -> None:
+            self._owed = []  # every action starts a fresh frame
             if action == "play":
                 self.running = True
                 self.notice = {}
@@ -143,7 +149,7 @@ class Session:
             if cfg["compare"]:
                 other = next(c for m, c in METHODS.items() if m != model.method)
                 models.append(companion(other, model.problem, model.data, cfg, model.collocation))
-            self.config, self.models = cfg, models
+            self.config, self.models, self._owed = cfg, models, []
             self.notice = {"info": f"loaded a {model.display_name} model at step {model.step}"}
             return self.config
 
@@ -181,35 +187,68 @@ class Session:
             **{k: float(v) for k, v in model.weights_config.items() if k in ("w_res", "w_rgrad", "w_data")},
         }
         cfg = dict(self.config)
-        for k, v in changes.items():
-            try:
+        try:
+            for k, v in changes.items():
                 cfg[k] = self.controls.value(k, v)
-            except InputError as exc:
-                raise InputError(f"this checkpoint is outside the playground's limits: {exc}") from None
+            check_size(cfg)
+        except InputError as exc:
+            raise InputError(f"this checkpoint is outside the playground's limits: {exc}") from None
         return cfg
 
-    def _train_frame(self) -> None:
+    def _train_frame(self, budget: Optional[float]) -> bool:
+        """Train towards the end of the current frame; True when the frame is complete.
+
+        A frame is ``steps_per_frame`` steps for every model, so side-by-side models keep in step.
+        A fit stops early when a command is waiting or after ``budget`` seconds (None: no time
+        limit), so even the largest network answers within about one training step; the frame
+        then goes on at the next call.
+        """
         cfg = self.config
-        n = int(cfg["steps_per_frame"])
-        for m in self.models:
+        if len(self._owed) != len(self.models) or not any(self._owed):
+            self._owed = [int(cfg["steps_per_frame"])] * len(self.models)
+        live = {id(m) for m in self.models}
+        self._step_s = {k: v for k, v in self._step_s.items() if k in live}
+        for i, m in enumerate(self.models):
+            k = self._owed[i]
+            if k <= 0:
+                continue
+            if m.step >= MAX_STEPS:
+                self._stop({"info": f"{m.display_name} reached {MAX_STEPS} steps: save the model or reset"})
+                return False
+            step_s = self._step_s.get(id(m), 0.0)
+            # Unknown speed: look after every step; otherwise about every 20 ms of training.
+            every = 1 if step_s <= 0 else max(1, min(k, int(0.02 / step_s)))
+            t0, s0 = time.perf_counter(), m.step
+
+            def keep_going(model: Model, step: int, t0: float = t0) -> bool:
+                return self._queue.empty() and (budget is None or time.perf_counter() - t0 < budget)
+
+            kw: Dict[str, Any] = {
+                "lr": cfg["lr"],
+                "callback_every": every,
+                "callback": keep_going,
+                "on_diverge": "return",
+            }
             if cfg["phase"] == "pretrain" and m.method == "bilo":
-                r = m.fit(
-                    steps=0,
-                    pretrain_steps=n,
-                    lr=cfg["lr"],
-                    lr_params=cfg["lr_a"],
-                    callback_every=n,
-                    on_diverge="return",
-                )
+                r = m.fit(steps=0, pretrain_steps=k, lr_params=cfg["lr_a"], **kw)
             else:
-                lr_a = FIXED_LR if cfg["phase"] == "pretrain" else cfg["lr_a"]
-                r = m.fit(steps=n, lr=cfg["lr"], lr_params=lr_a, callback_every=n, on_diverge="return")
+                r = m.fit(steps=k, lr_params=FIXED_LR if cfg["phase"] == "pretrain" else cfg["lr_a"], **kw)
+            if m.step > s0:
+                self._step_s[id(m)] = (time.perf_counter() - t0) / (m.step - s0)
+            self._owed[i] = max(0, k - (m.step - s0))
             if r.status == "diverged":
-                self.running = False
-                self.pending_frames = 0
-                self.notice = {"error": f"{m.display_name}: {r.message}"}
+                self._stop({"error": f"{m.display_name}: {r.message}"})
+                return False
+        return not any(self._owed)
+
+    def _stop(self, notice: Dict[str, str]) -> None:
+        self.running = False
+        self.pending_frames = 0
+        self._owed = []
+        self.notice = notice
 
     def _publish(self) -> None:
+        start = time.perf_counter()
         eq = self._equation()
         t = np.linspace(eq.domain[0], eq.domain[1], 101)
         first = self.models[0]
@@ -231,6 +270,7 @@ class Session:
             "models": [model_view(m, t) for m in self.models],
         }
         self._snapshot = json.dumps(state, allow_nan=False).encode()
+        self._publish_s = time.perf_counter() - start
 
     def _loop(self) -> None:
         next_frame = time.monotonic()
@@ -265,16 +305,17 @@ class Session:
                 last_publish = now
             if (self.running or self.pending_frames > 0) and now >= next_frame:
                 next_frame = now + FRAME_S
-                if self.pending_frames > 0 and not self.running:
-                    self.pending_frames -= 1
+                single = self.pending_frames > 0 and not self.running
                 try:
-                    self._train_frame()
+                    # A single step (button) does all its steps; playing keeps frames short.
+                    done = self._train_frame(None if single else FRAME_BUDGET_S)
+                    if single and done:
+                        self.pending_frames -= 1
                 except Exception as exc:  # keep the session alive and say what happened
-                    self.running = False
-                    self.pending_frames = 0
-                    self.notice = {"error": f"training stopped: {exc}"}
+                    self._stop({"error": f"training stopped: {exc}"})
                 dirty = True
-            if dirty and (not self.running or now - last_publish >= SNAPSHOT_S):
+            # Snapshots read the whole history: publish less often when that gets slow.
+            if dirty and (not self.running or time.monotonic() - last_publish >= max(SNAPSHOT_S, 4 * self._publish_s)):
                 self._publish_safely()
                 last_publish = time.monotonic()
                 dirty = False

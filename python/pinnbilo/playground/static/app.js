@@ -115,7 +115,9 @@ function buildControls() {
   if (meta.unsupported && meta.unsupported.length) {
     const p = document.createElement("p");
     p.className = "muted";
-    p.textContent = "Not shown here: " + meta.unsupported.map((u) => u.name + " (" + u.reason + ")").join("; ");
+    const byReason = {};
+    for (const u of meta.unsupported) (byReason[u.reason] = byReason[u.reason] || []).push(u.name);
+    p.textContent = "Not shown here: " + Object.entries(byReason).map(([r, names]) => names.join(", ") + " (" + r + ")").join("; ");
     aside.appendChild(p);
   }
 }
