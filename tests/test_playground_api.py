@@ -404,6 +404,11 @@ def test_snapshot_contents(client: Client) -> None:
     assert len(base64.b64decode(pinn["network"]["layers"][1]["heat"][0])) == 16
     assert [len(e) for e in net["edges"]] == [8, 8, 8, 1] and len(net["edges"][0][0]) == 2
     assert pinn["network"]["rows"] == 1
+    # A page that has the latest version gets a short answer.
+    status, r = client.json("GET", f"/api/state?session={sid}&since={s['version']}")
+    assert status == 200 and r == {"version": s["version"], "unchanged": True}
+    status, r = client.json("GET", f"/api/state?session={sid}&since={s['version'] - 1}")
+    assert status == 200 and r["version"] == s["version"] and "models" in r
 
 
 def test_catalogue_follows_builtins(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -13,7 +13,8 @@ GET    /?token=...            the page
 GET    /static/<file>         its script and style sheet
 GET    /api/meta              controls (bounds, defaults) and the equation catalogue
 POST   /api/session           a new session: {"session": id}
-GET    /api/state?session=    the latest snapshot (also a heartbeat)
+GET    /api/state?session=    the latest snapshot (also a heartbeat); &since=V: just
+                              {"version": V, "unchanged": true} while V is the latest
 POST   /api/config            {"session", "changes": {control: value}} -> the new config
 POST   /api/control           {"session", "action": "play" | "pause" | "step" | "reset"}
 GET    /api/save?session=     the first model as a pinnbilo checkpoint (.npz download)
@@ -30,6 +31,7 @@ import secrets
 import sys
 import threading
 import time
+from concurrent.futures import TimeoutError as FutureTimeout
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, Dict, List, Optional, Tuple
@@ -85,6 +87,7 @@ class PlaygroundServer(ThreadingHTTPServer):
         return s
 
     def session(self, sid: object) -> Session:
+        self.expire()
         with self.lock:
             s = self.sessions.get(sid) if isinstance(sid, str) else None
         if s is None:
@@ -211,6 +214,8 @@ class Handler(BaseHTTPRequestHandler):
             self._error(exc.status, str(exc))
         except InputError as exc:
             self._error(400, str(exc))
+        except FutureTimeout:
+            self._error(503, "the session is busy training; try again in a moment")
         except Exception as exc:  # a server bug: answer, keep serving, say it in the terminal
             print(f"playground: {type(exc).__name__}: {exc}", file=sys.stderr)
             self._error(500, f"internal error: {type(exc).__name__}: {exc}")
@@ -277,7 +282,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _state(self) -> None:
         s = self._sid()
-        self._send(200, s.snapshot, "application/json")
+        version, snapshot = s.published
+        if self._query().get("since") == str(version):
+            self._json(200, {"version": version, "unchanged": True})  # the page has this one already
+        else:
+            self._send(200, snapshot, "application/json")
 
     def _config(self) -> None:
         body = self._json_body()

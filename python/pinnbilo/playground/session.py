@@ -52,7 +52,7 @@ class Session:
         self._owed: List[int] = []  # steps left in the current frame, per model
         self._step_s: Dict[int, float] = {}  # measured seconds per training step, by id(model)
         self._publish_s = 0.0  # measured seconds per snapshot
-        self._snapshot = b"{}"
+        self._published: Tuple[int, bytes] = (0, b"{}")
         self._queue: "queue.Queue[Optional[Tuple[Callable[[], Any], Future]]]" = queue.Queue()
         self._publish()
         self._thread = threading.Thread(target=self._loop, name=f"pinnbilo-playground-{self.id[:6]}", daemon=True)
@@ -66,7 +66,12 @@ class Session:
     @property
     def snapshot(self) -> bytes:
         """The latest state as JSON bytes."""
-        return self._snapshot
+        return self._published[1]
+
+    @property
+    def published(self) -> Tuple[int, bytes]:
+        """(version, JSON bytes) of the latest state, read together."""
+        return self._published
 
     def call(self, fn: Callable[[], Any], timeout: float = 30.0) -> Any:
         """Run fn on the worker thread and return its result (or raise its exception)."""
@@ -104,7 +109,8 @@ class Session:
 
     def control(self, action: object) -> None:
         def run() -> None:
-            self._owed = []  # every action starts a fresh frame
+            if action in ("play", "pause", "reset"):
+                self._owed = []  # start afresh; a step completes the frame under way (exact step counts)
             if action == "play":
                 self.running = True
                 self.notice = {}
@@ -269,7 +275,7 @@ class Session:
             "data": {"t": data.points[:, 0].tolist(), "u": data.values.tolist()},
             "models": [model_view(m, t) for m in self.models],
         }
-        self._snapshot = json.dumps(state, allow_nan=False).encode()
+        self._published = (self._version, json.dumps(state, allow_nan=False).encode())
         self._publish_s = time.perf_counter() - start
 
     def _loop(self) -> None:
@@ -325,4 +331,6 @@ class Session:
             self._publish()
         except Exception as exc:
             self.notice = {"error": f"cannot draw the state: {exc}"}
-            self._snapshot = json.dumps({"version": self._version, "running": False, "notice": self.notice}).encode()
+            self._version += 1
+            body = {"version": self._version, "running": False, "notice": self.notice}
+            self._published = (self._version, json.dumps(body).encode())

@@ -213,9 +213,9 @@ async function loadModel(file) {
 async function poll(once) {
   if (!once) clearTimeout(pollTimer);
   try {
-    const res = await api("/api/state?session=" + encodeURIComponent(session));
+    const res = await api("/api/state?session=" + encodeURIComponent(session) + "&since=" + lastVersion);
     const s = await res.json();
-    if (s.version !== lastVersion) {
+    if (!s.unchanged && s.version !== lastVersion) {
       lastVersion = s.version;
       state = s;
       render();
