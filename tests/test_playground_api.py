@@ -113,6 +113,19 @@ def test_page_needs_the_token(client: Client) -> None:
         assert client.request("GET", bad)[0] == 404
 
 
+def test_page_is_self_contained() -> None:
+    """The installed package carries the page, and the page loads nothing from elsewhere (offline)."""
+    from importlib import resources
+
+    static = resources.files("pinnbilo.playground").joinpath("static")
+    names = sorted(p.name for p in static.iterdir())
+    assert names == ["app.js", "index.html", "style.css"]
+    for name in names:
+        text = static.joinpath(name).read_text(encoding="utf-8")
+        assert "http://" not in text and "https://" not in text and "//cdn" not in text, name
+        assert "@import" not in text and "import(" not in text, name
+
+
 @pytest.mark.parametrize("token", [None, "", "wrong", "x" * 500])
 def test_api_refuses_bad_tokens(client: Client, token: Optional[str]) -> None:
     for method, path, body in (
