@@ -49,7 +49,7 @@ def _controls(equations: Sequence[str]) -> Dict[str, Control]:
         Control("n_data", "int", 20, 1, 500, label="data points"),
         Control("noise", "float", 0.01, 0.0, 1.0, label="noise level"),
         Control("seed", "int", 0, 0, 2**31 - 1, label="seed"),
-        Control("lr", "float", 1e-2, 1e-6, 1.0, live=True, label="learning rate (weights)"),
+        Control("lr", "float", 5e-3, 1e-6, 1.0, live=True, label="learning rate (weights)"),
         Control("lr_a", "float", 1e-2, 1e-6, 1.0, live=True, label="learning rate (a)"),
         Control("w_res", "float", 1.0, 0.0, 1e4, live=True, label="w_res"),
         Control("w_rgrad", "float", 0.1, 0.0, 1e4, live=True, label="w_rgrad"),
