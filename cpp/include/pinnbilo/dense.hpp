@@ -7,8 +7,9 @@
 //                       A is packed once per call into MR-row strips; B is packed per block of
 //                       kNB columns into contiguous k x NR tiles (the rows of B are K*n apart,
 //                       often a multiple of 4 KiB, which would alias one L1 set without packing).
-//   gemm_nt_acc         C += A B^T      (weight gradients: dot products along the K*n columns)
-//                       3 x 3 blocks of dot products with the vector lanes along the columns.
+//   gemm_nt_acc         C += A B^T      (weight gradients: inner dimension K*n)
+//                       chunks of the K*n columns are transposed into the same packed layouts,
+//                       then the same register tiles accumulate over each chunk.
 // Vectors are GCC/Clang vector extensions sized to the target (32 bytes with AVX, else 16), so
 // the same code serves float (twice the lanes) and double, with or without -march=native.
 // The order of every sum is fixed by the tile shapes alone: results do not depend on alignment,
@@ -179,74 +180,50 @@ void gemm_packed_a(std::size_t m, std::size_t k, std::size_t p, const T* ap, con
   });
 }
 
-// ---------------------------------------------------------------------------------------------
-// C += A B^T: dot products of MA rows of A with NB rows of B, vector lanes along the columns.
-
-template <class T, int MA, int NB>
-inline void micro_nt(std::size_t len, const T* a, std::size_t lda, const T* b, std::size_t ldb, T* c,
-                     std::size_t ldc) {
-  using V = typename Simd<T>::V;
-  constexpr std::size_t L = Simd<T>::L;
-  V s[MA][NB];
-  for (int r = 0; r < MA; ++r)
-    for (int q = 0; q < NB; ++q) s[r][q] = V{};
-  std::size_t j = 0;
-  for (; j + L <= len; j += L) {
-    V av[MA], bv[NB];
-#pragma GCC unroll 8
-    for (int r = 0; r < MA; ++r) std::memcpy(&av[r], a + static_cast<std::size_t>(r) * lda + j, sizeof(V));
-#pragma GCC unroll 8
-    for (int q = 0; q < NB; ++q) std::memcpy(&bv[q], b + static_cast<std::size_t>(q) * ldb + j, sizeof(V));
-#pragma GCC unroll 8
-    for (int r = 0; r < MA; ++r)
-#pragma GCC unroll 8
-      for (int q = 0; q < NB; ++q) s[r][q] += av[r] * bv[q];
-  }
-  for (int r = 0; r < MA; ++r) {
-    for (int q = 0; q < NB; ++q) {
-      T lanes[L];
-      std::memcpy(lanes, &s[r][q], sizeof(V));
-      // Pairwise lane sum, then the scalar tail: a fixed order.
-      for (std::size_t w = L / 2; w > 0; w /= 2)
-        for (std::size_t l = 0; l < w; ++l) lanes[l] += lanes[l + w];
-      T total = lanes[0];
-      const T* ar = a + static_cast<std::size_t>(r) * lda;
-      const T* bq = b + static_cast<std::size_t>(q) * ldb;
-      for (std::size_t t = j; t < len; ++t) total += ar[t] * bq[t];
-      c[static_cast<std::size_t>(r) * ldc + static_cast<std::size_t>(q)] += total;
-    }
-  }
-}
-
-template <class T, int MA>
-inline void micro_nt_cols(std::size_t nb, std::size_t len, const T* a, std::size_t lda, const T* b,
-                          std::size_t ldb, T* c, std::size_t ldc) {
-  switch (nb) {
-    case 3: micro_nt<T, MA, 3>(len, a, lda, b, ldb, c, ldc); break;
-    case 2: micro_nt<T, MA, 2>(len, a, lda, b, ldb, c, ldc); break;
-    default: micro_nt<T, MA, 1>(len, a, lda, b, ldb, c, ldc); break;
-  }
-}
-
-// Rows [i_begin, i_end) of C (m x k) += A (m x p) B^T with B (k x p), over column panels whose
-// B part stays in L2 while the row blocks of A pass over it.
+// C (m x k) += A (m x P) B^T (B: k x P) as a product with inner dimension P: chunks of the
+// columns are transposed into the packed layouts of the tile kernel (A strips q-major, B tiles
+// q-major), then every 6 x NR block of C accumulates over the chunk in registers.
 template <class T>
-void nt_rows(std::size_t k, std::size_t p, const T* A, const T* B, T* C, std::size_t i_begin, std::size_t i_end) {
-  // 3 x 3: nine accumulators plus six loaded vectors fit the 16 vector registers (4 x 3 spills).
-  constexpr std::size_t MA = 3, NB = 3;
-  const std::size_t panel = std::max<std::size_t>(256, (std::size_t(192) * 1024 / sizeof(T)) / std::max<std::size_t>(k, 1));
-  for (std::size_t j0 = 0; j0 < p; j0 += panel) {
-    const std::size_t len = std::min(panel, p - j0);
-    std::size_t i = i_begin;
-    for (; i + MA <= i_end; i += MA) {
-      std::size_t q = 0;
-      for (; q + NB <= k; q += NB) micro_nt<T, 3, 3>(len, A + i * p + j0, p, B + q * p + j0, p, C + i * k + q, k);
-      if (q < k) micro_nt_cols<T, 3>(k - q, len, A + i * p + j0, p, B + q * p + j0, p, C + i * k + q, k);
+void nt_packed(std::size_t m, std::size_t k, std::size_t P, const T* A, const T* B, T* C, std::size_t i_begin,
+               std::size_t i_end) {
+  constexpr std::size_t NR = 2 * Simd<T>::L;
+  const std::size_t rows = i_end - i_begin;
+  // Chunk length from the whole problem (not this thread's rows), so that every element of C
+  // sums its chunks in the same order whatever the split: the packed chunk fits in L2.
+  const std::size_t chunk = std::max<std::size_t>(64, (std::size_t(96) * 1024 / sizeof(T)) / (m + k));
+  const std::size_t tiles = (k + NR - 1) / NR;
+  T* ap = scratch<T, 2>(rows * chunk);
+  T* bp = scratch<T, 3>(tiles * NR * chunk);
+  for (std::size_t j0 = 0; j0 < P; j0 += chunk) {
+    const std::size_t len = std::min(chunk, P - j0);
+    // A strips: ap[s*kMR*len + q*r_s + r] = A(i_begin + s*kMR + r, j0 + q)
+    for (std::size_t i0 = 0; i0 < rows; i0 += kMR) {
+      const std::size_t rs = std::min(kMR, rows - i0);
+      T* dst = ap + i0 * len;
+      for (std::size_t r = 0; r < rs; ++r) {
+        const T* src = A + (i_begin + i0 + r) * P + j0;
+        for (std::size_t q = 0; q < len; ++q) dst[q * rs + r] = src[q];
+      }
     }
-    for (; i < i_end; ++i) {
-      std::size_t q = 0;
-      for (; q + NB <= k; q += NB) micro_nt<T, 1, 3>(len, A + i * p + j0, p, B + q * p + j0, p, C + i * k + q, k);
-      if (q < k) micro_nt_cols<T, 1>(k - q, len, A + i * p + j0, p, B + q * p + j0, p, C + i * k + q, k);
+    // B tiles: bp[t*NR*len + q*NR + l] = B(t*NR + l, j0 + q), zero rows beyond k.
+    for (std::size_t t = 0; t < tiles; ++t) {
+      T* dst = bp + t * NR * len;
+      for (std::size_t l = 0; l < NR; ++l) {
+        const std::size_t row = t * NR + l;
+        if (row < k) {
+          const T* src = B + row * P + j0;
+          for (std::size_t q = 0; q < len; ++q) dst[q * NR + l] = src[q];
+        } else {
+          for (std::size_t q = 0; q < len; ++q) dst[q * NR + l] = T(0);
+        }
+      }
+    }
+    for (std::size_t i0 = 0; i0 < rows; i0 += kMR) {
+      const std::size_t rs = std::min(kMR, rows - i0);
+      for (std::size_t t = 0; t < tiles; ++t) {
+        const std::size_t cols = std::min(NR, k - t * NR);
+        micro_nn_rows<T>(rs, len, ap + i0 * len, bp + t * NR * len, C + (i_begin + i0) * k + t * NR, k, cols, true);
+      }
     }
   }
 }
@@ -275,16 +252,16 @@ void gemm_tn(std::size_t m, std::size_t k, std::size_t p, const T* At, const T* 
 template <class T>
 void gemm_nt_acc(std::size_t m, std::size_t k, std::size_t p, const T* A, const T* B, T* C) {
   const std::size_t threads =
-      m * k * p >= dense_detail::kParallelWork ? std::min<std::size_t>(std::size_t(num_threads()), m / 3) : 1;
+      m * k * p >= dense_detail::kParallelWork ? std::min<std::size_t>(std::size_t(num_threads()), m / 6) : 1;
   if (threads <= 1) {
-    dense_detail::nt_rows<T>(k, p, A, B, C, 0, m);
+    dense_detail::nt_packed<T>(m, k, p, A, B, C, 0, m);
     return;
   }
-  const std::size_t blocks = m / 3;  // row ranges in whole blocks of 3 (the tile height)
+  const std::size_t blocks = m / dense_detail::kMR;  // row ranges in whole tile heights
   parallel_for(threads, [&](std::size_t t) {
-    const std::size_t b = blocks * t / threads * 3;
-    const std::size_t e = t + 1 == threads ? m : blocks * (t + 1) / threads * 3;
-    dense_detail::nt_rows<T>(k, p, A, B, C, b, e);
+    const std::size_t b = blocks * t / threads * dense_detail::kMR;
+    const std::size_t e = t + 1 == threads ? m : blocks * (t + 1) / threads * dense_detail::kMR;
+    dense_detail::nt_packed<T>(m, k, p, A, B, C, b, e);
   });
 }
 

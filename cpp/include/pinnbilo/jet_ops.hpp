@@ -53,8 +53,7 @@ void jet_unary(const JetSpec& spec, std::size_t n, Func f, T p, const T* z, T* y
   taylor_coefficients<T>(f, p, z, n, D + 1, d);
   auto row = [n](T* base, std::size_t k) { return base + k * n; };
   auto crow = [n](const T* base, std::size_t k) { return base + k * n; };
-  std::fill(y, y + Kn, T(0));
-  if (g) std::fill(g, g + Kn, T(0));
+  // Row 0 here, rows 1.. assigned (not accumulated) at k = 1 below: no zero fill needed.
   std::copy(d, d + n, y);
   if (g) std::copy(row(d, 1), row(d, 1) + n, g);
   if (D == 0) return;
