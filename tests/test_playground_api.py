@@ -494,3 +494,18 @@ def test_command_line_prints_the_url() -> None:
     finally:
         proc.terminate()
         proc.wait(10)
+
+
+def test_command_line_port_errors(capsys: pytest.CaptureFixture) -> None:
+    from pinnbilo.__main__ import main
+
+    server, thread = start()
+    try:
+        assert main(["playground", "--no-browser", "--port", str(server.port)]) == 1  # taken
+        assert "cannot listen on 127.0.0.1:" in capsys.readouterr().err
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    assert main(["playground", "--no-browser", "--port", "70000"]) == 1
+    assert "port must be an integer in [0, 65535]" in capsys.readouterr().err

@@ -57,6 +57,9 @@ class PlaygroundServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, port: int = 0, heartbeat_timeout: float = 10.0, max_sessions: int = 8) -> None:
+        # Before binding: a failed bind calls server_close, which needs these.
+        self.sessions: Dict[str, Session] = {}
+        self.lock = threading.Lock()
         super().__init__(("127.0.0.1", port), Handler)
         self.port = int(self.server_address[1])
         self.token = secrets.token_urlsafe(24)
@@ -66,8 +69,6 @@ class PlaygroundServer(ThreadingHTTPServer):
         self.max_sessions = int(max_sessions)
         equations, self.skipped = catalogue()
         self.controls = Controls(equations)
-        self.sessions: Dict[str, Session] = {}
-        self.lock = threading.Lock()
         self.allowed_hosts = {f"127.0.0.1:{self.port}", f"localhost:{self.port}"}
         self.allowed_origins = {f"http://{h}" for h in self.allowed_hosts}
 
@@ -336,8 +337,17 @@ def _can_open_browser() -> bool:
 
 
 def serve(port: int = 0, open_browser: bool = True, heartbeat_timeout: float = 10.0) -> int:
-    """Run the playground until Ctrl-C: print the URL and open it in a browser when there is one."""
-    server = PlaygroundServer(port, heartbeat_timeout)
+    """Run the playground until Ctrl-C: print the URL and open it in a browser when there is one.
+
+    Returns the exit status: 0, or 1 when the port cannot be had (printed on stderr)."""
+    if isinstance(port, bool) or not isinstance(port, int) or not 0 <= port <= 65535:
+        print(f"pinnbilo playground: port must be an integer in [0, 65535], got {port!r}", file=sys.stderr)
+        return 1
+    try:
+        server = PlaygroundServer(port, heartbeat_timeout)
+    except OSError as exc:
+        print(f"pinnbilo playground: cannot listen on 127.0.0.1:{port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     print(f"pinnbilo playground: {server.url}", flush=True)
     print("press Ctrl-C to stop", flush=True)
     if open_browser and _can_open_browser():
