@@ -91,3 +91,25 @@ def test_semilinear_gradient_matches_finite_differences(depends_on):
     fd = central_difference(f, params, h=1e-6)
     assert np.max(np.abs(grad - fd)) <= 1e-6 * np.max(np.abs(fd))
     assert np.max(np.abs(fd)) > 1e-4
+
+
+def test_smoothness_penalty_value_and_gradient():
+    grid = st.PeriodicGrid(20, 1.5)
+    data = st.PeriodicStates(grid, _states(grid), sigma=[0.6, 1.1])
+    model = st.AggregationDiffusion(grid, kappa=0.5, V=st.Unknown(hidden=(6,)), W=st.Unknown(hidden=(5,), seed=4))
+    lam = {"V": 0.03, "W": 0.2}
+    params = model.params.copy()
+
+    def f(p):
+        model.params = p
+        fv = model.functions()
+        fp = _numpy_loss(grid, data.u, data.weights, data.sigma, data.mass, fv["V"], fv["W"], model.kappa)
+        for name in ("V", "W"):  # lambda h sum ((f_{i+1} - f_i) / h)^2, periodic
+            fp += lam[name] / grid.h * np.sum((np.roll(fv[name], -1) - fv[name]) ** 2)
+        return fp
+
+    loss, grad = model.loss_and_grad(data, params, smoothness=lam)
+    assert loss == pytest.approx(f(params), rel=1e-12)
+    assert loss > model.loss_and_grad(data, params)[0]  # the penalty is on
+    fd = central_difference(f, params, h=1e-6)
+    assert np.max(np.abs(grad - fd)) <= 1e-6 * np.max(np.abs(fd))

@@ -180,7 +180,10 @@ void bind_steady(py::module_& m) {
              Arr x = vec(v, static_cast<py::ssize_t>(a.n_points()), "W values");
              a.set_w_values(x.data());
            })
-      .def("loss_and_grad", &loss_and_grad<AD>, py::arg("params"), "(loss, dloss/dparams).")
+      .def("set_smoothness", &AD::set_smoothness, py::arg("lambda_v"), py::arg("lambda_w"),
+           "Penalties lambda int f'^2 on the learned V and W, added to the loss.")
+      .def_property_readonly("last_penalty", &AD::last_penalty)
+      .def("loss_and_grad", &loss_and_grad<AD>, py::arg("params"), "(loss, dloss/dparams), penalties included.")
       .def(
           "loss_from_values",
           [](AD& a, const py::object& v, const py::object& w) {

@@ -82,7 +82,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     g = sub.add_parser("playground", help="watch PINN and BiLO train live in the browser (local server)")
     g.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     g.add_argument("--no-browser", action="store_true", help="only print the URL")
+    from .steady import experiments as steady_experiments
+
+    steady_experiments.add_arguments(sub.add_parser("steady", help="learn V(x), W(x) from steady states: error sweep"))
     args = parser.parse_args(argv)
+    if args.command == "steady":
+        return steady_experiments.main(args)
     if args.command == "demo":
         return demo(args)
     if args.command == "compare":

@@ -13,6 +13,8 @@
 //
 // Both losses are  sum_s sum_i m_si (T(u_s)_i - u_si)^2 / sum_i m_si u_si^2  with observation
 // weights m (0 where no datum exists), and both have exact reverse passes down to the weights.
+// Optional smoothness penalties lambda h sum_i ((f_{i+1} - f_i)/h)^2 (~ lambda int f'^2) on a
+// learned function damp the directions noisy data cannot determine (high Fourier modes of W).
 #pragma once
 #include <algorithm>
 #include <cmath>
@@ -37,6 +39,26 @@ void require_finite(const T* a, std::size_t n, const std::string& name) {
 }
 
 // Per-state normalisers 1 / sum_i m_i u_i^2; a state with no weight or an all-zero state is an error.
+// lambda h sum_i ((f_{i+1} - f_i) / h)^2 over a periodic or non-periodic sequence; adds its
+// gradient into f_bar when not null.
+template <class T>
+double smoothness_penalty(const T* f, std::size_t n, T h, T lambda, bool periodic, T* f_bar) {
+  if (lambda == T(0)) return 0.0;
+  const T c = lambda / h;
+  double p = 0;
+  const std::size_t m = periodic ? n : n - 1;
+  for (std::size_t i = 0; i < m; ++i) {
+    const std::size_t j = (i + 1) % n;
+    const T d = f[j] - f[i];
+    p += static_cast<double>(c * d * d);
+    if (f_bar) {
+      f_bar[j] += T(2) * c * d;
+      f_bar[i] -= T(2) * c * d;
+    }
+  }
+  return p;
+}
+
 template <class T>
 std::vector<T> state_scales(const T* u, const T* m, std::size_t S, std::size_t n) {
   std::vector<T> out(S);
@@ -126,6 +148,16 @@ class AggregationDiffusionFit {
     layout();
   }
 
+  // Smoothness penalties on the learned V and W (ignored for known functions); lambda >= 0.
+  void set_smoothness(double lambda_v, double lambda_w) {
+    require(std::isfinite(lambda_v) && lambda_v >= 0 && std::isfinite(lambda_w) && lambda_w >= 0,
+            "smoothness penalties must be finite and >= 0");
+    smooth_v_ = static_cast<T>(lambda_v);
+    smooth_w_ = static_cast<T>(lambda_w);
+  }
+  // The penalty part of the last evaluate() (the rest is the fixed-point loss).
+  double last_penalty() const { return last_penalty_; }
+
   // V and W on the grid for the given params (forward of the networks).
   void function_values(const T* params, T* v, T* w) {
     forward_nets(params);
@@ -196,8 +228,14 @@ class AggregationDiffusionFit {
       std::fill(v_bar_.begin(), v_bar_.end(), T(0));
       std::fill(w_bar_.begin(), w_bar_.end(), T(0));
     }
-    const double loss = loss_from_values(v_.values(), w_.values(), want && v_.learned() ? v_bar_.data() : nullptr,
-                                         want && w_.learned() ? w_bar_.data() : nullptr);
+    double loss = loss_from_values(v_.values(), w_.values(), want && v_.learned() ? v_bar_.data() : nullptr,
+                                   want && w_.learned() ? w_bar_.data() : nullptr);
+    last_penalty_ = 0;
+    if (v_.learned())
+      last_penalty_ += steady_detail::smoothness_penalty(v_.values(), n_, h_, smooth_v_, true, want ? v_bar_.data() : nullptr);
+    if (w_.learned())
+      last_penalty_ += steady_detail::smoothness_penalty(w_.values(), n_, h_, smooth_w_, true, want ? w_bar_.data() : nullptr);
+    loss += last_penalty_;
     if (want) {
       if (v_.learned()) v_.net->backward(params + v_.offset, v_bar_.data(), grad + v_.offset);
       if (w_.learned()) w_.net->backward(params + w_.offset, w_bar_.data(), grad + w_.offset);
@@ -220,6 +258,8 @@ class AggregationDiffusionFit {
 
   std::size_t n_, S_;
   T h_, kappa_;
+  T smooth_v_ = 0, smooth_w_ = 0;
+  double last_penalty_ = 0;
   std::vector<T> u_, m_, sigma_, mass_, scale_;
   FunctionSlot<T> v_, w_;
   std::vector<T> tu_, phi_, phi_bar_, v_bar_, w_bar_;

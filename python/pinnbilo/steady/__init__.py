@@ -15,7 +15,14 @@ Typical use::
 
 from __future__ import annotations
 
-from .data import DirichletStates, PeriodicStates, observe_dirichlet, observe_periodic, sample_indices
+from .data import (
+    DirichletStates,
+    PeriodicStates,
+    denoise_periodic,
+    observe_dirichlet,
+    observe_periodic,
+    sample_indices,
+)
 from .diagnostics import Identifiability, direct_potential, fixed_point_jacobian, identifiability
 from .distill import Distilled, Term, constant, distill, fourier, gaussians, polynomials
 from .generate import (
@@ -39,6 +46,7 @@ __all__ = [
     "PeriodicStates",
     "DirichletStates",
     "observe_periodic",
+    "denoise_periodic",
     "observe_dirichlet",
     "sample_indices",
     "aggregation_map",

@@ -131,8 +131,24 @@ class AggregationDiffusion:
             start += k
         return out
 
-    def build(self, data: PeriodicStates) -> object:
-        """The C++ loss object for these data (exposes loss_and_grad(params) and loss_from_values(V, W))."""
+    def _smoothness(self, smoothness: Union[float, Dict[str, float]]) -> Tuple[float, float]:
+        if isinstance(smoothness, dict):
+            bad = set(smoothness) - {"V", "W"}
+            if bad:
+                raise InputError(f"smoothness: keys must be 'V' and/or 'W', got {sorted(bad)}")
+            lv, lw = float(smoothness.get("V", 0.0)), float(smoothness.get("W", 0.0))
+        else:
+            lv = lw = float(smoothness)
+        if not (np.isfinite(lv) and np.isfinite(lw) and lv >= 0 and lw >= 0):
+            raise InputError(f"smoothness must be finite and >= 0, got {smoothness!r}")
+        return lv, lw
+
+    def build(self, data: PeriodicStates, smoothness: Union[float, Dict[str, float]] = 0.0) -> object:
+        """The C++ loss object for these data (exposes loss_and_grad(params) and loss_from_values(V, W)).
+
+        smoothness: lambda of the penalty lambda int f'^2 on the learned functions (a float for
+        both, or {"V": ..., "W": ...}).
+        """
         if not isinstance(data, PeriodicStates):
             raise InputError("data must be PeriodicStates (see pinnbilo.steady.aggregation_diffusion_states)")
         if data.grid != self.grid:
@@ -153,11 +169,17 @@ class AggregationDiffusion:
                 setter(
                     (spec.sizes(self._features(name, lag).shape[0]), spec.activation, self._features(name, lag)), True
                 )
+        core.set_smoothness(*self._smoothness(smoothness))
         return core
 
-    def loss_and_grad(self, data: PeriodicStates, params: Optional[np.ndarray] = None) -> Tuple[float, np.ndarray]:
-        """The fixed-point loss and its gradient w.r.t. the flat network weights."""
-        return self.build(data).loss_and_grad(self.params if params is None else params)
+    def loss_and_grad(
+        self,
+        data: PeriodicStates,
+        params: Optional[np.ndarray] = None,
+        smoothness: Union[float, Dict[str, float]] = 0.0,
+    ) -> Tuple[float, np.ndarray]:
+        """The fixed-point loss (plus smoothness penalties) and its gradient w.r.t. the flat network weights."""
+        return self.build(data, smoothness).loss_and_grad(self.params if params is None else params)
 
     def fit(
         self,
@@ -167,13 +189,16 @@ class AggregationDiffusion:
         lbfgs_steps: int = 1000,
         progress: bool = False,
         check: bool = True,
+        smoothness: Union[float, Dict[str, float]] = 0.0,
     ) -> SteadyFit:
         """Minimise sum_s ||T(u_s) - u_s||^2 / ||u_s||^2 (observed points only) over the weights.
 
         check=True runs the identifiability diagnostics first and warns when the data cannot
-        determine the unknowns (see pinnbilo.steady.identifiability).
+        determine the unknowns (see pinnbilo.steady.identifiability). smoothness=lambda adds
+        lambda int f'^2 for each learned f (or {"V": ..., "W": ...}): with noisy data it keeps
+        the directions the data cannot see (high modes of W) small; leave 0 for clean data.
         """
-        core = self.build(data)
+        core = self.build(data, smoothness)
         if check:
             from .diagnostics import identifiability
 
@@ -192,6 +217,7 @@ class AggregationDiffusion:
             lbfgs_iterations=its,
             lbfgs_message=msg,
             wall_time=wall,
+            extra={"penalty": float(core.last_penalty)},
         )
         return self.result
 
