@@ -7,6 +7,7 @@
 #include "pinnbilo/dense.hpp"
 #include "pinnbilo/error.hpp"
 #include "pinnbilo/jet_ops.hpp"
+#include "pinnbilo/parallel.hpp"
 
 namespace pinnbilo {
 namespace {
@@ -73,7 +74,6 @@ MlpJets<T>::MlpJets(const Mlp& mlp, const JetSpec& spec, std::size_t n)
   output_.resize(static_cast<std::size_t>(mlp.n_outputs()) * kn_);
   y_bar_.resize(wide);
   z_bar_.resize(wide);
-  scratch_.resize(jet_unary_scratch(spec_, n_));
 }
 
 template <class T>
@@ -90,11 +90,39 @@ void MlpJets<T>::forward(const T* params) {
       for (std::size_t p = 0; p < n_; ++p) zi[p] += b[i];
     }
     if (l == L - 1) break;
-    for (std::size_t i = 0; i < out; ++i) {
-      jet_unary<T>(spec_, n_, mlp_.activation(), T(0), z + i * kn_, layer_input_[l + 1].data() + i * kn_,
-                   act_slope_[l + 1].data() + i * kn_, scratch_.data());
-    }
+    T* y = layer_input_[l + 1].data();
+    T* g = act_slope_[l + 1].data();
+    const Func f = mlp_.activation();
+    each_row_block(out, [&](std::size_t i, std::size_t p0, std::size_t len, T* scratch) {
+      const std::size_t at = i * kn_ + p0;
+      jet_unary<T>(spec_, len, f, T(0), z + at, y + at, g + at, scratch, n_);
+    });
   }
+}
+
+// Calls fn(row, first point, points, scratch) over rows x blocks of points small enough that one
+// block's jets and the activation rule's scratch stay in L1; rows are split between threads for
+// large layers (each row's arithmetic is the same whichever thread does it).
+template <class T>
+template <class Fn>
+void MlpJets<T>::each_row_block(std::size_t rows, const Fn& fn) {
+  const std::size_t K = static_cast<std::size_t>(spec_.size());
+  const std::size_t per_point = (static_cast<std::size_t>(spec_.degree()) + 2 + 5 * K) * sizeof(T);
+  const std::size_t block = std::min(n_, std::max<std::size_t>(32, (std::size_t(24) * 1024 / per_point) / 8 * 8));
+  const std::size_t scratch_size = jet_unary_scratch(spec_, block);
+  auto run_rows = [&](std::size_t r0, std::size_t r1) {
+    thread_local std::vector<T> scratch;  // per thread; grows once
+    if (scratch.size() < scratch_size) scratch.resize(scratch_size);
+    for (std::size_t i = r0; i < r1; ++i)
+      for (std::size_t p0 = 0; p0 < n_; p0 += block) fn(i, p0, std::min(block, n_ - p0), scratch.data());
+  };
+  const std::size_t threads =
+      rows * kn_ >= (std::size_t(1) << 16) ? std::min<std::size_t>(rows, std::size_t(num_threads())) : 1;
+  if (threads <= 1) {
+    run_rows(0, rows);
+    return;
+  }
+  parallel_for(threads, [&](std::size_t t) { run_rows(rows * t / threads, rows * (t + 1) / threads); });
 }
 
 template <class T>
@@ -121,11 +149,15 @@ void MlpJets<T>::backward(const T* params, const T* out_bar, T* grad, T* input_b
       break;
     }
     gemm_tn<T>(in, out, kn_, w, z_bar, y_bar_.data());
-    std::fill(z_bar_.begin(), z_bar_.begin() + static_cast<std::ptrdiff_t>(in * kn_), T(0));
-    for (std::size_t i = 0; i < in; ++i) {
-      jet_mul_adjoint<T>(spec_, n_, y_bar_.data() + i * kn_, act_slope_[l].data() + i * kn_,
-                         z_bar_.data() + i * kn_);
-    }
+    const T* yb = y_bar_.data();
+    const T* slope = act_slope_[l].data();
+    T* zb = z_bar_.data();
+    const std::size_t K = static_cast<std::size_t>(spec_.size());
+    each_row_block(in, [&](std::size_t i, std::size_t p0, std::size_t len, T*) {
+      const std::size_t at = i * kn_ + p0;
+      for (std::size_t k = 0; k < K; ++k) std::fill(zb + at + k * n_, zb + at + k * n_ + len, T(0));
+      jet_mul_adjoint<T>(spec_, len, yb + at, slope + at, zb + at, n_);
+    });
     z_bar = z_bar_.data();
   }
 }

@@ -65,7 +65,10 @@ class MlpJets {
   std::size_t kn_;
   std::vector<std::vector<T>> layer_input_;  // per layer: in x K x n
   std::vector<std::vector<T>> act_slope_;    // per hidden layer: f'(z) jets, width x K x n
-  std::vector<T> pre_activation_, output_, y_bar_, z_bar_, scratch_;
+  template <class Fn>
+  void each_row_block(std::size_t rows, const Fn& fn);
+
+  std::vector<T> pre_activation_, output_, y_bar_, z_bar_;
 };
 
 }  // namespace pinnbilo
