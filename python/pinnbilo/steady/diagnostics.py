@@ -114,6 +114,13 @@ def identifiability(
     (default: the Fourier features of the W network, at least 3) seen by no state below mode_tol
     are flagged, as are a single state with both V and W unknown and states too uniform to show W.
     """
+    from .models import AggregationDiffusion
+
+    if not isinstance(model, AggregationDiffusion) or not isinstance(data, PeriodicStates):
+        raise InputError(
+            "identifiability() takes an AggregationDiffusion model and PeriodicStates; for Semilinear "
+            "models g is determined exactly on the observed (x, u) and nowhere else"
+        )
     grid = model.grid
     if data.grid != grid:
         raise InputError("data and model use different grids")
