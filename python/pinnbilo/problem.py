@@ -354,12 +354,17 @@ class Problem:
                 f"{points[bad[0]].tolist()}; drop them or widen the domain"
             )
 
-    def grid(self, n: int) -> np.ndarray:
-        """A tensor grid with n points per coordinate (endpoints included): (n**d, d)."""
+    def grid(self, n: int, interior: bool = False) -> np.ndarray:
+        """A tensor grid with n points per coordinate: (n**d, d), endpoints included; with
+        ``interior=True`` the n points of each axis avoid its ends (where, at the corners of a box,
+        a smooth residual may not vanish): (n**d, d)."""
         n = _positive_int(n, "grid size n")
         if n < 2:
             raise InputError("grid size n must be >= 2")
-        axes = [np.linspace(lo, hi, n) for lo, hi in (self.domain[c] for c in self.coords)]
+        if interior:
+            axes = [np.linspace(lo, hi, n + 2)[1:-1] for lo, hi in (self.domain[c] for c in self.coords)]
+        else:
+            axes = [np.linspace(lo, hi, n) for lo, hi in (self.domain[c] for c in self.coords)]
         mesh = np.meshgrid(*axes, indexing="ij")
         return np.stack([m.ravel() for m in mesh], axis=1)
 
