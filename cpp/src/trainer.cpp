@@ -263,12 +263,16 @@ RunResult Trainer<T>::run(long steps, bool train_params, long callback_every,
   require(callback_every > 0, "callback_every must be positive");
   require(!(tol < 0), "tol must be >= 0");
   RunResult result;
-  // Reserve the whole run's history so the loop never allocates.
+  // Reserve the whole run's history so the loop never allocates; grow at least geometrically so
+  // that many short runs (a live view stepping a few steps at a time) do not copy it every time.
   const std::size_t add = static_cast<std::size_t>(steps);
-  history_.step.reserve(history_.step.size() + add);
-  for (auto* v : {&history_.res, &history_.rgrad, &history_.data, &history_.reg, &history_.total})
-    v->reserve(v->size() + add);
-  history_.params.reserve(history_.params.size() + add * bounds_.size());
+  auto grow = [](auto& v, std::size_t extra) {
+    const std::size_t need = v.size() + extra;
+    if (need > v.capacity()) v.reserve(std::max(need, 2 * v.capacity()));
+  };
+  grow(history_.step, add);
+  for (auto* v : {&history_.res, &history_.rgrad, &history_.data, &history_.reg, &history_.total}) grow(*v, add);
+  grow(history_.params, add * bounds_.size());
   have_good_ = false;
   Losses losses;
   for (long k = 0; k < steps; ++k) {
