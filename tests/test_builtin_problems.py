@@ -131,3 +131,31 @@ def test_compare_runs_both_methods(tmp_path) -> None:
 def test_compare_unknown_problem() -> None:
     with pytest.raises(pb.InputError, match="unknown problem"):
         run("nope")
+
+
+def test_heat_initial_recovers_u0_of_x() -> None:
+    # Data at t = 1 only: the 3 pi mode has decayed to 17% of its start, so a CI-sized budget
+    # (3600 steps of a 20x20 network) gets the shape of u0 but not all its detail; the recipe's
+    # budget (examples/heat_initial.py) reaches 3.3%. The bound checks real progress from the
+    # initial error of ~98%.
+    p = problems.heat_initial(hidden=(16, 16))
+    data = problems.final_time_data(p, 30)
+    bilo = pb.BiLO(p, data, n_res=16, hidden=(20, 20), w_reg=1e-3, w_data=100.0)
+    before = bilo.function_errors()["u0"]
+    bilo.fit(steps=3000, pretrain_steps=600, lr=3e-3)
+    after = bilo.function_errors()["u0"]
+    assert before > 0.9 and after < 0.5, (before, after)
+
+
+def test_darcy_recovers_f_pattern() -> None:
+    # f is seen only through div(f grad u): its mean level is learned fast, its oscillating part
+    # slowly (a constant f already has 25% error). CI budget: the mean within 5% and the learned
+    # pattern positively correlated with the truth's; the recipe's budget reaches 13% error.
+    p = problems.darcy(hidden=(20, 20))
+    data = p.synthetic_data(100)
+    bilo = pb.BiLO(p, data, collocation=p.grid(14, interior=True), hidden=(20, 20), w_data=100.0)
+    bilo.fit(steps=2000, pretrain_steps=500, lr=5e-3, lr_functions=5e-3)
+    g = p.grid(31)
+    f, truth = bilo.function("f", g), p.true_function("f", g)
+    corr = np.corrcoef(f - f.mean(), truth - truth.mean())[0, 1]
+    assert abs(f.mean() - truth.mean()) < 0.05 and corr > 0.3, (f.mean(), corr)
