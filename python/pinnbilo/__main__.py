@@ -1,5 +1,4 @@
-"""Command line: ``python -m pinnbilo demo``, ``python -m pinnbilo compare PROBLEM`` and
-``python -m pinnbilo playground``."""
+"""Command line: ``python -m pinnbilo demo``, ``compare PROBLEM``, ``playground`` and ``steady``."""
 
 from __future__ import annotations
 
