@@ -101,14 +101,15 @@ void MlpJets<T>::forward(const T* params) {
 }
 
 // Calls fn(row, first point, points, scratch) over rows x blocks of points small enough that one
-// block's jets and the activation rule's scratch stay in L1; rows are split between threads for
+// block's jets and the activation rule's scratch stay in L2 (L1-sized blocks made the many short
+// term loops of large jets, e.g. K = 12, slower); rows are split between threads for
 // large layers (each row's arithmetic is the same whichever thread does it).
 template <class T>
 template <class Fn>
 void MlpJets<T>::each_row_block(std::size_t rows, const Fn& fn) {
   const std::size_t K = static_cast<std::size_t>(spec_.size());
   const std::size_t per_point = (static_cast<std::size_t>(spec_.degree()) + 2 + 5 * K) * sizeof(T);
-  const std::size_t block = std::min(n_, std::max<std::size_t>(32, (std::size_t(24) * 1024 / per_point) / 8 * 8));
+  const std::size_t block = std::min(n_, std::max<std::size_t>(128, (std::size_t(256) * 1024 / per_point) / 8 * 8));
   const std::size_t scratch_size = jet_unary_scratch(spec_, block);
   auto run_rows = [&](std::size_t r0, std::size_t r1) {
     thread_local std::vector<T> scratch;  // per thread; grows once
