@@ -63,6 +63,11 @@ CASE_SETS: Dict[str, List[Case]] = {
         Case("fkpp", "bilo", 64, 4, 4096, "float32"),
     ],
 }
+CASE_SETS["scaling"] = [
+    Case("ode", "bilo", 64, 4, 4096),
+    Case("fkpp", "pinn", 64, 4, 4096),
+    Case("fkpp", "bilo", 64, 4, 4096),
+]
 CASE_SETS["all"] = CASE_SETS["latency"] + CASE_SETS["throughput"] + CASE_SETS["float32"]
 
 
