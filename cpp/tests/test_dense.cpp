@@ -1,0 +1,101 @@
+// The layer products against a plain triple loop, over shapes that exercise every tile remainder,
+// and bit-for-bit equality across thread counts (the pool runs under the sanitizers in CI).
+#include <cstddef>
+#include <random>
+#include <vector>
+
+#include "check.hpp"
+#include "pinnbilo/dense.hpp"
+#include "pinnbilo/parallel.hpp"
+
+namespace {
+
+using namespace pinnbilo;
+
+template <class T>
+std::vector<T> random_vector(std::size_t n, unsigned seed) {
+  std::mt19937 g(seed);
+  std::normal_distribution<double> d;
+  std::vector<T> v(n);
+  for (auto& x : v) x = static_cast<T>(d(g));
+  return v;
+}
+
+template <class T>
+void check_products(std::size_t m, std::size_t k, std::size_t p, double rtol) {
+  const auto A = random_vector<T>(m * k, 1), B = random_vector<T>(k * p, 2), At = random_vector<T>(k * m, 3);
+  const auto X = random_vector<T>(m * p, 4), Y = random_vector<T>(k * p, 5);
+  std::vector<T> C(m * p), D(m * p), G(m * k, T(1));
+  gemm_nn<T>(m, k, p, A.data(), B.data(), C.data());
+  gemm_tn<T>(m, k, p, At.data(), B.data(), D.data());
+  gemm_nt_acc<T>(m, k, p, X.data(), Y.data(), G.data());
+  for (std::size_t i = 0; i < m; ++i) {
+    for (std::size_t j = 0; j < p; ++j) {
+      double c = 0, d = 0, scale = 0;
+      for (std::size_t q = 0; q < k; ++q) {
+        c += double(A[i * k + q]) * double(B[q * p + j]);
+        d += double(At[q * m + i]) * double(B[q * p + j]);
+        scale += std::fabs(double(A[i * k + q]) * double(B[q * p + j]));
+      }
+      CHECK_CLOSE(double(C[i * p + j]), c, 0.0, rtol * (scale + 1));
+      CHECK_CLOSE(double(D[i * p + j]), d, 0.0, rtol * (scale + 1) * 4);
+    }
+    for (std::size_t q = 0; q < k; ++q) {
+      double g = 1, scale = 1;
+      for (std::size_t j = 0; j < p; ++j) {
+        g += double(X[i * p + j]) * double(Y[q * p + j]);
+        scale += std::fabs(double(X[i * p + j]) * double(Y[q * p + j]));
+      }
+      CHECK_CLOSE(double(G[i * k + q]), g, 0.0, rtol * scale);
+    }
+  }
+}
+
+TEST(dense, products_match_triple_loop) {
+  const std::size_t shapes[][3] = {{1, 1, 1}, {1, 64, 37}, {7, 3, 5}, {13, 2, 100}, {64, 64, 203},
+                                   {5, 17, 1000}, {6, 8, 16}, {33, 1, 9}};
+  for (const auto& s : shapes) {
+    check_products<double>(s[0], s[1], s[2], 1e-13);
+    check_products<float>(s[0], s[1], s[2], 1e-5);
+  }
+}
+
+template <class T>
+void check_thread_independent() {
+  const std::size_t m = 70, k = 50, p = 2000;  // above the split threshold
+  const auto A = random_vector<T>(m * k, 6), B = random_vector<T>(k * p, 7);
+  const auto X = random_vector<T>(m * p, 8), Y = random_vector<T>(k * p, 9);
+  std::vector<std::vector<T>> outs;
+  for (int threads : {1, 2, 3}) {
+    set_num_threads(threads);
+    std::vector<T> C(m * p), D(k * p), G(m * k, T(0));
+    gemm_nn<T>(m, k, p, A.data(), B.data(), C.data());
+    gemm_tn<T>(k, m, p, A.data(), C.data(), D.data());
+    gemm_nt_acc<T>(m, k, p, X.data(), Y.data(), G.data());
+    C.insert(C.end(), D.begin(), D.end());
+    C.insert(C.end(), G.begin(), G.end());
+    outs.push_back(C);
+  }
+  set_num_threads(1);
+  CHECK(outs[0] == outs[1]);
+  CHECK(outs[0] == outs[2]);
+}
+
+TEST(dense, same_bits_for_every_thread_count) {
+  check_thread_independent<double>();
+  check_thread_independent<float>();
+}
+
+TEST(dense, parallel_for_runs_every_task_once) {
+  set_num_threads(3);
+  for (std::size_t n : {1, 2, 5, 64}) {
+    std::vector<int> hits(n, 0);
+    parallel_for(n, [&](std::size_t t) { hits[t] += 1; });
+    for (int h : hits) CHECK(h == 1);
+  }
+  set_num_threads(1);
+  CHECK(num_threads() == 1);
+  CHECK_THROWS(InputError, set_num_threads(0));
+}
+
+}  // namespace
