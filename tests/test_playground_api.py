@@ -453,7 +453,8 @@ def test_catalogue_follows_builtins(monkeypatch: pytest.MonkeyPatch) -> None:
     assert [e.name for e in ok2] == names + ["scalarbvp"]
     assert ok2[-1].param == "k" and ok2[-1].coord == "x" and not ok2[-1].has_u0
     assert ok2[-1].defaults == {"a_init": 1.0, "a_true": 3.0} and ok2[-1].label == "scalarbvp: u_xx = -k^2 u"
-    assert skipped2[-1]["name"] == "twoparams" and "one scalar parameter" in skipped2[-1]["reason"]
+    # Two parameters are shown now; without an exact solution a problem is not.
+    assert skipped2[-1]["name"] == "twoparams" and "exact solution" in skipped2[-1]["reason"]
 
 
 @pytest.mark.skipif("poisson" not in problems.BUILTINS, reason="no built-in Poisson problem")
@@ -509,3 +510,123 @@ def test_command_line_port_errors(capsys: pytest.CaptureFixture) -> None:
         thread.join(5)
     assert main(["playground", "--no-browser", "--port", "70000"]) == 1
     assert "port must be an integer in [0, 65535]" in capsys.readouterr().err
+
+
+# -- problems of other shapes: two coordinates, several parameters, unknown functions -------------
+def _frames(client: Client, sid: str, steps: int) -> Dict[str, Any]:
+    client.control(sid, "step")
+    return wait_until(lambda: (lambda s: s if s["models"][0]["step"] >= steps else None)(client.state(sid)), 60)
+
+
+@pytest.mark.skipif("fisher_kpp" not in problems.BUILTINS, reason="no built-in Fisher-KPP problem")
+def test_fisher_kpp_heatmaps_and_two_parameters(client: Client) -> None:
+    sid = client.session()
+    status, r = client.config(sid, equation="fisher_kpp", compare=True, steps_per_frame=5, n_data=30)
+    assert status == 200, r
+    cfg = r["config"]
+    # The equation's starting values: its parameters in slots a, b, and the space-time settings.
+    assert (cfg["a_init"], cfg["a_true"], cfg["b_init"], cfg["b_true"]) == (0.2, 0.1, 1.0, 2.0)
+    assert cfg["n_res"] == 16 and cfg["w_data"] == 100.0 and cfg["pretrain_steps"] == 800
+    s = client.state(sid)
+    assert s["coords"] == ["x", "t"] and [p["name"] for p in s["params"]] == ["D", "rho"]
+    assert [p["true"] for p in s["params"]] == [0.1, 2.0] and s["functions"] == []
+    heat = s["heat"]
+    ny, nx = len(heat["y"]), len(heat["x"])
+    assert heat["names"] == ["x", "t"] and nx > 10 and ny > 10
+    assert len(heat["exact"]) == ny and all(len(row) == nx for row in heat["exact"])
+    # The exact heatmap is the problem's exact solution: rows over t, columns over x.
+    p = problems.fisher_kpp()
+    np.testing.assert_allclose(
+        heat["exact"][ny // 2],
+        p.exact(np.column_stack([heat["x"], np.full(nx, heat["y"][ny // 2])])),
+        rtol=1e-6,
+        atol=1e-9,
+    )
+    assert len(s["data"]["t"]) == len(s["data"]["y"]) == len(s["data"]["u"]) == 30
+
+    s = _frames(client, sid, 5)
+    assert [m["method"] for m in s["models"]] == ["bilo", "pinn"] and [m["step"] for m in s["models"]] == [5, 5]
+    bilo, pinn = s["models"]
+    for m in (bilo, pinn):
+        assert len(m["heat"]) == ny and all(len(row) == nx for row in m["heat"])
+        assert set(m["params"]) == {"D", "rho"} and set(m["history"]["params"]) == {"D", "rho"}
+        assert len(m["history"]["params"]["rho"]) == len(m["history"]["step"]) == 5
+    # BiLO pretrains (parameters fixed) for its first pretrain_steps steps; PINN trains them at once.
+    assert bilo["params"] == {"D": 0.2, "rho": 1.0} and pinn["params"]["rho"] != 1.0
+    assert not any(m.get("prediction") for m in (bilo, pinn))
+    # BiLO's network takes (x, t, D, rho); the neuron heatmaps run over x and t.
+    net = bilo["network"]
+    assert net["inputs"] == ["x", "t", "D", "rho"] and net["row_kind"] == "coord" and net["row_name"] == "t"
+    assert len(base64.b64decode(net["layers"][1]["heat"][0])) == net["grid"] * net["rows"] == 16 * 16
+    assert pinn["network"]["inputs"] == ["x", "t"] and len(net["edges"][0][0]) == 4
+
+    # Parameters by slot or by their own names; the problem's bounds are checked (D in (0, 1)).
+    assert client.config(sid, rho_true=3.0)[1]["config"]["b_true"] == 3.0
+    assert client.state(sid)["params"][1]["true"] == 3.0
+    for changes, words in (
+        ({"a_init": 1.5}, "outside its bounds"),
+        ({"D_init": -0.1}, "outside its bounds"),
+        ({"rho_init": 7.0}, "outside its bounds"),
+        ({"rho_true": "x"}, "true rho must be a number"),
+        ({"c_init": 1.0}, "fisher_kpp has no parameter 'c'"),
+        ({"b_true": 2.0, "rho_true": 2.5}, "set the same value"),
+        ({"n_res": 200}, "200 residual points per coordinate (40000 in all)"),
+    ):
+        status, r = client.config(sid, **changes)
+        assert status == 400 and words in r["error"], (changes, r)
+    assert client.state(sid)["config"]["b_true"] == 3.0
+
+
+@pytest.mark.skipif("variable_poisson" not in problems.BUILTINS, reason="no built-in variable Poisson problem")
+def test_variable_poisson_shows_the_unknown_function(client: Client) -> None:
+    sid = client.session()
+    status, r = client.config(sid, equation="variable_poisson", compare=True, steps_per_frame=30, pretrain_steps=10)
+    assert status == 200, r
+    assert r["config"]["w_reg"] == 1e-3 and r["config"]["n_res"] == 51
+    s = _frames(client, sid, 30)
+    assert s["params"] == [] and s["a_true"] is None and s["heat"] is None
+    (f,) = s["functions"]
+    assert f["name"] == "D" and f["coord"] == "x" and len(f["x"]) == len(f["true"])
+    p = problems.variable_poisson()
+    np.testing.assert_allclose(f["true"], p.true_function("D", np.array(f["x"])[:, None]), rtol=1e-7)
+    bilo, pinn = s["models"]
+    for m in (bilo, pinn):
+        assert m["a"] is None and m["params"] == {}
+        d = m["functions"]["D"]
+        assert len(d["values"]) == len(f["x"])
+        # The error shown is the relative L2 error of the curve drawn (up to the grid).
+        got, true = np.array(d["values"]), np.array(f["true"])
+        assert d["error"] == pytest.approx(np.linalg.norm(got - true) / np.linalg.norm(true), rel=0.05)
+        assert len(m["prediction"]) == len(s["t"]) and len(m["history"]["reg"]) == 30
+    # BiLO's inputs are (x, D(x)): the heatmaps' rows scale D.
+    assert bilo["network"]["inputs"] == ["x", "D"] and bilo["network"]["row_kind"] == "function"
+    assert pinn["network"]["inputs"] == ["x"] and pinn["network"]["rows"] == 1
+    for changes, words in (
+        ({"a_init": 1.0}, "variable_poisson has no parameter 'a'"),
+        ({"w_reg": -1}, "w_reg must lie in"),
+        ({"pretrain_steps": 0.5}, "whole number"),
+    ):
+        status, r = client.config(sid, **changes)
+        assert status == 400 and words in r["error"], (changes, r)
+
+
+@pytest.mark.skipif("variable_poisson" not in problems.BUILTINS, reason="no built-in variable Poisson problem")
+def test_variable_poisson_recovers_D_in_the_playground(client: Client) -> None:
+    """With the page's starting settings, BiLO's D(x) approaches the truth (CI-sized run)."""
+    sid = client.session()
+    assert client.config(sid, equation="variable_poisson", steps_per_frame=100)[0] == 200
+    start = client.state(sid)["models"][0]["functions"]["D"]["error"]
+    client.control(sid, "play")
+    s = wait_until(lambda: (lambda s: s if s["models"][0]["step"] >= 4500 else None)(client.state(sid)), 60)
+    client.control(sid, "pause")
+    m = s["models"][0]
+    assert start > 0.3 and m["functions"]["D"]["error"] < 0.08
+    assert m["losses"]["total"] < 0.1 * m["history"]["total"][0]
+
+
+def test_switching_back_restores_the_ode_settings(client: Client) -> None:
+    sid = client.session()
+    before = client.state(sid)["config"]
+    assert client.config(sid, equation="fisher_kpp")[0] == 200 if "fisher_kpp" in problems.BUILTINS else True
+    status, r = client.config(sid, equation=before["equation"])
+    assert status == 200 and r["config"] == before

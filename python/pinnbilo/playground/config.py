@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import problems
@@ -20,6 +20,10 @@ from ..problem import Data, Problem
 
 METHODS = {"bilo": BiLO, "pinn": PINN}
 PHASES = ("pretrain", "inverse")
+# The page's parameter controls are positional: slot "a" is a problem's first scalar parameter,
+# "b" its second, ...; the page labels them with the parameter's own name.
+SLOTS = ("a", "b", "c")
+MAX_COORDS = 2  # one coordinate: line plots; two: heatmaps
 
 
 @dataclass(frozen=True)
@@ -43,8 +47,11 @@ def _controls(equations: Sequence[str]) -> Dict[str, Control]:
         Control("compare", "bool", False, label="PINN and BiLO side by side"),
         Control("phase", "choice", "inverse", choices=PHASES, live=True, label="phase"),
         Control("u0", "float", 1.0, -10.0, 10.0, label="u0"),
-        Control("a_init", "float", 1.0, -20.0, 20.0, label="initial a"),
-        Control("a_true", "float", 2.0, -20.0, 20.0, label="true a"),
+    ]
+    for s in SLOTS:
+        c.append(Control(f"{s}_init", "float", 1.0, -20.0, 20.0, label=f"initial {s}"))
+        c.append(Control(f"{s}_true", "float", 2.0, -20.0, 20.0, label=f"true {s}"))
+    c += [
         Control("n_res", "int", 51, 2, 2000, label="residual points"),
         Control("n_data", "int", 20, 1, 500, label="data points"),
         Control("noise", "float", 0.01, 0.0, 1.0, label="noise level"),
@@ -54,6 +61,8 @@ def _controls(equations: Sequence[str]) -> Dict[str, Control]:
         Control("w_res", "float", 1.0, 0.0, 1e4, live=True, label="w_res"),
         Control("w_rgrad", "float", 0.1, 0.0, 1e4, live=True, label="w_rgrad"),
         Control("w_data", "float", 1.0, 0.0, 1e4, live=True, label="w_data"),
+        Control("w_reg", "float", 0.0, 0.0, 1e4, live=True, label="w_reg"),
+        Control("pretrain_steps", "int", 0, 0, 100_000, live=True, label="BiLO pretraining steps"),
         Control("layers", "int", 2, 1, 8, label="hidden layers"),
         Control("neurons", "int", 16, 1, 256, label="neurons per layer"),
         Control("activation", "choice", "tanh", choices=ACTIVATIONS, label="activation"),
@@ -62,23 +71,92 @@ def _controls(equations: Sequence[str]) -> Dict[str, Control]:
     return {x.name: x for x in c}
 
 
+# Starting settings by the problem's shape (not its name): space-time problems need fewer residual
+# points per axis, heavier data and lighter residual-gradient weights, and BiLO pretraining;
+# unknown functions need the smoothness regulariser. Later entries win.
+SHAPE_SETTINGS: Tuple[Tuple[str, Dict[str, Any]], ...] = (
+    ("unknown functions", {"n_res": 51, "w_reg": 1e-3, "w_data": 100.0, "pretrain_steps": 800, "steps_per_frame": 20}),
+    (
+        "two coordinates",
+        {
+            "n_res": 16,
+            "n_data": 100,
+            "neurons": 32,
+            "w_data": 100.0,
+            "w_rgrad": 0.01,
+            "pretrain_steps": 800,
+            "steps_per_frame": 20,
+        },
+    ),
+)
+
+
+def shape_settings(n_coords: int, n_functions: int) -> Dict[str, Any]:
+    """The starting control values of a problem of this shape (beyond the global defaults)."""
+    out: Dict[str, Any] = {}
+    for what, values in SHAPE_SETTINGS:
+        if (what == "two coordinates" and n_coords == 2) or (what == "unknown functions" and n_functions > 0):
+            out.update(values)
+    return out
+
+
 @dataclass(frozen=True)
 class Equation:
-    """A built-in problem the playground can show: one coordinate, one parameter, an exact solution."""
+    """A built-in problem the playground can show: one or two coordinates, up to len(SLOTS) scalar
+    parameters, unknown functions of one coordinate, and an exact solution."""
 
     name: str
     label: str
-    param: str
-    coord: str
+    coords: Tuple[str, ...]
+    params: Tuple[str, ...]
+    functions: Tuple[str, ...]
     has_u0: bool  # whether the factory takes the initial value u0 (ODEs in t do, boundary value problems not)
-    defaults: Dict[str, float]
-    domain: Tuple[float, float]
+    defaults: Dict[str, Any]  # control values this equation starts from
+    domains: Tuple[Tuple[float, float], ...]
 
-    def problem(self, u0: float, a_init: float, a_true: float) -> Problem:
-        kwargs: Dict[str, float] = {f"{self.param}_init": a_init, f"{self.param}_true": a_true}
+    @property
+    def param(self) -> str:
+        """The first scalar parameter's name ('' when there is none)."""
+        return self.params[0] if self.params else ""
+
+    @property
+    def coord(self) -> str:
+        return self.coords[0]
+
+    @property
+    def domain(self) -> Tuple[float, float]:
+        """The first coordinate's interval."""
+        return self.domains[0]
+
+    def n_points(self, n_res: int) -> int:
+        """Residual points of a grid with n_res points per coordinate."""
+        return int(n_res) ** len(self.coords)
+
+    def problem(self, cfg: Mapping[str, Any]) -> Problem:
+        """The problem with the parameter values and u0 of the controls ``cfg``."""
+        kwargs: Dict[str, Any] = {}
+        for slot, p in zip(SLOTS, self.params):
+            kwargs[f"{p}_init"] = cfg[f"{slot}_init"]
+            kwargs[f"{p}_true"] = cfg[f"{slot}_true"]
         if self.has_u0:
-            kwargs["u0"] = u0
+            kwargs["u0"] = cfg["u0"]
         return problems.get(self.name, **kwargs)
+
+    def describe(self) -> Dict[str, Any]:
+        """JSON-able description for the page."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "param": self.param,
+            "params": list(self.params),
+            "functions": list(self.functions),
+            "coord": self.coord,
+            "coords": list(self.coords),
+            "has_u0": self.has_u0,
+            "defaults": self.defaults,
+            "domain": list(self.domain),
+            "domains": [list(d) for d in self.domains],
+        }
 
 
 def _label(name: str, factory: Any, problem: Problem) -> str:
@@ -87,12 +165,34 @@ def _label(name: str, factory: Any, problem: Problem) -> str:
     return f"{name}: {m.group(1) if m else str(problem.residual) + ' = 0'}"
 
 
+def _why_not(problem: Problem, sig: Mapping[str, inspect.Parameter]) -> str:
+    """Why the playground cannot show a problem ('' when it can)."""
+    if not 1 <= len(problem.coords) <= MAX_COORDS:
+        return "the playground shows problems in one or two coordinates"
+    if len(problem.params) > len(SLOTS):
+        return f"the playground shows at most {len(SLOTS)} scalar parameters"
+    if not problem.params and not problem.functions:
+        return "nothing to infer: no scalar parameter and no unknown function"
+    if problem.solution is None:
+        return "needs an exact solution"
+    need = {f"{p.name}_{k}" for p in problem.params for k in ("init", "true")}
+    if not need <= set(sig):
+        return f"needs arguments {sorted(need)}"
+    for f in problem.functions:
+        if len(problem.function_inputs[f.name]) != 1:
+            return "the playground draws unknown functions of one coordinate"
+        if f.true is None:
+            return f"needs the true {f.name}"
+    return ""
+
+
 def catalogue() -> Tuple[List[Equation], List[Dict[str, str]]]:
     """The built-in problems the playground supports, and those it cannot show (with the reason).
 
     Built from :data:`pinnbilo.problems.BUILTINS`, so new problems appear by themselves when they
-    have one coordinate, one parameter, an exact solution and ``<p>_init``, ``<p>_true`` (and
-    optionally ``u0``) keyword arguments.
+    have one or two coordinates, an exact solution, ``<p>_init`` and ``<p>_true`` keyword arguments
+    for each scalar parameter (optionally ``u0``), and unknown functions (if any) of one coordinate
+    with known truth.
     """
     ok: List[Equation] = []
     skipped: List[Dict[str, str]] = []
@@ -103,20 +203,27 @@ def catalogue() -> Tuple[List[Equation], List[Dict[str, str]]]:
             skipped.append({"name": name, "reason": f"needs arguments: {exc}"})
             continue
         sig = inspect.signature(factory).parameters
-        if len(problem.coords) != 1 or len(problem.params) != 1:
-            skipped.append({"name": name, "reason": "the playground shows one coordinate and one scalar parameter"})
-            continue
-        p = problem.params[0].name
-        need = {f"{p}_init", f"{p}_true"}
-        if not need <= set(sig) or problem.solution is None:
-            skipped.append({"name": name, "reason": f"needs an exact solution and arguments {sorted(need)}"})
+        reason = _why_not(problem, sig)
+        if reason:
+            skipped.append({"name": name, "reason": reason})
             continue
         has_u0 = "u0" in sig
-        defaults = {"a_init": float(sig[f"{p}_init"].default), "a_true": float(sig[f"{p}_true"].default)}
+        defaults: Dict[str, Any] = shape_settings(len(problem.coords), len(problem.functions))
+        for slot, p in zip(SLOTS, problem.params):
+            defaults[f"{slot}_init"] = float(sig[f"{p.name}_init"].default)
+            defaults[f"{slot}_true"] = float(sig[f"{p.name}_true"].default)
         if has_u0:
             defaults["u0"] = float(sig["u0"].default)
-        coord = problem.coords[0]
-        eq = Equation(name, _label(name, factory, problem), p, coord, has_u0, defaults, problem.domain[coord])
+        eq = Equation(
+            name,
+            _label(name, factory, problem),
+            tuple(problem.coords),
+            tuple(problem.param_names),
+            tuple(problem.function_names),
+            has_u0,
+            defaults,
+            tuple(tuple(float(v) for v in problem.domain[c]) for c in problem.coords),
+        )
         ok.append(eq)
     if not ok:
         raise RuntimeError("no built-in problem can be shown in the playground")
@@ -151,11 +258,14 @@ class Controls:
             for c in self.controls.values()
         ]
 
-    def value(self, name: str, v: Any) -> Any:
-        """One control's value, checked and normalised; InputError naming the control otherwise."""
+    def value(self, name: str, v: Any, label: str = "") -> Any:
+        """One control's value, checked and normalised; InputError naming the control (as ``label``,
+        default its own label) otherwise."""
         c = self.controls.get(name)
         if c is None:
             raise InputError(f"unknown control '{name}'; controls: {', '.join(self.controls)}")
+        if label:
+            c = replace(c, label=label)
         if c.kind == "bool":
             if not isinstance(v, bool):
                 raise InputError(f"{c.label} must be true or false, got {v!r}")
@@ -182,28 +292,54 @@ class Controls:
     def validate(self, current: Mapping[str, Any], changes: object) -> Tuple[Dict[str, Any], bool]:
         """Apply ``changes`` to a copy of ``current``; returns (new config, whether models must be rebuilt).
 
-        Choosing another equation takes that equation's u0 and parameter values unless the change
-        gives them (logistic growth needs 0 < u0 < 1; Poisson's D is a different quantity from a).
+        Parameter values may be named by slot (``a_init``, ``b_true``) or by the parameter's own
+        name (``rho_true``). Choosing another equation takes that equation's starting values (u0,
+        parameters, and the settings of its shape) unless the change gives them (logistic growth
+        needs 0 < u0 < 1; Poisson's D is a different quantity from a).
         """
         if not isinstance(changes, dict) or not changes:
             raise InputError("changes must be a non-empty JSON object {control: value}")
+        name = changes.get("equation", current["equation"])
+        eq = self.equations[self.value("equation", name)]
+        changes = self._by_slot(eq, changes)
         new = dict(current)
+        names = {
+            f"{slot}_{k}": f"{'initial' if k == 'init' else 'true'} {p}"
+            for slot, p in zip(SLOTS, eq.params)
+            for k in ("init", "true")
+        }
         for k, v in changes.items():
-            new[k] = self.value(k, v)
-        eq = self.equations[new["equation"]]
+            new[k] = self.value(k, v, names.get(k, ""))
+        for slot in SLOTS[len(eq.params) :]:
+            for k in (f"{slot}_init", f"{slot}_true"):
+                if k in changes:
+                    have = ", ".join(eq.params) or "none"
+                    raise InputError(f"{eq.name} has no parameter '{slot}' to set with {k}; its parameters: {have}")
         if "equation" in changes and new["equation"] != current["equation"]:
             # Another equation starts from its own defaults unless the change names them.
-            for k in ("u0", "a_init", "a_true"):
-                if k in eq.defaults and k not in changes:
-                    new[k] = eq.defaults[k]
+            preset = {k for e in self.equations.values() for k in e.defaults}
+            for k in preset:
+                if k not in changes:
+                    new[k] = eq.defaults.get(k, self.controls[k].default)
         rebuild = any(not self.controls[k].live and new[k] != current[k] for k in changes) or (
             new["u0"] != current["u0"]
         )
-        check_size(new)
+        check_size(new, eq)
         if rebuild:
-            # Cheap checks of the problem's own constraints (e.g. 0 < u0 < 1) before anything is replaced.
-            eq.problem(new["u0"], new["a_init"], new["a_true"])
+            # Cheap checks of the problem's own constraints (e.g. 0 < u0 < 1, bounds) before anything is replaced.
+            eq.problem(new)
         return new, rebuild
+
+    def _by_slot(self, eq: Equation, changes: Mapping[str, Any]) -> Dict[str, Any]:
+        """``changes`` with parameters named by their own name (``rho_true``) renamed to their slot."""
+        alias = {f"{p}_{k}": f"{slot}_{k}" for slot, p in zip(SLOTS, eq.params) for k in ("init", "true")}
+        out: Dict[str, Any] = {}
+        for k, v in changes.items():
+            key = alias.get(k, k)
+            if key in out:
+                raise InputError(f"'{k}' and '{key}' set the same value; send one of them")
+            out[key] = v
+        return out
 
 
 # Work per training step ~ residual points x layers x neurons^2: this bound keeps a step of the
@@ -211,12 +347,18 @@ class Controls:
 MAX_WORK = 250 * 8 * 128**2
 
 
-def check_size(cfg: Mapping[str, Any]) -> None:
+def check_size(cfg: Mapping[str, Any], eq: Equation) -> None:
     """InputError when the network and the residual points together are too much work per step."""
-    work = cfg["n_res"] * cfg["layers"] * cfg["neurons"] ** 2
+    n = eq.n_points(cfg["n_res"])
+    work = n * cfg["layers"] * cfg["neurons"] ** 2
     if work > MAX_WORK:
+        what = (
+            f"{cfg['n_res']} residual points"
+            if len(eq.coords) == 1
+            else (f"{cfg['n_res']} residual points per coordinate ({n} in all)")
+        )
         raise InputError(
-            f"network too large for {cfg['n_res']} residual points: residual points x hidden layers x "
+            f"network too large for {what}: residual points x hidden layers x "
             f"neurons^2 = {work:.3g} exceeds {MAX_WORK:.3g}; use fewer neurons, layers or residual points"
         )
 
@@ -229,7 +371,7 @@ def _short(v: object) -> str:
 def build_models(cfg: Mapping[str, Any], eq: Equation) -> List[Model]:
     """The models of a configuration: the chosen method first, then (side by side) the other one
     on the same data and residual points."""
-    problem = eq.problem(cfg["u0"], cfg["a_init"], cfg["a_true"])
+    problem = eq.problem(cfg)
     data = problem.synthetic_data(cfg["n_data"], noise=cfg["noise"], seed=cfg["seed"])
     methods = [cfg["method"]] + ([m for m in METHODS if m != cfg["method"]] if cfg["compare"] else [])
     return [companion(METHODS[m], problem, data, cfg, None) for m in methods]
@@ -248,4 +390,5 @@ def companion(cls: type, problem: Problem, data: Data, cfg: Mapping[str, Any], c
         w_res=cfg["w_res"],
         w_rgrad=cfg["w_rgrad"],
         w_data=cfg["w_data"],
+        w_reg=cfg["w_reg"],
     )

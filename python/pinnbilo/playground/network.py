@@ -54,21 +54,60 @@ def _encode(v: np.ndarray, scale: float) -> str:
     return base64.b64encode(q.tobytes()).decode("ascii")
 
 
+def _row_axis(model: Model) -> Tuple[str, str, np.ndarray]:
+    """The heatmaps' vertical axis: (name, kind, values).
+
+    Columns always run over the first coordinate. Rows run over the second coordinate when there
+    is one; otherwise, for BiLO, over its first extra input: a parameter's current value +-50%, or
+    an unknown function's current values scaled by 0.5 to 1.5; otherwise there is one row. Inputs
+    not on an axis keep their current values.
+    """
+    problem = model.problem
+    if len(problem.coords) >= 2:
+        lo, hi = problem.domain[problem.coords[1]]
+        return problem.coords[1], "coord", np.linspace(lo, hi, GRID)
+    if model.method == "bilo" and problem.params:
+        a_lo, a_hi = a_window(float(model.params[problem.param_names[0]]))
+        return problem.param_names[0], "param", np.linspace(a_lo, a_hi, GRID)
+    if model.method == "bilo" and problem.functions:
+        return problem.function_names[0], "function", np.linspace(0.5, 1.5, GRID)
+    return "", "none", np.zeros(1)
+
+
+def network_inputs(model: Model, points: np.ndarray) -> np.ndarray:
+    """The network's inputs at coordinate points (n, n_coords): the coordinates, then (BiLO) the
+    current parameters and the unknown functions' values there: (n, n_in)."""
+    cols = [points]
+    if model.method == "bilo":
+        n = points.shape[0]
+        cols += [np.full((n, 1), float(v)) for v in model.params.values()]
+        cols += [np.asarray(model.function(f, points)).reshape(n, 1) for f in model.problem.function_names]
+    return np.concatenate(cols, axis=1)
+
+
 def network_view(model: Model) -> Dict[str, Any]:
-    """Neurons (with heatmaps over t, and a for BiLO) and edge weights of the drawn subset."""
+    """Neurons (heatmaps over the first coordinate and the row axis, see :func:`_row_axis`) and the
+    edge weights of the drawn subset."""
     layers = model.get_weights()
-    coord = model.problem.coords[0]
-    t_lo, t_hi = model.problem.domain[coord]
+    problem = model.problem
+    coord = problem.coords[0]
+    t_lo, t_hi = problem.domain[coord]
     t = np.linspace(t_lo, t_hi, GRID)
-    bilo = model.method == "bilo"
-    a = float(next(iter(model.params.values())))
-    a_lo, a_hi = a_window(a)
-    if bilo:
-        av = np.linspace(a_lo, a_hi, GRID)
-        aa, tt = np.meshgrid(av, t, indexing="ij")  # rows: a, columns: t
-        x = np.stack([tt.ravel(), aa.ravel()], axis=1)
-    else:
-        x = t[:, None]
+    row_name, row_kind, rows = _row_axis(model)
+    rr, tt = np.meshgrid(rows, t, indexing="ij")  # rows x columns
+    points = np.zeros((tt.size, len(problem.coords)))
+    points[:, 0] = tt.ravel()
+    if row_kind == "coord":
+        points[:, 1] = rr.ravel()
+    elif len(problem.coords) > 1:
+        points[:, 1:] = [problem.domain[c][0] for c in problem.coords[1:]]
+    x = network_inputs(model, points)
+    names = list(problem.coords)
+    if model.method == "bilo":
+        names += problem.param_names + problem.function_names
+    if row_kind in ("param", "function"):
+        j = names.index(row_name)
+        x[:, j] = rr.ravel() if row_kind == "param" else x[:, j] * rr.ravel()
     outs = layer_outputs(layers, x, model.activation)
     shown = [list(range(min(o.shape[1], MAX_SHOWN))) for o in outs]
     view_layers = []
@@ -92,15 +131,19 @@ def network_view(model: Model) -> Dict[str, Any]:
     for li, (w, _) in enumerate(layers):
         sub = w[np.ix_(shown[li + 1], shown[li])]
         edges.append(np.round(sub, 4).tolist())
-    names = [coord] + ([model.problem.param_names[0]] if bilo else [])
+    n_rows = len(rows)
+    row_range = [float(rows[0]), float(rows[-1])] if n_rows > 1 else None
     return {
         "inputs": names,
         "layers": view_layers,
         "edges": edges,
         "grid": GRID,
-        "rows": GRID if bilo else 1,
+        "rows": n_rows,
         "t_range": [t_lo, t_hi],
-        "a_range": [a_lo, a_hi] if bilo else None,
+        "row_name": row_name,
+        "row_kind": row_kind,
+        "row_range": row_range,
+        "a_range": row_range if row_kind == "param" else None,
         "max_abs_weight": float(max(np.max(np.abs(w)) for w, _ in layers)),
     }
 
@@ -110,36 +153,65 @@ def _finite_list(v: np.ndarray, digits: int = 8) -> List[Any]:
 
 
 def history_view(model: Model) -> Dict[str, Any]:
-    """The loss curves and the parameter trajectory, thinned to at most MAX_HISTORY points."""
+    """The loss curves and the parameter trajectories, thinned to at most MAX_HISTORY points."""
     h = model.history
     n = len(h)
     idx = np.unique(np.linspace(0, n - 1, MAX_HISTORY).round().astype(int)) if n > MAX_HISTORY else np.arange(n)
-    a = next(iter(h.params.values())) if h.params else np.zeros(n)
+    params = {k: _finite_list(v[idx]) for k, v in h.params.items()}
     return {
         "step": [int(s) for s in h.step[idx]],
         "total": _finite_list(h.total[idx]),
         "res": _finite_list(h.res[idx]),
         "rgrad": _finite_list(h.rgrad[idx]),
         "data": _finite_list(h.data[idx]),
-        "a": _finite_list(a[idx]),
+        "reg": _finite_list(h.reg[idx]),
+        "params": params,
+        "a": next(iter(params.values())) if params else _finite_list(np.zeros(len(idx))),
     }
 
 
-def model_view(model: Model, t: np.ndarray) -> Dict[str, Any]:
-    """Everything the page shows of one model."""
+def function_points(problem: Any, name: str, n: int = 101) -> Tuple[np.ndarray, np.ndarray]:
+    """(x, points): n values of an unknown function's one coordinate over its interval, and the
+    coordinate points (n, n_coords) there (other coordinates at their lower ends)."""
+    c = problem.function_inputs[name][0]
+    lo, hi = problem.domain[c]
+    x = np.linspace(lo, hi, n)
+    points = np.array([[problem.domain[k][0] for k in problem.coords]] * n, dtype=np.float64)
+    points[:, problem.coords.index(c)] = x
+    return x, points
+
+
+def model_view(model: Model, points: np.ndarray, shape: Tuple[int, ...]) -> Dict[str, Any]:
+    """Everything the page shows of one model. ``points`` (n, n_coords) where the solution is
+    drawn, ``shape`` their layout: (n,) a line, (rows, columns) a heatmap with rows over the
+    second coordinate."""
     h = model.history
     last = {}
     if len(h):
-        last = {k: float(getattr(h, k)[-1]) for k in ("total", "res", "rgrad", "data")}
-    return {
+        last = {k: float(getattr(h, k)[-1]) for k in ("total", "res", "rgrad", "data", "reg")}
+    u = model.predict(points)
+    params = {k: float(v) for k, v in model.params.items()}
+    functions = {}
+    if model.problem.functions:
+        errors = model.function_errors()
+        for f in model.problem.function_names:
+            _, fp = function_points(model.problem, f)
+            functions[f] = {"values": _finite_list(np.asarray(model.function(f, fp))), "error": errors[f]}
+    view: Dict[str, Any] = {
         "method": model.method,
         "name": model.display_name,
         "step": model.step,
-        "a": float(next(iter(model.params.values()))),
+        "a": next(iter(params.values())) if params else None,
+        "params": params,
+        "functions": functions,
         "hidden": list(model.hidden),
         "activation": model.activation,
         "losses": {k: (v if math.isfinite(v) else None) for k, v in last.items()},
-        "prediction": _finite_list(model.predict(t)),
         "history": history_view(model),
         "network": network_view(model),
     }
+    if len(shape) == 1:
+        view["prediction"] = _finite_list(u)
+    else:
+        view["heat"] = [_finite_list(row, 6) for row in u.reshape(shape)]
+    return view

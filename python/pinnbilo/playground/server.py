@@ -254,18 +254,7 @@ class Handler(BaseHTTPRequestHandler):
             200,
             {
                 "controls": c.schema(),
-                "equations": [
-                    {
-                        "name": e.name,
-                        "label": e.label,
-                        "param": e.param,
-                        "coord": e.coord,
-                        "has_u0": e.has_u0,
-                        "defaults": e.defaults,
-                        "domain": e.domain,
-                    }
-                    for e in c.equations.values()
-                ],
+                "equations": [e.describe() for e in c.equations.values()],
                 "unsupported": self.server.skipped,
                 "defaults": c.defaults(),
                 "heartbeat_timeout": self.server.heartbeat_timeout,

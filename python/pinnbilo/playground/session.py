@@ -23,13 +23,16 @@ import numpy as np
 from ..checkpoint import load
 from ..errors import InputError
 from ..model import Model
-from .config import METHODS, Controls, Equation, build_models, check_size, companion
-from .network import model_view
+from .config import METHODS, SLOTS, Controls, Equation, build_models, check_size, companion
+from .network import function_points, model_view
 
 FRAME_S = 1.0 / 30.0  # pacing of frames while playing: fast enough to watch, slow enough to follow
 SNAPSHOT_S = 0.1  # at most this often a new snapshot while playing
 FIXED_LR = 1e-30  # PINN "pretrain": Adam steps of the parameter are ~lr, so this keeps it fixed
+LIVE_WEIGHTS = ("w_res", "w_rgrad", "w_data", "w_reg")
 MAX_CHECKPOINT_BYTES = 32 * 2**20
+LINE_POINTS = 101  # where one-coordinate solutions and unknown functions are drawn
+HEAT_POINTS = 41  # heatmaps of two-coordinate solutions: this many points per axis
 MAX_STEPS = 200_000  # per model: every snapshot reads the whole history, every frame extends it
 FRAME_BUDGET_S = 0.25  # while playing, a frame ends after this long even if steps are left
 
@@ -52,6 +55,7 @@ class Session:
         self._owed: List[int] = []  # steps left in the current frame, per model
         self._step_s: Dict[int, float] = {}  # measured seconds per training step, by id(model)
         self._publish_s = 0.0  # measured seconds per snapshot
+        self._drawn_for: Optional[Tuple[Any, Any, Dict[str, Any]]] = None
         self._published: Tuple[int, bytes] = (0, b"{}")
         self._queue: "queue.Queue[Optional[Tuple[Callable[[], Any], Future]]]" = queue.Queue()
         self._publish()
@@ -102,7 +106,7 @@ class Session:
                 self.config = new
                 for m in self.models:
                     # The loss weights are read by every fit call, so they change live.
-                    m.weights_config.update({k: float(new[k]) for k in ("w_res", "w_rgrad", "w_data")})
+                    m.weights_config.update({k: float(new[k]) for k in LIVE_WEIGHTS})
             return self.config
 
         return self.call(run)
@@ -177,26 +181,28 @@ class Session:
         eq = self.controls.equations[str(name)]
         kwargs = spec.get("kwargs", {})
         true = model.problem.true_params
-        changes = {
+        changes: Dict[str, Any] = {
             "equation": eq.name,
             "method": model.method,
             "u0": float(kwargs.get("u0", self.config["u0"])) if eq.has_u0 else self.config["u0"],
-            "a_init": float(model.problem.params[0].init),
-            "a_true": float(true[eq.param]),
-            "n_res": int(model.collocation.shape[0]),
+            # n_res counts grid points per coordinate: the nearest for these residual points.
+            "n_res": int(round(model.collocation.shape[0] ** (1.0 / len(eq.coords)))),
             "n_data": len(model.data),
             "noise": float(model.data.noise),
             "seed": int(model.seed),
             "layers": len(model.hidden),
             "neurons": int(max(model.hidden)),
             "activation": model.activation,
-            **{k: float(v) for k, v in model.weights_config.items() if k in ("w_res", "w_rgrad", "w_data")},
+            **{k: float(v) for k, v in model.weights_config.items() if k in LIVE_WEIGHTS},
         }
+        for slot, p in zip(SLOTS, model.problem.params):
+            changes[f"{slot}_init"] = float(p.init)
+            changes[f"{slot}_true"] = float(true[p.name])
         cfg = dict(self.config)
         try:
             for k, v in changes.items():
                 cfg[k] = self.controls.value(k, v)
-            check_size(cfg)
+            check_size(cfg, eq)
         except InputError as exc:
             raise InputError(f"this checkpoint is outside the playground's limits: {exc}") from None
         return cfg
@@ -235,10 +241,16 @@ class Session:
                 "callback": keep_going,
                 "on_diverge": "return",
             }
-            if cfg["phase"] == "pretrain" and m.method == "bilo":
-                r = m.fit(steps=0, pretrain_steps=k, lr_params=cfg["lr_a"], **kw)
+            pretrain = cfg["phase"] == "pretrain"
+            fixed = {"lr_params": FIXED_LR, "lr_functions": FIXED_LR}
+            if m.method == "bilo":
+                # BiLO's first pretrain_steps steps (or all, in the pretrain phase) keep the parameters fixed.
+                pre = k if pretrain else min(k, max(0, int(cfg["pretrain_steps"]) - m.step))
+                r = m.fit(steps=k - pre, pretrain_steps=pre, lr_params=cfg["lr_a"], **kw)
+            elif pretrain:
+                r = m.fit(steps=k, **fixed, **kw)
             else:
-                r = m.fit(steps=k, lr_params=FIXED_LR if cfg["phase"] == "pretrain" else cfg["lr_a"], **kw)
+                r = m.fit(steps=k, lr_params=cfg["lr_a"], **kw)
             if m.step > s0:
                 self._step_s[id(m)] = (time.perf_counter() - t0) / (m.step - s0)
             self._owed[i] = max(0, k - (m.step - s0))
@@ -253,13 +265,62 @@ class Session:
         self._owed = []
         self.notice = notice
 
+    def _drawn(self) -> Dict[str, Any]:
+        """What does not change while training: where the solution is drawn, the exact solution,
+        the data and the true functions. Computed once per problem (exact solutions may come
+        from a reference solver)."""
+        first = self.models[0]
+        problem, data = first.problem, first.data
+        if self._drawn_for is not None and self._drawn_for[0] is problem and self._drawn_for[1] is data:
+            return self._drawn_for[2]
+        coords = problem.coords
+        lo, hi = problem.domain[coords[0]]
+        t = np.linspace(lo, hi, LINE_POINTS)
+        out: Dict[str, Any] = {
+            "t": [float(x) for x in t],
+            "data": {"t": data.points[:, 0].tolist(), "u": data.values.tolist()},
+            "params": [
+                {"name": p.name, "slot": slot, "true": float(problem.true_params[p.name])}
+                for slot, p in zip(SLOTS, problem.params)
+            ],
+            "functions": [],
+        }
+        if len(coords) == 1:
+            out["points"], out["shape"] = t[:, None], (LINE_POINTS,)
+            out["exact"] = _floats(problem.exact(t))
+            out["heat"] = None
+        else:
+            y_lo, y_hi = problem.domain[coords[1]]
+            y = np.linspace(y_lo, y_hi, HEAT_POINTS)
+            x = np.linspace(lo, hi, HEAT_POINTS)
+            yy, xx = np.meshgrid(y, x, indexing="ij")  # rows: second coordinate
+            points = np.stack([xx.ravel(), yy.ravel()], axis=1)
+            out["points"], out["shape"] = points, (HEAT_POINTS, HEAT_POINTS)
+            exact = problem.exact(points).reshape(HEAT_POINTS, HEAT_POINTS)
+            out["exact"] = []
+            out["heat"] = {
+                "x": _floats(x),
+                "y": _floats(y),
+                "names": list(coords[:2]),
+                "exact": [_floats(row) for row in exact],
+            }
+            out["data"]["y"] = data.points[:, 1].tolist()
+        for f in problem.function_names:
+            fx, fp = function_points(problem, f)
+            coord = problem.function_inputs[f][0]
+            out["functions"].append(
+                {"name": f, "coord": coord, "x": _floats(fx), "true": _floats(problem.true_function(f, fp))}
+            )
+        self._drawn_for = (problem, data, out)
+        return out
+
     def _publish(self) -> None:
         start = time.perf_counter()
         eq = self._equation()
-        t = np.linspace(eq.domain[0], eq.domain[1], 101)
-        first = self.models[0]
-        problem, data = first.problem, first.data
+        drawn = self._drawn()
+        problem = self.models[0].problem
         self._version += 1
+        params = drawn["params"]
         state = {
             "version": self._version,
             "session": self.id,
@@ -268,12 +329,16 @@ class Session:
             "config": self.config,
             "param": eq.param,
             "coord": eq.coord,
+            "coords": list(problem.coords),
             "has_u0": eq.has_u0,
-            "t": [float(x) for x in t],
-            "exact": [float(x) for x in problem.exact(t)],
-            "a_true": float(problem.true_params[eq.param]),
-            "data": {"t": data.points[:, 0].tolist(), "u": data.values.tolist()},
-            "models": [model_view(m, t) for m in self.models],
+            "params": params,
+            "functions": drawn["functions"],
+            "t": drawn["t"],
+            "exact": drawn["exact"],
+            "heat": drawn["heat"],
+            "a_true": params[0]["true"] if params else None,
+            "data": drawn["data"],
+            "models": [model_view(m, drawn["points"], drawn["shape"]) for m in self.models],
         }
         self._published = (self._version, json.dumps(state, allow_nan=False).encode())
         self._publish_s = time.perf_counter() - start
@@ -334,3 +399,8 @@ class Session:
             self._version += 1
             body = {"version": self._version, "running": False, "notice": self.notice}
             self._published = (self._version, json.dumps(body).encode())
+
+
+def _floats(v: np.ndarray) -> List[Optional[float]]:
+    """JSON-able floats (None where not finite), 8 significant digits."""
+    return [float(f"{x:.8g}") if np.isfinite(x) else None for x in np.asarray(v, dtype=np.float64).tolist()]

@@ -5,11 +5,11 @@
 const TOKEN = new URLSearchParams(location.search).get("token") || "";
 const POLL_MS = 150;
 const COLORS = { bilo: "#1f77b4", pinn: "#d62728", pos: [33, 102, 172], neg: [230, 97, 1], mid: [247, 247, 247] };
-const LOSS_COLORS = { total: "#111", res: "#1f77b4", rgrad: "#2ca02c", data: "#ff7f0e" };
+const LOSS_COLORS = { total: "#111", res: "#1f77b4", rgrad: "#2ca02c", data: "#ff7f0e", reg: "#9467bd" };
 const GROUPS = [
-  ["Problem", ["equation", "u0", "a_init", "a_true", "n_res", "n_data", "noise", "seed"]],
-  ["Method", ["method", "compare", "phase"]],
-  ["Training", ["lr", "lr_a", "w_res", "w_rgrad", "w_data", "steps_per_frame"]],
+  ["Problem", ["equation", "u0", "a_init", "a_true", "b_init", "b_true", "c_init", "c_true", "n_res", "n_data", "noise", "seed"]],
+  ["Method", ["method", "compare", "phase", "pretrain_steps"]],
+  ["Training", ["lr", "lr_a", "w_res", "w_rgrad", "w_data", "w_reg", "steps_per_frame"]],
   ["Network", ["layers", "neurons", "activation"]],
 ];
 
@@ -18,6 +18,7 @@ let session = null;
 let state = null;
 let lastVersion = -1;
 let pollTimer = null;
+let shownConfig = null; // the latest config the server confirmed
 
 // ---- server calls ---------------------------------------------------------------------------
 async function api(path, opts = {}) {
@@ -60,11 +61,38 @@ function showNotice(msg) {
 // ---- controls -------------------------------------------------------------------------------
 function paramName() { return state ? state.param : "a"; }
 
+// The equation now shown (from the snapshot, or the catalogue before the first one).
+function equationNow() {
+  const cfg = shownConfig || (state && state.config) || meta.defaults;
+  const name = cfg.equation;
+  return meta.equations.find((e) => e.name === name) || meta.equations[0];
+}
+
+// Parameter controls are slots a, b, c: the page names them after the equation's parameters.
+function slotParam(name) {
+  const m = /^([abc])_(init|true)$/.exec(name);
+  if (!m) return null;
+  const i = "abc".indexOf(m[1]);
+  const eq = equationNow();
+  return { param: eq.params[i], kind: m[2] };
+}
+
 function labelFor(c) {
-  if (c.name === "a_init") return "initial " + paramName();
-  if (c.name === "a_true") return "true " + paramName();
-  if (c.name === "lr_a") return "learning rate (" + paramName() + ")";
+  const s = slotParam(c.name);
+  if (s) return (s.kind === "init" ? "initial " : "true ") + (s.param || c.name[0]);
+  if (c.name === "lr_a") return "learning rate (" + (equationNow().params.join(", ") || "parameters") + ")";
+  if (c.name === "n_res" && equationNow().coords.length > 1) return "residual points per axis";
   return c.label;
+}
+
+// Whether a control means something for the equation shown (others are hidden).
+function relevant(c) {
+  const eq = equationNow();
+  const s = slotParam(c.name);
+  if (s) return !!s.param;
+  if (c.name === "lr_a") return eq.params.length > 0;
+  if (c.name === "w_reg") return eq.functions.length > 0;
+  return true;
 }
 
 function buildControls() {
@@ -80,6 +108,7 @@ function buildControls() {
       if (!c) continue;
       const row = document.createElement("div");
       row.className = name === "equation" ? "ctl wide" : "ctl";
+      row.id = "row-" + name;
       const label = document.createElement("label");
       label.htmlFor = "ctl-" + name;
       label.id = "lbl-" + name;
@@ -152,6 +181,7 @@ function formatNumber(v) {
 }
 
 function fillControls(cfg) {
+  shownConfig = cfg;
   for (const c of meta.controls) {
     const input = document.getElementById("ctl-" + c.name);
     if (!input || !(c.name in cfg)) continue;
@@ -162,6 +192,8 @@ function fillControls(cfg) {
     input.classList.remove("bad");
     const lbl = document.getElementById("lbl-" + c.name);
     if (lbl) lbl.textContent = labelFor(c);
+    const row = document.getElementById("row-" + c.name);
+    if (row) row.hidden = !relevant(c);
   }
 }
 
@@ -239,7 +271,7 @@ function render() {
   document.getElementById("run-state").textContent = state.running ? "training" : "paused";
   if (state.notice && state.notice.error) showError(state.notice.error);
   showNotice(state.notice && state.notice.info ? state.notice.info : "");
-  for (const el of document.querySelectorAll(".pname")) el.textContent = state.param;
+  for (const el of document.querySelectorAll(".pname")) el.textContent = state.params.map((p) => p.name).join(", ") || "parameters";
   for (const el of document.querySelectorAll(".cname")) el.textContent = state.coord;
   const u0 = document.getElementById("ctl-u0");
   if (u0) {
@@ -248,10 +280,12 @@ function render() {
   }
   fillControls(state.config);
   renderReadouts();
+  document.getElementById("net-axes").textContent = axesText(state.models[0].network, false);
   renderNetworks();
   renderPrediction();
   renderLosses();
-  renderParam();
+  renderParams();
+  renderFunctions();
 }
 
 function fmt(v, d = 4) {
@@ -269,13 +303,15 @@ function renderReadouts() {
     d.id = "readout-" + i;
     d.dataset.method = m.method;
     d.dataset.step = m.step;
-    d.dataset.a = m.a;
+    d.dataset.a = m.a === null ? "" : m.a;
     d.dataset.loss = m.losses.total === undefined || m.losses.total === null ? "" : m.losses.total;
     const b = document.createElement("b");
     b.textContent = m.name;
     d.appendChild(b);
+    const ps = state.params.map((p) => p.name + " = " + fmt(m.params[p.name], 5) + " (true " + fmt(p.true, 5) + ")");
+    const fs = state.functions.map((f) => f.name + "(" + f.coord + ") error " + fmt(m.functions[f.name].error, 2));
     d.appendChild(document.createTextNode(
-      "step " + m.step + "   " + state.param + " = " + fmt(m.a, 5) + " (true " + fmt(state.a_true, 5) + ")   loss " +
+      "step " + m.step + "   " + ps.concat(fs).join("   ") + "   loss " +
       fmt(m.losses.total, 2) + "   hidden " + m.hidden.join("\u00D7") + " " + m.activation));
     box.appendChild(d);
   });
@@ -314,7 +350,7 @@ function heatImage(b64, cols, rows) {
     for (let j = 0; j < cols; j++) {
       const v = bytes.charCodeAt(r * cols + j) / 127.5 - 1;
       const [R, G, B] = colorOf(v);
-      const o = ((rows - 1 - r) * cols + j) * 4; // larger a upwards
+      const o = ((rows - 1 - r) * cols + j) * 4; // larger row values upwards
       img.data[o] = R; img.data[o + 1] = G; img.data[o + 2] = B; img.data[o + 3] = 255;
     }
   }
@@ -335,11 +371,22 @@ function renderNetworks() {
     }
     div.id = "net-" + i;
     const n = m.network;
-    div.querySelector("h3").textContent = m.name + ": inputs (" + n.inputs.join(", ") + ")" +
-      (n.a_range ? ", " + state.param + " in [" + fmt(n.a_range[0], 3) + ", " + fmt(n.a_range[1], 3) + "]" : "") +
-      ", " + state.coord + " in [" + fmt(n.t_range[0], 3) + ", " + fmt(n.t_range[1], 3) + "]";
+    div.querySelector("h3").textContent = m.name + ": inputs (" + n.inputs.join(", ") + "); " + axesText(n, true);
     drawNetwork(div.querySelector("canvas"), m);
   });
+}
+
+// What a neuron's heatmap shows: columns over the first coordinate; rows over the second
+// coordinate, a parameter's window, or an unknown function's values scaled (none: a strip).
+function axesText(n, ranges) {
+  const r = (lo, hi) => (ranges ? " in [" + fmt(lo, 3) + ", " + fmt(hi, 3) + "]" : "");
+  let text = n.inputs[0] + r(n.t_range[0], n.t_range[1]) + " (x axis)";
+  if (n.row_kind === "coord") text += ", " + n.row_name + r(n.row_range[0], n.row_range[1]) + " (y axis)";
+  else if (n.row_kind === "param") text += ", " + n.row_name + r(n.row_range[0], n.row_range[1]) + " (y axis, \u00B150% of the current value)";
+  else if (n.row_kind === "function") text += ", " + n.row_name + "(" + n.inputs[0] + ") scaled by 0.5 to 1.5 (y axis)";
+  const fixed = n.inputs.slice(1).filter((x) => x !== n.row_name);
+  if (fixed.length) text += "; " + fixed.join(", ") + " at " + (fixed.length > 1 ? "their" : "its") + " current value" + (fixed.length > 1 ? "s" : "");
+  return text;
 }
 
 function drawNetwork(canvas, m) {
@@ -389,7 +436,7 @@ function drawNetwork(canvas, m) {
       if (li === 0) {
         ctx.fillStyle = "#222";
         ctx.textAlign = "right";
-        ctx.fillText(n.inputs[k] === "a" ? state.param : n.inputs[k], x - 4, y + size / 2 + 4);
+        ctx.fillText(n.inputs[k], x - 4, y + size / 2 + 4);
         ctx.textAlign = "center";
       }
     });
@@ -506,20 +553,125 @@ function linePlot(canvas, series, opts = {}) {
 }
 
 function renderPrediction() {
+  const two = !!state.heat;
+  const line = document.getElementById("plot-pred");
+  const heats = document.getElementById("heatmaps");
+  line.hidden = two;
+  heats.hidden = !two;
+  document.getElementById("pred-caption").textContent = two
+    ? "u over (" + state.heat.names.join(", ") + "): prediction at the current " + state.params.map((p) => p.name).join(", ") +
+      "; exact solution at the true values, with the data points"
+    : "prediction with the current " + state.params.map((p) => p.name).concat(state.functions.map((f) => f.name + "(" + f.coord + ")")).join(", ") +
+      ", exact solution with the true " + (state.functions.length ? "ones" : "value") + ", data";
+  if (two) { renderHeatmaps(heats); return; }
   const series = [
-    { x: state.t, y: state.exact, color: "#111", dash: [5, 4], width: 1.5, label: "exact, true " + state.param },
+    { x: state.t, y: state.exact, color: "#111", dash: [5, 4], width: 1.5, label: "exact" },
     { x: state.data.t, y: state.data.u, color: "#111", dots: true, label: "data" },
   ];
   for (const m of state.models) series.push({ x: state.t, y: m.prediction, color: COLORS[m.method], width: 2, label: m.name });
-  linePlot(document.getElementById("plot-pred"), series, { xlabel: state.coord });
+  linePlot(line, series, { xlabel: state.coord });
+}
+
+// ---- heatmaps of u over two coordinates -----------------------------------------------------
+// A sequential colour map (dark blue - teal - yellow), interpolated between these anchors.
+const HEAT_ANCHORS = [[38, 20, 84], [49, 84, 140], [33, 144, 141], [94, 201, 98], [250, 231, 35]];
+
+function heatColor(t) {
+  const x = Math.min(1, Math.max(0, t)) * (HEAT_ANCHORS.length - 1);
+  const i = Math.min(HEAT_ANCHORS.length - 2, Math.floor(x));
+  const f = x - i;
+  return HEAT_ANCHORS[i].map((c, k) => Math.round(c + (HEAT_ANCHORS[i + 1][k] - c) * f));
+}
+
+function ensureChildren(box, n, make) {
+  while (box.children.length > n) box.lastChild.remove();
+  while (box.children.length < n) box.appendChild(make(box.children.length));
+  return Array.from(box.children);
+}
+
+function renderHeatmaps(box) {
+  const H = state.heat;
+  const panels = [{ title: "exact solution and data", values: H.exact, data: true, id: "heat-exact" }]
+    .concat(state.models.map((m, i) => ({ title: m.name + " prediction, step " + m.step, values: m.heat, data: false, id: "heat-" + i })));
+  // One colour scale for all, from the exact solution and the predictions.
+  let lo = Infinity, hi = -Infinity;
+  for (const p of panels) for (const row of p.values) for (const v of row) if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  if (!(hi > lo)) { hi = lo + 1; }
+  const divs = ensureChildren(box, panels.length, () => {
+    const d = document.createElement("div");
+    d.className = "heat";
+    d.innerHTML = "<h3></h3><canvas></canvas>";
+    return d;
+  });
+  // Predictions first, the exact solution last (next to the colour scale).
+  const order = panels.slice(1).concat(panels.slice(0, 1));
+  order.forEach((p, i) => {
+    divs[i].id = p.id;
+    divs[i].querySelector("h3").textContent = p.title;
+    drawHeat(divs[i].querySelector("canvas"), p.values, H, lo, hi, p.data);
+  });
+}
+
+function drawHeat(canvas, values, H, lo, hi, withData) {
+  const { ctx, w, h } = prepare(canvas);
+  const padL = 34, padR = 40, padT = 4, padB = 28;
+  const rows = values.length, cols = values[0].length;
+  const img = document.createElement("canvas");
+  img.width = cols; img.height = rows;
+  const ic = img.getContext("2d");
+  const data = ic.createImageData(cols, rows);
+  for (let r = 0; r < rows; r++) {
+    for (let j = 0; j < cols; j++) {
+      const v = values[r][j];
+      const [R, G, B] = v === null ? [255, 0, 255] : heatColor((v - lo) / (hi - lo));
+      const o = ((rows - 1 - r) * cols + j) * 4; // second coordinate upwards
+      data.data[o] = R; data.data[o + 1] = G; data.data[o + 2] = B; data.data[o + 3] = 255;
+    }
+  }
+  ic.putImageData(data, 0, 0);
+  const pw = w - padL - padR, ph = h - padT - padB;
+  ctx.imageSmoothingEnabled = true;
+  ctx.drawImage(img, padL, padT, pw, ph);
+  ctx.strokeStyle = "#888"; ctx.lineWidth = 1;
+  ctx.strokeRect(padL + 0.5, padT + 0.5, pw - 1, ph - 1);
+  const [x0, x1] = [H.x[0], H.x[H.x.length - 1]], [y0, y1] = [H.y[0], H.y[H.y.length - 1]];
+  const X = (x) => padL + (x - x0) / (x1 - x0) * pw;
+  const Y = (y) => padT + (1 - (y - y0) / (y1 - y0)) * ph;
+  ctx.fillStyle = "#555"; ctx.font = "10px system-ui, sans-serif";
+  ctx.textAlign = "center";
+  for (const v of niceTicks(x0, x1, 4)) ctx.fillText(tickLabel(v), X(v), h - padB + 11);
+  ctx.fillText(H.names[0], padL + pw / 2, h - 3);
+  ctx.textAlign = "right";
+  for (const v of niceTicks(y0, y1, 4)) ctx.fillText(tickLabel(v), padL - 3, Y(v) + 3);
+  ctx.save(); ctx.translate(9, padT + ph / 2); ctx.rotate(-Math.PI / 2); ctx.textAlign = "center";
+  ctx.fillText(H.names[1], 0, 0); ctx.restore();
+  if (withData) {
+    ctx.fillStyle = "#000"; ctx.strokeStyle = "#fff"; ctx.lineWidth = 1;
+    for (let i = 0; i < state.data.t.length; i++) {
+      ctx.beginPath(); ctx.arc(X(state.data.t[i]), Y(state.data.y[i]), 2.2, 0, 2 * Math.PI); ctx.fill(); ctx.stroke();
+    }
+  }
+  // colour scale
+  const bx = w - padR + 8, bw = 8;
+  for (let k = 0; k < ph; k++) {
+    const [R, G, B] = heatColor(1 - k / Math.max(1, ph - 1));
+    ctx.fillStyle = "rgb(" + R + "," + G + "," + B + ")";
+    ctx.fillRect(bx, padT + k, bw, 1);
+  }
+  ctx.fillStyle = "#555"; ctx.textAlign = "left";
+  ctx.fillText(tickLabel(Number(hi.toPrecision(2))), bx + bw + 2, padT + 8);
+  ctx.fillText(tickLabel(Number(lo.toPrecision(2))), bx + bw + 2, padT + ph);
+  canvas.dataset.drawn = String(rows * cols);
 }
 
 function renderLosses() {
   const series = [];
+  const withReg = state.functions.length > 0;
   state.models.forEach((m, i) => {
     const dash = i === 0 ? [] : [5, 3];
-    for (const k of ["total", "res", "rgrad", "data"]) {
+    for (const k of ["total", "res", "rgrad", "data", "reg"]) {
       if (k === "rgrad" && m.method !== "bilo") continue;
+      if (k === "reg" && !withReg) continue;
       series.push({ x: m.history.step, y: m.history[k], color: LOSS_COLORS[k], dash, width: k === "total" ? 2 : 1.2,
         label: (state.models.length > 1 ? m.name + " " : "") + k });
     }
@@ -527,10 +679,40 @@ function renderLosses() {
   linePlot(document.getElementById("plot-loss"), series, { logy: true, xlabel: "step" });
 }
 
-function renderParam() {
-  const series = state.models.map((m) => ({ x: m.history.step, y: m.history.a, color: COLORS[m.method], width: 2, label: m.name }));
-  linePlot(document.getElementById("plot-param"), series,
-    { xlabel: "step", hlines: [{ y: state.a_true, color: "#111", label: "true " + state.param }] });
+// One plot per scalar parameter: its trajectory per model against its true value.
+function renderParams() {
+  const panel = document.getElementById("panel-param");
+  panel.hidden = state.params.length === 0;
+  const canvases = ensureChildren(document.getElementById("params"), state.params.length, () => {
+    const c = document.createElement("canvas");
+    c.className = "param-plot";
+    return c;
+  });
+  state.params.forEach((p, i) => {
+    canvases[i].id = "plot-param-" + p.name;
+    const series = state.models.map((m) => ({ x: m.history.step, y: m.history.params[p.name], color: COLORS[m.method], width: 2, label: m.name + " " + p.name }));
+    linePlot(canvases[i], series, { xlabel: "step", hlines: [{ y: p.true, color: "#111", label: "true " + p.name }] });
+  });
+}
+
+// One plot per unknown function of one coordinate: learned per model against the truth, and its error.
+function renderFunctions() {
+  const panel = document.getElementById("panel-func");
+  panel.hidden = state.functions.length === 0;
+  const divs = ensureChildren(document.getElementById("functions"), state.functions.length, () => {
+    const d = document.createElement("div");
+    d.innerHTML = "<canvas class=\"func-plot\"></canvas><div class=\"ferr\"></div>";
+    return d;
+  });
+  state.functions.forEach((f, i) => {
+    divs[i].id = "func-" + f.name;
+    const series = [{ x: f.x, y: f.true, color: "#111", dash: [5, 4], width: 1.5, label: "true " + f.name + "(" + f.coord + ")" }];
+    for (const m of state.models) series.push({ x: f.x, y: m.functions[f.name].values, color: COLORS[m.method], width: 2, label: m.name + " " + f.name });
+    linePlot(divs[i].querySelector("canvas"), series, { xlabel: f.coord });
+    const err = divs[i].querySelector(".ferr");
+    err.textContent = state.models.map((m) => m.name + ": relative L2 error of " + f.name + " = " + fmt(m.functions[f.name].error, 3)).join("   ");
+    err.dataset.error = state.models[0].functions[f.name].error;
+  });
 }
 
 // ---- start ----------------------------------------------------------------------------------
