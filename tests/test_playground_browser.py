@@ -157,3 +157,74 @@ def test_playground_in_chromium(browser_page, tmp_path: Path) -> None:
     assert len(server.sessions) == 1
     page.close(run_before_unload=True)
     wait_for(lambda: not server.sessions, 5, "the session to close with the page")
+
+
+def _keep(shot: Path, name: str) -> None:
+    assert shot.stat().st_size > 10_000
+    if os.environ.get("PINNBILO_ARTIFACTS"):
+        dest = Path(os.environ["PINNBILO_ARTIFACTS"])
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy(shot, dest / name)
+
+
+# Pixels of a canvas that are neither blank nor one flat colour: the heatmap was drawn.
+COLOURS_DRAWN = """c => {
+  const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+  const seen = new Set();
+  for (let i = 0; i < d.length; i += 4 * 7) {
+    if (d[i + 3] > 0) seen.add((d[i] >> 3) + "," + (d[i + 1] >> 3) + "," + (d[i + 2] >> 3));
+  }
+  return seen.size;
+}"""
+
+
+def test_pde_and_function_views_in_chromium(browser_page, tmp_path: Path) -> None:
+    """Fisher-KPP: heatmaps of u over (x, t) and both parameters; variable Poisson: the D(x) panel."""
+    server, page, errors = browser_page
+    page.goto(server.url)
+    page.wait_for_selector("#readout-0")
+
+    def state(expr: str) -> object:
+        return page.evaluate(expr)
+
+    if "fisher_kpp" in server.controls.equations:
+        page.select_option("#ctl-equation", "fisher_kpp")
+        wait_for(lambda: state("state.config.equation") == "fisher_kpp" and state("!!state.heat"), 10, "Fisher-KPP")
+        assert page.is_visible("#heatmaps") and page.is_hidden("#plot-pred")
+        assert page.inner_text("#lbl-a_init") == "initial D" and page.inner_text("#lbl-b_true") == "true rho"
+        assert page.is_hidden("#row-c_init") and page.is_hidden("#row-w_reg")
+        page.click("#btn-step")
+        wait_for(lambda: state("state.models[0].step") == 20, 10, "one frame of Fisher-KPP")
+        for sel in ("#heat-exact canvas", "#heat-0 canvas"):
+            assert page.eval_on_selector(sel, COLOURS_DRAWN) > 20, sel
+        assert page.query_selector("#plot-param-D") and page.query_selector("#plot-param-rho")
+        assert "rho = " in page.inner_text("#readout-0")
+        # A value out of the problem's bounds is refused with a message naming it.
+        page.fill("#ctl-a_init", "3")
+        page.press("#ctl-a_init", "Enter")
+        wait_for(lambda: "outside its bounds" in page.inner_text("#error"), 5, "bounds message")
+        page.fill("#ctl-a_init", "0.3")
+        page.press("#ctl-a_init", "Enter")
+        wait_for(lambda: page.is_hidden("#error") and state("state.config.a_init") == 0.3, 5, "initial D = 0.3")
+        shot = tmp_path / "playground-fisher-kpp.png"
+        page.screenshot(path=str(shot), full_page=True)
+        _keep(shot, "playground-fisher-kpp.png")
+
+    if "variable_poisson" in server.controls.equations:
+        page.select_option("#ctl-equation", "variable_poisson")
+        wait_for(lambda: state("state.config.equation") == "variable_poisson", 10, "variable Poisson")
+        assert page.is_visible("#panel-func") and page.is_hidden("#panel-param") and page.is_visible("#plot-pred")
+        assert page.is_visible("#row-w_reg") and page.is_hidden("#row-a_init")
+        page.fill("#ctl-steps_per_frame", "300")
+        page.press("#ctl-steps_per_frame", "Enter")
+        wait_for(lambda: state("state.config.steps_per_frame") == 300, 5, "steps per frame")
+        page.click("#btn-step")
+        wait_for(lambda: state("state.models[0].step") == 300, 10, "one frame of variable Poisson")
+        assert page.eval_on_selector("#func-D canvas", COLOURS_DRAWN) > 3
+        err = float(page.get_attribute("#func-D .ferr", "data-error"))
+        assert err == state("state.models[0].functions.D.error") and 0 < err < 1
+        assert "relative L2 error of D" in page.inner_text("#func-D .ferr")
+        shot = tmp_path / "playground-variable-poisson.png"
+        page.screenshot(path=str(shot), full_page=True)
+        _keep(shot, "playground-variable-poisson.png")
+    assert not errors, errors

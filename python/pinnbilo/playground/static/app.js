@@ -185,15 +185,15 @@ function fillControls(cfg) {
   for (const c of meta.controls) {
     const input = document.getElementById("ctl-" + c.name);
     if (!input || !(c.name in cfg)) continue;
+    const lbl = document.getElementById("lbl-" + c.name);
+    if (lbl) lbl.textContent = labelFor(c);
+    const row = document.getElementById("row-" + c.name);
+    if (row) row.hidden = !relevant(c);
     if (document.activeElement === input && input.type === "text") continue;
     if (c.kind === "bool") input.checked = !!cfg[c.name];
     else if (c.kind === "choice") input.value = cfg[c.name];
     else input.value = formatNumber(cfg[c.name]);
     input.classList.remove("bad");
-    const lbl = document.getElementById("lbl-" + c.name);
-    if (lbl) lbl.textContent = labelFor(c);
-    const row = document.getElementById("row-" + c.name);
-    if (row) row.hidden = !relevant(c);
   }
 }
 
