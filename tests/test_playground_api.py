@@ -630,3 +630,20 @@ def test_switching_back_restores_the_ode_settings(client: Client) -> None:
     assert client.config(sid, equation="fisher_kpp")[0] == 200 if "fisher_kpp" in problems.BUILTINS else True
     status, r = client.config(sid, equation=before["equation"])
     assert status == 200 and r["config"] == before
+
+
+@pytest.mark.parametrize("name", [e.name for e in catalogue()[0]])
+def test_every_equation_shown_trains_and_draws(client: Client, name: str) -> None:
+    """Each equation of the catalogue: a frame of both methods, views matching its shape."""
+    sid = client.session()
+    status, r = client.config(sid, equation=name, compare=True, steps_per_frame=3, pretrain_steps=1)
+    assert status == 200, r
+    s = _frames(client, sid, 3)
+    problem = problems.get(name)
+    assert s["coords"] == list(problem.coords) and [p["name"] for p in s["params"]] == problem.param_names
+    assert [f["name"] for f in s["functions"]] == problem.function_names
+    for m in s["models"]:
+        assert m["step"] == 3 and set(m["functions"]) == set(problem.function_names)
+        assert ("heat" in m) == (len(problem.coords) == 2) == (s["heat"] is not None)
+        n_in = len(problem.coords) + (len(problem.params) + len(problem.functions) if m["method"] == "bilo" else 0)
+        assert len(m["network"]["inputs"]) == m["network"]["layers"][0]["width"] == n_in

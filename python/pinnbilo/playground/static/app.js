@@ -91,6 +91,7 @@ function relevant(c) {
   const s = slotParam(c.name);
   if (s) return !!s.param;
   if (c.name === "lr_a") return eq.params.length > 0;
+  if (c.name === "u0") return eq.has_u0;
   if (c.name === "w_reg") return eq.functions.length > 0;
   return true;
 }
@@ -558,11 +559,13 @@ function renderPrediction() {
   const heats = document.getElementById("heatmaps");
   line.hidden = two;
   heats.hidden = !two;
+  document.getElementById("panel-pred").classList.toggle("wide", two); // heatmaps side by side
+  const unknowns = state.params.map((p) => p.name).concat(state.functions.map((f) => f.name + "(" + f.coord + ")")).join(", ");
   document.getElementById("pred-caption").textContent = two
-    ? "u over (" + state.heat.names.join(", ") + "): prediction at the current " + state.params.map((p) => p.name).join(", ") +
-      "; exact solution at the true values, with the data points"
-    : "prediction with the current " + state.params.map((p) => p.name).concat(state.functions.map((f) => f.name + "(" + f.coord + ")")).join(", ") +
-      ", exact solution with the true " + (state.functions.length ? "ones" : "value") + ", data";
+    ? "u over (" + state.heat.names.join(", ") + "): prediction with the current " + unknowns +
+      "; exact solution with the true ones, and the data points"
+    : "prediction with the current " + unknowns + ", exact solution with the true " +
+      (state.params.length + state.functions.length > 1 ? "ones" : "one") + ", data";
   if (two) { renderHeatmaps(heats); return; }
   const series = [
     { x: state.t, y: state.exact, color: "#111", dash: [5, 4], width: 1.5, label: "exact" },
