@@ -70,6 +70,50 @@ void polynomial_rows(bool sigmoid, std::size_t n, int order, int first, T* out) 
   }
 }
 
+// Rows 1..O of out for tanh (f' = 1 - f^2) or the logistic sigmoid (f' = f - f^2) from y = f(x) in
+// row 0, in one pass over the points with every row of a point in registers.  With a_k = f^(k)/k!,
+// matching coefficients of f' = q(f) gives a_1 = q(a_0) and, for k >= 1, the Cauchy-product
+// recurrence (k+1) a_{k+1} = [sigmoid: a_k] - sum_{j=0..k} a_j a_{k-j}: about k/2 multiply-adds per
+// row instead of a Horner pass of degree k + 1 for each row.
+template <class T, int O, bool Sigmoid>
+void quadratic_ode_rows(std::size_t n, T* out) {
+  static_assert(O >= 1 && O <= 6, "low orders only; higher ones use polynomial_rows");
+  T* rows[O + 1];
+  for (int k = 0; k <= O; ++k) rows[k] = out + static_cast<std::size_t>(k) * n;
+#pragma omp simd
+  for (std::size_t i = 0; i < n; ++i) {
+    T a[O + 1];
+    a[0] = rows[0][i];
+    a[1] = Sigmoid ? a[0] * (T(1) - a[0]) : (T(1) - a[0]) * (T(1) + a[0]);
+    for (int k = 1; k < O; ++k) {
+      T s = T(0);
+      for (int j = 0; j < (k + 1) / 2; ++j) s += a[j] * a[k - j];
+      s *= T(2);
+      if (k % 2 == 0) s += a[k / 2] * a[k / 2];
+      a[k + 1] = ((Sigmoid ? a[k] : T(0)) - s) / static_cast<T>(k + 1);
+    }
+    for (int k = 1; k <= O; ++k) rows[k][i] = a[k];
+  }
+}
+
+// Rows 1..order of out for tanh or sigmoid, y = f(x) being row 0.
+template <class T>
+void tanh_like_rows(bool sigmoid, std::size_t n, int order, T* out) {
+  switch (sigmoid ? -order : order) {
+    case 1: return quadratic_ode_rows<T, 1, false>(n, out);
+    case 2: return quadratic_ode_rows<T, 2, false>(n, out);
+    case 3: return quadratic_ode_rows<T, 3, false>(n, out);
+    case 4: return quadratic_ode_rows<T, 4, false>(n, out);
+    case 5: return quadratic_ode_rows<T, 5, false>(n, out);
+    case -1: return quadratic_ode_rows<T, 1, true>(n, out);
+    case -2: return quadratic_ode_rows<T, 2, true>(n, out);
+    case -3: return quadratic_ode_rows<T, 3, true>(n, out);
+    case -4: return quadratic_ode_rows<T, 4, true>(n, out);
+    case -5: return quadratic_ode_rows<T, 5, true>(n, out);
+    default: return polynomial_rows<T>(sigmoid, n, order, 0, out);
+  }
+}
+
 // tanh to a few ulp in a form that vectorises: tanh|x| = m / (m + 2), m = expm1(2|x|), with
 // expm1 by range reduction y = k ln2 + r, e^r - 1 from its Taylor polynomial, 2^k from bits.
 inline double vector_tanh(double x) {
@@ -140,12 +184,12 @@ void taylor_coefficients(Func f, T p, const T* x, std::size_t n, int order, T* o
     case Func::Tanh: {
 #pragma omp simd
       for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<T>(vector_tanh(static_cast<double>(x[i])));
-      if (order >= 1) polynomial_rows<T>(false, n, order, 0, out);
+      if (order >= 1) tanh_like_rows<T>(false, n, order, out);
       return;
     }
     case Func::Sigmoid: {
       for (std::size_t i = 0; i < n; ++i) out[i] = static_cast<T>(stable_sigmoid(static_cast<double>(x[i])));
-      if (order >= 1) polynomial_rows<T>(true, n, order, 0, out);
+      if (order >= 1) tanh_like_rows<T>(true, n, order, out);
       return;
     }
     case Func::Softplus: {

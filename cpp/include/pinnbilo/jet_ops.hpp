@@ -25,27 +25,146 @@ void jet_mul(const JetSpec& spec, std::size_t n, const T* a, const T* b, T* out)
 // Reverse of out = a * b with respect to a:  a_bar[alpha] += sum_beta b[beta] out_bar[alpha+beta].
 // Also the reverse of y = f(z) with b = f'(z): the chain rule holds in the truncated algebra.
 // ld: distance between coefficient rows (default n); a smaller n then works on a block of points.
+// The terms are taken grouped by the row of a_bar they feed, up to four at a time, so each a_bar
+// row is read and written once per group of four instead of once per term.
 template <class T>
 void jet_mul_adjoint(const JetSpec& spec, std::size_t n, const T* out_bar, const T* b, T* a_bar, std::size_t ld = 0) {
   if (ld == 0) ld = n;
-  for (const auto& t : spec.product_terms()) {
-    T* o = a_bar + static_cast<std::size_t>(t.left) * ld;
-    const T* x = out_bar + static_cast<std::size_t>(t.out) * ld;
-    const T* y = b + static_cast<std::size_t>(t.right) * ld;
-    for (std::size_t i = 0; i < n; ++i) o[i] += x[i] * y[i];
+  const auto& terms = spec.product_terms();
+  const int K = spec.size();
+  for (int left = 0; left < K; ++left) {
+    T* o = a_bar + static_cast<std::size_t>(left) * ld;
+    const T* x[4];
+    const T* y[4];
+    int m = 0;
+    auto flush = [&]() {
+      switch (m) {
+        case 1: {
+          const T *x0 = x[0], *y0 = y[0];
+#pragma omp simd
+          for (std::size_t i = 0; i < n; ++i) o[i] += x0[i] * y0[i];
+          break;
+        }
+        case 2: {
+          const T *x0 = x[0], *y0 = y[0], *x1 = x[1], *y1 = y[1];
+#pragma omp simd
+          for (std::size_t i = 0; i < n; ++i) o[i] += x0[i] * y0[i] + x1[i] * y1[i];
+          break;
+        }
+        case 3: {
+          const T *x0 = x[0], *y0 = y[0], *x1 = x[1], *y1 = y[1], *x2 = x[2], *y2 = y[2];
+#pragma omp simd
+          for (std::size_t i = 0; i < n; ++i) o[i] += x0[i] * y0[i] + x1[i] * y1[i] + x2[i] * y2[i];
+          break;
+        }
+        case 4: {
+          const T *x0 = x[0], *y0 = y[0], *x1 = x[1], *y1 = y[1], *x2 = x[2], *y2 = y[2], *x3 = x[3], *y3 = y[3];
+#pragma omp simd
+          for (std::size_t i = 0; i < n; ++i)
+            o[i] += (x0[i] * y0[i] + x1[i] * y1[i]) + (x2[i] * y2[i] + x3[i] * y3[i]);
+          break;
+        }
+        default: break;
+      }
+      m = 0;
+    };
+    for (const auto& t : terms) {
+      if (t.left != left) continue;
+      x[m] = out_bar + static_cast<std::size_t>(t.out) * ld;
+      y[m] = b + static_cast<std::size_t>(t.right) * ld;
+      if (++m == 4) flush();
+    }
+    flush();
   }
 }
 
-// Scratch (in elements of T) that jet_unary needs for n points.
+// Scratch (in elements of T) that jet_unary needs for n points: the D + 2 normalised derivatives
+// and the powers h^2..h^D of the non-constant part.
 inline std::size_t jet_unary_scratch(const JetSpec& spec, std::size_t n) {
-  return (static_cast<std::size_t>(spec.degree()) + 2 + 2 * static_cast<std::size_t>(spec.size())) * n;
+  const std::size_t D = static_cast<std::size_t>(spec.degree());
+  const std::size_t K = static_cast<std::size_t>(spec.size());
+  return (D + 2 + (D > 1 ? (D - 1) * K : 0)) * n;
 }
+
+namespace jet_detail {
+
+// Total degree of the k-th monomial of a spec.
+inline int monomial_degree(const JetSpec& spec, int k) {
+  int d = 0;
+  for (int a : spec.monomial(k)) d += a;
+  return d;
+}
+
+// Row c of y and g from the powers of h that reach it (m = the degree of row c, capped at D):
+//   y_c = sum_{k=1..m} d_k [h^k]_c,   g_c = sum_{k=1..m} (k+1) d_{k+1} [h^k]_c.
+// p[k] points at row c of h^k (p[1] at row c of z); each row is written once.
+template <class T>
+void compose_row(int m, std::size_t n, const T* d, const T* const* p, T* yc, T* gc) {
+  auto dr = [d, n](int k) { return d + static_cast<std::size_t>(k) * n; };
+  const T *d1 = dr(1), *d2 = dr(2), *h1 = p[1];
+  switch (m) {
+    case 1: {
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) yc[i] = d1[i] * h1[i];
+      if (gc) {
+#pragma omp simd
+        for (std::size_t i = 0; i < n; ++i) gc[i] = T(2) * d2[i] * h1[i];
+      }
+      return;
+    }
+    case 2: {
+      const T *d3 = dr(3), *h2 = p[2];
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) yc[i] = d1[i] * h1[i] + d2[i] * h2[i];
+      if (gc) {
+#pragma omp simd
+        for (std::size_t i = 0; i < n; ++i) gc[i] = T(2) * d2[i] * h1[i] + T(3) * d3[i] * h2[i];
+      }
+      return;
+    }
+    case 3: {
+      const T *d3 = dr(3), *d4 = dr(4), *h2 = p[2], *h3 = p[3];
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) yc[i] = d1[i] * h1[i] + d2[i] * h2[i] + d3[i] * h3[i];
+      if (gc) {
+#pragma omp simd
+        for (std::size_t i = 0; i < n; ++i)
+          gc[i] = T(2) * d2[i] * h1[i] + T(3) * d3[i] * h2[i] + T(4) * d4[i] * h3[i];
+      }
+      return;
+    }
+    default: {
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) yc[i] = d1[i] * h1[i];
+      if (gc) {
+#pragma omp simd
+        for (std::size_t i = 0; i < n; ++i) gc[i] = T(2) * d2[i] * h1[i];
+      }
+      for (int k = 2; k <= m; ++k) {
+        const T *dk = dr(k), *dk1 = dr(k + 1), *hk = p[k];
+        const T kp1 = static_cast<T>(k + 1);
+#pragma omp simd
+        for (std::size_t i = 0; i < n; ++i) yc[i] += dk[i] * hk[i];
+        if (gc) {
+#pragma omp simd
+          for (std::size_t i = 0; i < n; ++i) gc[i] += kp1 * dk1[i] * hk[i];
+        }
+      }
+      return;
+    }
+  }
+}
+
+}  // namespace jet_detail
 
 // y = f(z) and g = f'(z) as truncated jets (g is what the reverse pass needs).
 // With h = z - z_0:  f(z) = sum_k f^(k)(z_0)/k! h^k  and  f'(z) = sum_k (k+1) f^(k+1)(z_0)/(k+1)! h^k,
 // h^k vanishing above the top degree of the spec.  y and g must not alias z; g may be null.
 // ld: distance between coefficient rows of z, y and g (default n); with a smaller n the rule
 // works on a block of points that stays in L1 (the scratch rows are n apart).
+// Monomials are ordered by degree and h has no constant part, so h^k is non-zero only on the rows
+// of degree >= k (a suffix of the rows): only those are formed, and each row of y and g is written
+// once, from all the powers that reach it.
 template <class T>
 void jet_unary(const JetSpec& spec, std::size_t n, Func f, T p, const T* z, T* y, T* g, T* scratch,
                std::size_t ld = 0) {
@@ -53,55 +172,40 @@ void jet_unary(const JetSpec& spec, std::size_t n, Func f, T p, const T* z, T* y
   const int K = spec.size();
   const int D = spec.degree();
   const std::size_t Kn = static_cast<std::size_t>(K) * n;
-  T* d = scratch;                                     // (D + 2) x n normalised derivatives
-  T* power = d + (static_cast<std::size_t>(D) + 2) * n;  // h^k
-  T* next = power + Kn;                               // h^(k+1)
+  T* d = scratch;                                          // (D + 2) x n normalised derivatives
+  T* pw = d + (static_cast<std::size_t>(D) + 2) * n;       // h^k for k = 2..D, K x n each
   taylor_coefficients<T>(f, p, z, n, D + 1, d);
-  auto row = [ld](T* base, std::size_t k) { return base + k * ld; };   // z, y, g
-  auto crow = [ld](const T* base, std::size_t k) { return base + k * ld; };
-  auto srow = [n](T* base, std::size_t k) { return base + k * n; };    // scratch
-  auto csrow = [n](const T* base, std::size_t k) { return base + k * n; };
-  // Row 0 here, rows 1.. assigned (not accumulated) at k = 1 below: no zero fill needed.
   std::copy(d, d + n, y);
-  if (g) std::copy(srow(d, 1), srow(d, 1) + n, g);
+  if (g) std::copy(d + n, d + 2 * n, g);
   if (D == 0) return;
-  // k = 1: h itself.
-  for (std::size_t c = 1; c < static_cast<std::size_t>(K); ++c) {
-    const T* h = crow(z, c);
-    T* yc = row(y, c);
-    const T* d1 = srow(d, 1);
-    for (std::size_t i = 0; i < n; ++i) yc[i] = d1[i] * h[i];
-    if (g) {
-      T* gc = row(g, c);
-      const T* d2 = srow(d, 2);
-      for (std::size_t i = 0; i < n; ++i) gc[i] = T(2) * d2[i] * h[i];
-    }
-  }
-  if (D == 1) return;
-  // power = h (constant row zero), then h^k for k = 2..D by truncated products of non-constant parts.
-  std::fill(power, power + n, T(0));
-  for (std::size_t c = 1; c < static_cast<std::size_t>(K); ++c) std::copy(crow(z, c), crow(z, c) + n, srow(power, c));
+  auto power_row = [&](int k, int c) -> const T* {  // row c of h^k (k >= 1)
+    if (k == 1) return z + static_cast<std::size_t>(c) * ld;
+    return pw + static_cast<std::size_t>(k - 2) * Kn + static_cast<std::size_t>(c) * n;
+  };
+  // h^k = h^(k-1) * h on the rows of degree >= k; terms whose left factor has degree < k - 1 read
+  // zero rows of h^(k-1) and are skipped.
   for (int k = 2; k <= D; ++k) {
-    std::fill(next, next + Kn, T(0));
+    int first = 1;
+    while (first < K && jet_detail::monomial_degree(spec, first) < k) ++first;
+    int first_left = 1;
+    while (first_left < K && jet_detail::monomial_degree(spec, first_left) < k - 1) ++first_left;
+    T* next = pw + static_cast<std::size_t>(k - 2) * Kn;
+    std::fill(next + static_cast<std::size_t>(first) * n, next + Kn, T(0));
     for (const auto& t : spec.nonconstant_terms()) {
-      T* o = srow(next, static_cast<std::size_t>(t.out));
-      const T* a = csrow(power, static_cast<std::size_t>(t.left));
-      const T* b = crow(z, static_cast<std::size_t>(t.right));
+      if (t.left < first_left) continue;
+      T* o = next + static_cast<std::size_t>(t.out) * n;
+      const T* a = power_row(k - 1, t.left);
+      const T* b = z + static_cast<std::size_t>(t.right) * ld;
+#pragma omp simd
       for (std::size_t i = 0; i < n; ++i) o[i] += a[i] * b[i];
     }
-    std::swap(power, next);
-    const T* dk = srow(d, static_cast<std::size_t>(k));
-    const T* dk1 = srow(d, static_cast<std::size_t>(k) + 1);
-    const T kp1 = static_cast<T>(k + 1);
-    for (std::size_t c = 1; c < static_cast<std::size_t>(K); ++c) {
-      const T* hc = csrow(power, c);
-      T* yc = row(y, c);
-      for (std::size_t i = 0; i < n; ++i) yc[i] += dk[i] * hc[i];
-      if (g) {
-        T* gc = row(g, c);
-        for (std::size_t i = 0; i < n; ++i) gc[i] += kp1 * dk1[i] * hc[i];
-      }
-    }
+  }
+  const T* rows[20];  // rows[k] = row c of h^k; degrees are at most 16
+  for (int c = 1; c < K; ++c) {
+    const int m = std::min(jet_detail::monomial_degree(spec, c), D);
+    for (int k = 1; k <= m; ++k) rows[k] = power_row(k, c);
+    jet_detail::compose_row<T>(m, n, d, rows, y + static_cast<std::size_t>(c) * ld,
+                               g ? g + static_cast<std::size_t>(c) * ld : nullptr);
   }
 }
 
