@@ -70,46 +70,40 @@ void polynomial_rows(bool sigmoid, std::size_t n, int order, int first, T* out) 
   }
 }
 
-// Rows 1..O of out for tanh (f' = 1 - f^2) or the logistic sigmoid (f' = f - f^2) from y = f(x) in
-// row 0, in one pass over the points with every row of a point in registers.  With a_k = f^(k)/k!,
-// matching coefficients of f' = q(f) gives a_1 = q(a_0) and, for k >= 1, the Cauchy-product
-// recurrence (k+1) a_{k+1} = [sigmoid: a_k] - sum_{j=0..k} a_j a_{k-j}: about k/2 multiply-adds per
-// row instead of a Horner pass of degree k + 1 for each row.
-template <class T, int O, bool Sigmoid>
-void quadratic_ode_rows(std::size_t n, T* out) {
+// Rows 1..O of out for tanh or sigmoid in one pass over the points, y = f(x) being row 0: the same
+// Horner evaluation of P_k(y)/k! as polynomial_rows (bit-for-bit the same values), but with the
+// degrees known at compile time, so every row of a point is formed in registers from one load of y.
+template <class T, int O>
+void polynomial_rows_fixed(bool sigmoid, std::size_t n, T* out) {
   static_assert(O >= 1 && O <= 6, "low orders only; higher ones use polynomial_rows");
+  const auto& polys = scaled_polynomials(sigmoid);
+  T coeff[O + 1][O + 2];  // coeff[k][j]: P_k / k!, degree k + 1
+  for (int k = 1; k <= O; ++k) {
+    const auto& poly = polys[static_cast<std::size_t>(k)];
+    for (int j = 0; j < k + 2; ++j) coeff[k][j] = static_cast<T>(poly[static_cast<std::size_t>(j)]);
+  }
   T* rows[O + 1];
   for (int k = 0; k <= O; ++k) rows[k] = out + static_cast<std::size_t>(k) * n;
 #pragma omp simd
   for (std::size_t i = 0; i < n; ++i) {
-    T a[O + 1];
-    a[0] = rows[0][i];
-    a[1] = Sigmoid ? a[0] * (T(1) - a[0]) : (T(1) - a[0]) * (T(1) + a[0]);
-    for (int k = 1; k < O; ++k) {
-      T s = T(0);
-      for (int j = 0; j < (k + 1) / 2; ++j) s += a[j] * a[k - j];
-      s *= T(2);
-      if (k % 2 == 0) s += a[k / 2] * a[k / 2];
-      a[k + 1] = ((Sigmoid ? a[k] : T(0)) - s) / static_cast<T>(k + 1);
+    const T y = rows[0][i];
+    for (int k = 1; k <= O; ++k) {
+      T acc = 0;
+      for (int j = k + 2; j-- > 0;) acc = acc * y + coeff[k][j];
+      rows[k][i] = acc;
     }
-    for (int k = 1; k <= O; ++k) rows[k][i] = a[k];
   }
 }
 
 // Rows 1..order of out for tanh or sigmoid, y = f(x) being row 0.
 template <class T>
 void tanh_like_rows(bool sigmoid, std::size_t n, int order, T* out) {
-  switch (sigmoid ? -order : order) {
-    case 1: return quadratic_ode_rows<T, 1, false>(n, out);
-    case 2: return quadratic_ode_rows<T, 2, false>(n, out);
-    case 3: return quadratic_ode_rows<T, 3, false>(n, out);
-    case 4: return quadratic_ode_rows<T, 4, false>(n, out);
-    case 5: return quadratic_ode_rows<T, 5, false>(n, out);
-    case -1: return quadratic_ode_rows<T, 1, true>(n, out);
-    case -2: return quadratic_ode_rows<T, 2, true>(n, out);
-    case -3: return quadratic_ode_rows<T, 3, true>(n, out);
-    case -4: return quadratic_ode_rows<T, 4, true>(n, out);
-    case -5: return quadratic_ode_rows<T, 5, true>(n, out);
+  switch (order) {
+    case 1: return polynomial_rows_fixed<T, 1>(sigmoid, n, out);
+    case 2: return polynomial_rows_fixed<T, 2>(sigmoid, n, out);
+    case 3: return polynomial_rows_fixed<T, 3>(sigmoid, n, out);
+    case 4: return polynomial_rows_fixed<T, 4>(sigmoid, n, out);
+    case 5: return polynomial_rows_fixed<T, 5>(sigmoid, n, out);
     default: return polynomial_rows<T>(sigmoid, n, order, 0, out);
   }
 }

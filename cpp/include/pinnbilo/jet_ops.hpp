@@ -26,7 +26,8 @@ void jet_mul(const JetSpec& spec, std::size_t n, const T* a, const T* b, T* out)
 // Also the reverse of y = f(z) with b = f'(z): the chain rule holds in the truncated algebra.
 // ld: distance between coefficient rows (default n); a smaller n then works on a block of points.
 // The terms are taken grouped by the row of a_bar they feed, up to four at a time, so each a_bar
-// row is read and written once per group of four instead of once per term.
+// row is read and written once per group of four instead of once per term; each row still adds
+// its terms one after another in the order of the term list (the same rounding as term by term).
 template <class T>
 void jet_mul_adjoint(const JetSpec& spec, std::size_t n, const T* out_bar, const T* b, T* a_bar, std::size_t ld = 0) {
   if (ld == 0) ld = n;
@@ -48,20 +49,20 @@ void jet_mul_adjoint(const JetSpec& spec, std::size_t n, const T* out_bar, const
         case 2: {
           const T *x0 = x[0], *y0 = y[0], *x1 = x[1], *y1 = y[1];
 #pragma omp simd
-          for (std::size_t i = 0; i < n; ++i) o[i] += x0[i] * y0[i] + x1[i] * y1[i];
+          for (std::size_t i = 0; i < n; ++i) o[i] = (o[i] + x0[i] * y0[i]) + x1[i] * y1[i];
           break;
         }
         case 3: {
           const T *x0 = x[0], *y0 = y[0], *x1 = x[1], *y1 = y[1], *x2 = x[2], *y2 = y[2];
 #pragma omp simd
-          for (std::size_t i = 0; i < n; ++i) o[i] += x0[i] * y0[i] + x1[i] * y1[i] + x2[i] * y2[i];
+          for (std::size_t i = 0; i < n; ++i) o[i] = ((o[i] + x0[i] * y0[i]) + x1[i] * y1[i]) + x2[i] * y2[i];
           break;
         }
         case 4: {
           const T *x0 = x[0], *y0 = y[0], *x1 = x[1], *y1 = y[1], *x2 = x[2], *y2 = y[2], *x3 = x[3], *y3 = y[3];
 #pragma omp simd
           for (std::size_t i = 0; i < n; ++i)
-            o[i] += (x0[i] * y0[i] + x1[i] * y1[i]) + (x2[i] * y2[i] + x3[i] * y3[i]);
+            o[i] = (((o[i] + x0[i] * y0[i]) + x1[i] * y1[i]) + x2[i] * y2[i]) + x3[i] * y3[i];
           break;
         }
         default: break;
@@ -97,60 +98,34 @@ inline int monomial_degree(const JetSpec& spec, int k) {
 
 // Row c of y and g from the powers of h that reach it (m = the degree of row c, capped at D):
 //   y_c = sum_{k=1..m} d_k [h^k]_c,   g_c = sum_{k=1..m} (k+1) d_{k+1} [h^k]_c.
-// p[k] points at row c of h^k (p[1] at row c of z); each row is written once.
+// p[k] points at row c of h^k (p[1] at row c of z).  The sums run k = 1, 2, ... with one
+// multiply-add per step (a fixed rounding, whatever the compiler fuses), y and g in one loop.
 template <class T>
 void compose_row(int m, std::size_t n, const T* d, const T* const* p, T* yc, T* gc) {
   auto dr = [d, n](int k) { return d + static_cast<std::size_t>(k) * n; };
   const T *d1 = dr(1), *d2 = dr(2), *h1 = p[1];
-  switch (m) {
-    case 1: {
+  if (gc) {
 #pragma omp simd
-      for (std::size_t i = 0; i < n; ++i) yc[i] = d1[i] * h1[i];
-      if (gc) {
-#pragma omp simd
-        for (std::size_t i = 0; i < n; ++i) gc[i] = T(2) * d2[i] * h1[i];
-      }
-      return;
+    for (std::size_t i = 0; i < n; ++i) {
+      yc[i] = d1[i] * h1[i];
+      gc[i] = T(2) * d2[i] * h1[i];
     }
-    case 2: {
-      const T *d3 = dr(3), *h2 = p[2];
+  } else {
 #pragma omp simd
-      for (std::size_t i = 0; i < n; ++i) yc[i] = d1[i] * h1[i] + d2[i] * h2[i];
-      if (gc) {
+    for (std::size_t i = 0; i < n; ++i) yc[i] = d1[i] * h1[i];
+  }
+  for (int k = 2; k <= m; ++k) {
+    const T *dk = dr(k), *dk1 = dr(k + 1), *hk = p[k];
+    const T kp1 = static_cast<T>(k + 1);
+    if (gc) {
 #pragma omp simd
-        for (std::size_t i = 0; i < n; ++i) gc[i] = T(2) * d2[i] * h1[i] + T(3) * d3[i] * h2[i];
+      for (std::size_t i = 0; i < n; ++i) {
+        yc[i] += dk[i] * hk[i];
+        gc[i] += kp1 * dk1[i] * hk[i];
       }
-      return;
-    }
-    case 3: {
-      const T *d3 = dr(3), *d4 = dr(4), *h2 = p[2], *h3 = p[3];
+    } else {
 #pragma omp simd
-      for (std::size_t i = 0; i < n; ++i) yc[i] = d1[i] * h1[i] + d2[i] * h2[i] + d3[i] * h3[i];
-      if (gc) {
-#pragma omp simd
-        for (std::size_t i = 0; i < n; ++i)
-          gc[i] = T(2) * d2[i] * h1[i] + T(3) * d3[i] * h2[i] + T(4) * d4[i] * h3[i];
-      }
-      return;
-    }
-    default: {
-#pragma omp simd
-      for (std::size_t i = 0; i < n; ++i) yc[i] = d1[i] * h1[i];
-      if (gc) {
-#pragma omp simd
-        for (std::size_t i = 0; i < n; ++i) gc[i] = T(2) * d2[i] * h1[i];
-      }
-      for (int k = 2; k <= m; ++k) {
-        const T *dk = dr(k), *dk1 = dr(k + 1), *hk = p[k];
-        const T kp1 = static_cast<T>(k + 1);
-#pragma omp simd
-        for (std::size_t i = 0; i < n; ++i) yc[i] += dk[i] * hk[i];
-        if (gc) {
-#pragma omp simd
-          for (std::size_t i = 0; i < n; ++i) gc[i] += kp1 * dk1[i] * hk[i];
-        }
-      }
-      return;
+      for (std::size_t i = 0; i < n; ++i) yc[i] += dk[i] * hk[i];
     }
   }
 }
