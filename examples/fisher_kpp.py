@@ -18,8 +18,8 @@ data = problem.synthetic_data(n=100, noise=args.noise, seed=0)
 options = dict(n_res=21, hidden=(32, 32), w_data=100.0)
 
 for model in (pb.PINN(problem, data, **options), pb.BiLO(problem, data, w_rgrad=0.01, **options)):
-    extra = {"pretrain_steps": 1000} if model.method == "bilo" else {}
-    result = model.fit(steps=5000, lr=5e-3, lr_params=1e-2, progress=True, **extra)
+    extra = {"pretrain_steps": 1600} if model.method == "bilo" else {}
+    result = model.fit(steps=8000, lr=5e-3, lr_params=1e-2, progress=True, **extra)
     errors = ", ".join(f"{k} {100 * v:.2f}%" for k, v in model.parameter_errors().items())
     print(f"{model.display_name}: {result.params} (errors: {errors}), {result.wall_time:.1f} s")
     if args.plot:

@@ -43,8 +43,8 @@ RECIPES: Dict[str, Recipe] = {
     "fisher_kpp": Recipe(
         n_data=100,
         model={"n_res": 21, "hidden": (32, 32), "w_data": 100.0},
-        fit={"steps": 5000, "lr": 5e-3, "lr_params": 1e-2},
-        bilo_fit={"pretrain_steps": 1000},
+        fit={"steps": 8000, "lr": 5e-3, "lr_params": 1e-2},
+        bilo_fit={"pretrain_steps": 1600},
         bilo_model={"w_rgrad": 0.01},
     ),
     "variable_poisson": Recipe(
