@@ -203,23 +203,12 @@ class AggregationDiffusion:
             from .diagnostics import identifiability
 
             identifiability(self, data).warn(stacklevel=3)
-        x, loss, hist, status, steps, its, msg, wall = optimise(
-            core, self.params, adam_steps, lr, lbfgs_steps, progress
-        )
-        self.params, self._core = x, core
-        self.result = SteadyFit(
-            params=x,
-            loss=loss,
-            functions=self.functions(),
-            history=np.asarray(hist, dtype=float).reshape(-1, 2),
-            status=status,
-            adam_steps=steps,
-            lbfgs_iterations=its,
-            lbfgs_message=msg,
-            wall_time=wall,
-            extra={"penalty": float(core.last_penalty)},
-        )
-        return self.result
+        fit = optimise(core, self.params, adam_steps, lr, lbfgs_steps, progress)
+        self.params, self._core = fit.params, core
+        fit.functions = self.functions()
+        fit.extra = {"penalty": float(core.last_penalty)}
+        self.result = fit
+        return fit
 
     def functions(self) -> Dict[str, np.ndarray]:
         """{"V": values on grid.x, "W": values on grid.lags}, learned ones in the zero-mean gauge."""
@@ -329,23 +318,12 @@ class Semilinear:
     ) -> SteadyFit:
         """Minimise sum_s ||T(u_s) - u_s||^2 / ||u_s||^2 over the weights of g."""
         core = self.build(data)
-        x, loss, hist, status, steps, its, msg, wall = optimise(
-            core, self.params, adam_steps, lr, lbfgs_steps, progress
-        )
-        self.params = x
-        self.result = SteadyFit(
-            params=x,
-            loss=loss,
-            functions={"g": core.function_values(x).reshape(data.u.shape)},
-            history=np.asarray(hist, dtype=float).reshape(-1, 2),
-            status=status,
-            adam_steps=steps,
-            lbfgs_iterations=its,
-            lbfgs_message=msg,
-            wall_time=wall,
-            extra={"u_range": self.u_range},
-        )
-        return self.result
+        fit = optimise(core, self.params, adam_steps, lr, lbfgs_steps, progress)
+        self.params = fit.params
+        fit.functions = {"g": core.function_values(fit.params).reshape(data.u.shape)}
+        fit.extra = {"u_range": self.u_range}
+        self.result = fit
+        return fit
 
     def g(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
         """The learned g at points (x, u) (broadcast together); same shape as the broadcast."""

@@ -58,10 +58,10 @@ def optimise(
     lbfgs_steps: int,
     progress: bool = False,
     every: int = 50,
-) -> Tuple[np.ndarray, float, List[Tuple[int, float]], str, int, int, str, float]:
-    """Adam then L-BFGS-B on core.loss_and_grad: (params, loss, history, status, adam steps,
-    lbfgs iterations, lbfgs message, wall time). Ctrl-C ends the run cleanly with status
-    "interrupted" and the best iterate so far."""
+) -> SteadyFit:
+    """Adam then L-BFGS-B on core.loss_and_grad. Returns the fit with ``functions`` and ``extra``
+    left empty for the model to fill. Ctrl-C ends the run cleanly with status "interrupted" and
+    the best iterate so far."""
     _check_budget(adam_steps, lr, lbfgs_steps)
     start = time.perf_counter()
     history: List[Tuple[int, float]] = []
@@ -136,5 +136,14 @@ def optimise(
     finally:
         if bar is not None:
             bar.close()
-    loss = float(core.loss_and_grad(x)[0])
-    return x, loss, history, status, int(taken), iterations, message, time.perf_counter() - start
+    return SteadyFit(
+        params=x,
+        loss=float(core.loss_and_grad(x)[0]),
+        functions={},
+        history=np.asarray(history, dtype=float).reshape(-1, 2),
+        status=status,
+        adam_steps=int(taken),
+        lbfgs_iterations=iterations,
+        lbfgs_message=message,
+        wall_time=time.perf_counter() - start,
+    )
