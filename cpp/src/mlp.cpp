@@ -61,105 +61,164 @@ void Mlp::init_params(T* params, std::uint64_t seed) const {
   }
 }
 
+namespace {
+
+// Bytes of one layer's jets over a block of points (the widest layer): the block, its
+// pre-activations and the activation's outputs stay in L2 together.
+constexpr std::size_t kBlockBytes = 64 * 1024;
+// Bytes of the activation rule's scratch per call (powers of h and derivative rows).
+constexpr std::size_t kActivationBytes = 48 * 1024;
+// Fixed number of weight-gradient accumulators (see MlpJets).
+constexpr std::size_t kLanes = 8;
+// Below this many multiply-adds per pass the work stays on the calling thread.
+constexpr std::size_t kParallelWork = std::size_t(1) << 21;
+
+}  // namespace
+
 template <class T>
 MlpJets<T>::MlpJets(const Mlp& mlp, const JetSpec& spec, std::size_t n)
-    : mlp_(mlp), spec_(spec), n_(n), kn_(static_cast<std::size_t>(spec.size()) * n) {
+    : mlp_(mlp), spec_(spec), n_(n), K_(static_cast<std::size_t>(spec.size())) {
   require(n > 0, "MlpJets: the number of points must be positive");
+  constexpr std::size_t NR = 2 * dense_detail::Simd<T>::L;  // the products' tile width
+  const std::size_t width = static_cast<std::size_t>(mlp.max_width());
+  const std::size_t fit = kBlockBytes / (K_ * width * sizeof(T)) / NR * NR;
+  block_ = std::min(n, std::max(NR, fit));
+  n_blocks_ = (n + block_ - 1) / block_;
+  lanes_ = std::min(kLanes, n_blocks_);
   const auto& s = mlp.sizes();
-  for (int l = 0; l < mlp.n_layers(); ++l) layer_input_.emplace_back(static_cast<std::size_t>(s[l]) * kn_);
-  act_slope_.resize(static_cast<std::size_t>(mlp.n_layers()));
-  for (int l = 1; l < mlp.n_layers(); ++l) act_slope_[l].resize(static_cast<std::size_t>(s[l]) * kn_);
-  const std::size_t wide = static_cast<std::size_t>(mlp.max_width()) * kn_;
-  pre_activation_.resize(wide);
-  output_.resize(static_cast<std::size_t>(mlp.n_outputs()) * kn_);
-  y_bar_.resize(wide);
-  z_bar_.resize(wide);
+  const int L = mlp.n_layers();
+  input_.resize(static_cast<std::size_t>(s.front()) * K_ * n);
+  output_.resize(static_cast<std::size_t>(s.back()) * K_ * n);
+  hidden_.resize(static_cast<std::size_t>(L));
+  slope_.resize(static_cast<std::size_t>(L));
+  for (int l = 1; l < L; ++l) {
+    hidden_[l].resize(static_cast<std::size_t>(s[l]) * K_ * n);
+    slope_[l].resize(static_cast<std::size_t>(s[l]) * K_ * n);
+  }
+  for (int l = 0; l < L; ++l) {
+    packed_w_.emplace_back(static_cast<std::size_t>(s[l]) * s[l + 1]);
+    packed_wt_.emplace_back(static_cast<std::size_t>(s[l]) * s[l + 1]);
+  }
+  lane_grad_.resize(lanes_ * mlp.n_params());
+}
+
+template <class T>
+std::size_t MlpJets<T>::threads_for(std::size_t tasks) const {
+  if (mlp_.n_params() * K_ * n_ < kParallelWork) return 1;
+  return std::max<std::size_t>(1, std::min(tasks, static_cast<std::size_t>(num_threads())));
 }
 
 template <class T>
 void MlpJets<T>::forward(const T* params) {
   const auto& s = mlp_.sizes();
-  const int L = mlp_.n_layers();
-  for (int l = 0; l < L; ++l) {
-    const std::size_t out = static_cast<std::size_t>(s[l + 1]), in = static_cast<std::size_t>(s[l]);
-    T* z = (l == L - 1) ? output_.data() : pre_activation_.data();
-    gemm_nn<T>(out, in, kn_, params + mlp_.weight_offset(l), layer_input_[l].data(), z);
-    const T* b = params + mlp_.bias_offset(l);
-    for (std::size_t i = 0; i < out; ++i) {
-      T* zi = z + i * kn_;  // bias acts on the constant coefficient only
-      for (std::size_t p = 0; p < n_; ++p) zi[p] += b[i];
-    }
-    if (l == L - 1) break;
-    T* y = layer_input_[l + 1].data();
-    T* g = act_slope_[l + 1].data();
-    const Func f = mlp_.activation();
-    each_row_block(out, [&](std::size_t i, std::size_t p0, std::size_t len, T* scratch) {
-      const std::size_t at = i * kn_ + p0;
-      jet_unary<T>(spec_, len, f, T(0), z + at, y + at, g + at, scratch, n_);
-    });
-  }
-}
-
-// Calls fn(row, first point, points, scratch) over rows x blocks of points small enough that one
-// block's jets and the activation rule's scratch stay in L2 (L1-sized blocks made the many short
-// term loops of large jets, e.g. K = 12, slower); rows are split between threads for
-// large layers (each row's arithmetic is the same whichever thread does it).
-template <class T>
-template <class Fn>
-void MlpJets<T>::each_row_block(std::size_t rows, const Fn& fn) {
-  const std::size_t K = static_cast<std::size_t>(spec_.size());
-  const std::size_t per_point = (static_cast<std::size_t>(spec_.degree()) + 2 + 5 * K) * sizeof(T);
-  const std::size_t block = std::min(n_, std::max<std::size_t>(128, (std::size_t(256) * 1024 / per_point) / 8 * 8));
-  const std::size_t scratch_size = jet_unary_scratch(spec_, block);
-  auto run_rows = [&](std::size_t r0, std::size_t r1) {
-    thread_local std::vector<T> scratch;  // per thread; grows once
-    if (scratch.size() < scratch_size) scratch.resize(scratch_size);
-    for (std::size_t i = r0; i < r1; ++i)
-      for (std::size_t p0 = 0; p0 < n_; p0 += block) fn(i, p0, std::min(block, n_ - p0), scratch.data());
-  };
-  const std::size_t threads =
-      rows * kn_ >= (std::size_t(1) << 16) ? std::min<std::size_t>(rows, std::size_t(num_threads())) : 1;
+  for (int l = 0; l < mlp_.n_layers(); ++l)
+    dense_detail::pack_a<T>(static_cast<std::size_t>(s[l + 1]), static_cast<std::size_t>(s[l]),
+                            params + mlp_.weight_offset(l), static_cast<std::size_t>(s[l]), 1, packed_w_[l].data());
+  const std::size_t threads = threads_for(n_blocks_);
   if (threads <= 1) {
-    run_rows(0, rows);
+    for (std::size_t b = 0; b < n_blocks_; ++b) forward_block(params, b);
     return;
   }
-  parallel_for(threads, [&](std::size_t t) { run_rows(rows * t / threads, rows * (t + 1) / threads); });
+  parallel_for(threads, [&](std::size_t t) {
+    for (std::size_t b = n_blocks_ * t / threads; b < n_blocks_ * (t + 1) / threads; ++b) forward_block(params, b);
+  });
+}
+
+template <class T>
+void MlpJets<T>::forward_block(const T* params, std::size_t b) {
+  using dense_detail::Segments;
+  const auto& s = mlp_.sizes();
+  const int L = mlp_.n_layers();
+  const std::size_t p0 = b * block_, len = std::min(block_, n_ - p0), K = K_, n = n_;
+  T* z = dense_detail::scratch<T, 4>(static_cast<std::size_t>(mlp_.max_width()) * K * block_);
+  const std::size_t per_point = static_cast<std::size_t>(spec_.degree()) + 2 +
+                                (spec_.degree() > 1 ? static_cast<std::size_t>(spec_.degree() - 1) * K : 0);
+  const std::size_t chunk = std::max<std::size_t>(64, kActivationBytes / (per_point * sizeof(T)) / 8 * 8);
+  for (int l = 0; l < L; ++l) {
+    const std::size_t out = static_cast<std::size_t>(s[l + 1]), in = static_cast<std::size_t>(s[l]);
+    const Segments<const T> x = l == 0 ? Segments<const T>{input_.data() + p0, K * n, n, K, len}
+                                       : Segments<const T>{hidden_[l].data() + p0 * K * in, len, in * len, K, len};
+    const Segments<T> c = l == L - 1 ? Segments<T>{output_.data() + p0, K * n, n, K, len}
+                                     : Segments<T>{z, len, out * len, K, len};
+    dense_detail::nn_segments<T>(out, in, packed_w_[l].data(), x, c, false);
+    const T* bias = params + mlp_.bias_offset(l);
+    for (std::size_t r = 0; r < out; ++r) {  // the bias acts on the constant coefficient only
+      T* row = c.base + r * c.row_stride;
+      for (std::size_t i = 0; i < len; ++i) row[i] += bias[r];
+    }
+    if (l == L - 1) break;
+    // The block's pre-activations are K rows of out*len values: one jet array.
+    const std::size_t m = out * len;
+    T* y = hidden_[l + 1].data() + p0 * K * out;
+    T* g = slope_[l + 1].data() + p0 * K * out;
+    T* act_scratch = dense_detail::scratch<T, 6>(jet_unary_scratch(spec_, std::min(chunk, m)));
+    for (std::size_t c0 = 0; c0 < m; c0 += chunk)
+      jet_unary<T>(spec_, std::min(chunk, m - c0), mlp_.activation(), T(0), z + c0, y + c0, g + c0, act_scratch, m);
+  }
 }
 
 template <class T>
 void MlpJets<T>::backward(const T* params, const T* out_bar, T* grad, T* input_bar) {
   const auto& s = mlp_.sizes();
-  const T* z_bar = out_bar;
+  for (int l = input_bar ? 0 : 1; l < mlp_.n_layers(); ++l)
+    dense_detail::pack_a<T>(static_cast<std::size_t>(s[l]), static_cast<std::size_t>(s[l + 1]),
+                            params + mlp_.weight_offset(l), 1, static_cast<std::size_t>(s[l]), packed_wt_[l].data());
+  const std::size_t np = mlp_.n_params();
+  if (grad) std::fill(lane_grad_.begin(), lane_grad_.end(), T(0));
+  auto run_lane = [&](std::size_t lane) {
+    for (std::size_t b = lane; b < n_blocks_; b += lanes_)
+      backward_block(out_bar, grad ? lane_grad_.data() + lane * np : nullptr, input_bar, b);
+  };
+  const std::size_t threads = threads_for(lanes_);
+  if (threads <= 1) {
+    for (std::size_t lane = 0; lane < lanes_; ++lane) run_lane(lane);
+  } else {
+    parallel_for(threads, [&](std::size_t t) {
+      for (std::size_t lane = lanes_ * t / threads; lane < lanes_ * (t + 1) / threads; ++lane) run_lane(lane);
+    });
+  }
+  if (!grad) return;
+  for (std::size_t lane = 0; lane < lanes_; ++lane) {
+    const T* lg = lane_grad_.data() + lane * np;
+#pragma omp simd
+    for (std::size_t p = 0; p < np; ++p) grad[p] += lg[p];
+  }
+}
+
+template <class T>
+void MlpJets<T>::backward_block(const T* out_bar, T* grad, T* input_bar, std::size_t b) {
+  using dense_detail::Segments;
+  const auto& s = mlp_.sizes();
+  const std::size_t p0 = b * block_, len = std::min(block_, n_ - p0), K = K_, n = n_;
+  const std::size_t wide = static_cast<std::size_t>(mlp_.max_width()) * K * block_;
+  T* y_bar = dense_detail::scratch<T, 5>(wide);
+  T* z_bar = dense_detail::scratch<T, 4>(wide);
+  Segments<const T> zb{out_bar + p0, K * n, n, K, len};
   for (int l = mlp_.n_layers() - 1; l >= 0; --l) {
     const std::size_t out = static_cast<std::size_t>(s[l + 1]), in = static_cast<std::size_t>(s[l]);
+    const Segments<const T> x = l == 0 ? Segments<const T>{input_.data() + p0, K * n, n, K, len}
+                                       : Segments<const T>{hidden_[l].data() + p0 * K * in, len, in * len, K, len};
     if (grad) {  // null when only the input adjoint is wanted (BiLO's data level)
-      gemm_nt_acc<T>(out, in, kn_, z_bar, layer_input_[l].data(), grad + mlp_.weight_offset(l));
+      dense_detail::nt_segments<T>(out, in, zb, x, grad + mlp_.weight_offset(l), 0, out);
       T* gb = grad + mlp_.bias_offset(l);
-      for (std::size_t i = 0; i < out; ++i) {
-        const T* zi = z_bar + i * kn_;
+      for (std::size_t r = 0; r < out; ++r) {
+        const T* row = zb.base + r * zb.row_stride;
         T acc = 0;
-        for (std::size_t p = 0; p < n_; ++p) acc += zi[p];
-        gb[i] += acc;
+        for (std::size_t i = 0; i < len; ++i) acc += row[i];
+        gb[r] += acc;
       }
     }
-    if (l == 0 && !input_bar) break;
-    // Y_bar = W^T Z_bar, reading W in place (the product packs it).
-    const T* w = params + mlp_.weight_offset(l);
     if (l == 0) {
-      gemm_tn<T>(in, out, kn_, w, z_bar, input_bar);
+      if (input_bar)
+        dense_detail::nn_segments<T>(in, out, packed_wt_[0].data(), zb, Segments<T>{input_bar + p0, K * n, n, K, len},
+                                     false);
       break;
     }
-    gemm_tn<T>(in, out, kn_, w, z_bar, y_bar_.data());
-    const T* yb = y_bar_.data();
-    const T* slope = act_slope_[l].data();
-    T* zb = z_bar_.data();
-    const std::size_t K = static_cast<std::size_t>(spec_.size());
-    each_row_block(in, [&](std::size_t i, std::size_t p0, std::size_t len, T*) {
-      const std::size_t at = i * kn_ + p0;
-      for (std::size_t k = 0; k < K; ++k) std::fill(zb + at + k * n_, zb + at + k * n_ + len, T(0));
-      jet_mul_adjoint<T>(spec_, len, yb + at, slope + at, zb + at, n_);
-    });
-    z_bar = z_bar_.data();
+    // Y_bar = W^T Z_bar for this block, then Z_bar of the layer below through the activation.
+    const std::size_t m = in * len;
+    dense_detail::nn_segments<T>(in, out, packed_wt_[l].data(), zb, Segments<T>{y_bar, len, m, K, len}, false);
+    jet_mul_adjoint<T>(spec_, m, y_bar, slope_[l].data() + p0 * K * in, z_bar, m, true);
+    zb = Segments<const T>{z_bar, len, m, K, len};
   }
 }
 

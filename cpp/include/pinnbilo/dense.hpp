@@ -125,39 +125,62 @@ void pack_a(std::size_t m, std::size_t k, const T* A, std::size_t rs, std::size_
   }
 }
 
-// Columns [j_begin, j_end) of C (m x p, row stride ldc) = A B with A packed by pack_a and
-// B (k x p, row stride ldb).
+// Column segments of a matrix: S pieces of `len` columns each, segment s starting at
+// base + s * seg_stride, rows `row_stride` apart.  A layer's jets over a block of points are K
+// such segments (one per Taylor coefficient), so one call covers every coefficient of the block.
 template <class T>
-void nn_columns(std::size_t m, std::size_t k, const T* ap, const T* B, std::size_t ldb, T* C, std::size_t ldc,
-                std::size_t j_begin, std::size_t j_end, bool acc) {
+struct Segments {
+  T* base;
+  std::size_t row_stride, seg_stride, count, len;
+};
+
+// C = A B (or C += A B with acc) over column segments: B (k rows) and C (m rows) share the
+// segment shape; A is packed by pack_a.  Tiles of NR columns never straddle two segments, so a
+// tile's sums depend only on the segment length, not on where the segment sits.
+template <class T>
+void nn_segments(std::size_t m, std::size_t k, const T* ap, Segments<const T> B, Segments<T> C, bool acc) {
   constexpr std::size_t NR = 2 * Simd<T>::L;
-  // Columns per packed block of B: k x kNB stays in L1 while all row strips of A pass over it.
-  const std::size_t block = std::max<std::size_t>(NR, std::min<std::size_t>(8 * NR, (16384 / sizeof(T)) / std::max<std::size_t>(k, 1) / NR * NR));
-  T* bp = scratch<T, 0>(k * block);
-  for (std::size_t j0 = j_begin; j0 < j_end; j0 += block) {
-    const std::size_t nb = std::min(block, j_end - j0);
-    const std::size_t tiles = (nb + NR - 1) / NR;
-    for (std::size_t t = 0; t < tiles; ++t) {
-      const std::size_t c0 = j0 + t * NR, cols = std::min(NR, j_end - c0);
+  const std::size_t tiles_per_seg = (B.len + NR - 1) / NR;
+  const std::size_t tiles = tiles_per_seg * B.count;
+  // Tiles per packed block of B: k x block*NR stays in L1 while all row strips of A pass over it.
+  const std::size_t block = std::max<std::size_t>(1, std::min<std::size_t>(8, (16384 / sizeof(T)) / std::max<std::size_t>(k, 1) / NR));
+  T* bp = scratch<T, 0>(k * block * NR);
+  for (std::size_t t0 = 0; t0 < tiles; t0 += block) {
+    const std::size_t nt = std::min(block, tiles - t0);
+    for (std::size_t t = 0; t < nt; ++t) {
+      const std::size_t seg = (t0 + t) / tiles_per_seg, c0 = (t0 + t) % tiles_per_seg * NR;
+      const std::size_t cols = std::min(NR, B.len - c0);
+      const T* src = B.base + seg * B.seg_stride + c0;
       T* dst = bp + t * k * NR;
       if (cols == NR) {
-        for (std::size_t q = 0; q < k; ++q) std::memcpy(dst + q * NR, B + q * ldb + c0, NR * sizeof(T));
+        for (std::size_t q = 0; q < k; ++q) std::memcpy(dst + q * NR, src + q * B.row_stride, NR * sizeof(T));
       } else {
         for (std::size_t q = 0; q < k; ++q) {
           std::size_t l = 0;
-          for (; l < cols; ++l) dst[q * NR + l] = B[q * ldb + c0 + l];
+          for (; l < cols; ++l) dst[q * NR + l] = src[q * B.row_stride + l];
           for (; l < NR; ++l) dst[q * NR + l] = T(0);
         }
       }
     }
     for (std::size_t i0 = 0; i0 < m; i0 += kMR) {
       const std::size_t rows = std::min(kMR, m - i0);
-      for (std::size_t t = 0; t < tiles; ++t) {
-        const std::size_t c0 = j0 + t * NR, cols = std::min(NR, j_end - c0);
-        micro_nn_rows<T>(rows, k, ap + i0 * k, bp + t * k * NR, C + i0 * ldc + c0, ldc, cols, acc);
+      for (std::size_t t = 0; t < nt; ++t) {
+        const std::size_t seg = (t0 + t) / tiles_per_seg, c0 = (t0 + t) % tiles_per_seg * NR;
+        const std::size_t cols = std::min(NR, B.len - c0);
+        T* c = C.base + seg * C.seg_stride + i0 * C.row_stride + c0;
+        micro_nn_rows<T>(rows, k, ap + i0 * k, bp + t * k * NR, c, C.row_stride, cols, acc);
       }
     }
   }
+}
+
+// Columns [j_begin, j_end) of C (m x p, row stride ldc) = A B with A packed by pack_a and
+// B (k x p, row stride ldb): one segment of nn_segments.
+template <class T>
+void nn_columns(std::size_t m, std::size_t k, const T* ap, const T* B, std::size_t ldb, T* C, std::size_t ldc,
+                std::size_t j_begin, std::size_t j_end, bool acc) {
+  nn_segments<T>(m, k, ap, Segments<const T>{B + j_begin, ldb, 0, 1, j_end - j_begin},
+                 Segments<T>{C + j_begin, ldc, 0, 1, j_end - j_begin}, acc);
 }
 
 // Below this many multiply-adds a product runs on the calling thread only.
@@ -180,20 +203,32 @@ void gemm_packed_a(std::size_t m, std::size_t k, std::size_t p, const T* ap, con
   });
 }
 
-// C (m x k) += A (m x P) B^T (B: k x P) as a product with inner dimension P: chunks of the
-// columns are transposed into the packed layouts of the tile kernel (A strips q-major, B tiles
-// q-major), then every 6 x NR block of C accumulates over the chunk in registers.
+// C (m x k, row stride k) += sum over segments s of A_s B_s^T, where A_s (m x len) and B_s
+// (k x len) are segment s of A and B (same count and length): a product whose inner dimension
+// runs over all the segments' columns in order.  Rows [i_begin, i_end) of C only.  Chunks of the
+// inner dimension are transposed into the packed layouts of the tile kernel (A strips q-major,
+// B tiles q-major), then every 6 x NR block of C accumulates over the chunk in registers.
 template <class T>
-void nt_packed(std::size_t m, std::size_t k, std::size_t P, const T* A, const T* B, T* C, std::size_t i_begin,
-               std::size_t i_end) {
+void nt_segments(std::size_t m, std::size_t k, Segments<const T> A, Segments<const T> B, T* C, std::size_t i_begin,
+                 std::size_t i_end) {
   constexpr std::size_t NR = 2 * Simd<T>::L;
   const std::size_t rows = i_end - i_begin;
+  const std::size_t P = A.count * A.len;
   // Chunk length from the whole problem (not this thread's rows), so that every element of C
   // sums its chunks in the same order whatever the split: the packed chunk fits in L2.
   const std::size_t chunk = std::max<std::size_t>(64, (std::size_t(96) * 1024 / sizeof(T)) / (m + k));
   const std::size_t tiles = (k + NR - 1) / NR;
   T* ap = scratch<T, 2>(rows * chunk);
   T* bp = scratch<T, 3>(tiles * NR * chunk);
+  // Calls copy(q, seg, col, n) for the runs of the chunk [j0, j0 + len) inside one segment.
+  auto for_runs = [&](std::size_t j0, std::size_t len, auto copy) {
+    for (std::size_t q = 0; q < len;) {
+      const std::size_t seg = (j0 + q) / A.len, col = (j0 + q) % A.len;
+      const std::size_t run = std::min(len - q, A.len - col);
+      copy(q, seg, col, run);
+      q += run;
+    }
+  };
   for (std::size_t j0 = 0; j0 < P; j0 += chunk) {
     const std::size_t len = std::min(chunk, P - j0);
     // A strips: ap[s*kMR*len + q*r_s + r] = A(i_begin + s*kMR + r, j0 + q)
@@ -201,8 +236,11 @@ void nt_packed(std::size_t m, std::size_t k, std::size_t P, const T* A, const T*
       const std::size_t rs = std::min(kMR, rows - i0);
       T* dst = ap + i0 * len;
       for (std::size_t r = 0; r < rs; ++r) {
-        const T* src = A + (i_begin + i0 + r) * P + j0;
-        for (std::size_t q = 0; q < len; ++q) dst[q * rs + r] = src[q];
+        const T* row = A.base + (i_begin + i0 + r) * A.row_stride;
+        for_runs(j0, len, [&](std::size_t q, std::size_t seg, std::size_t col, std::size_t run) {
+          const T* src = row + seg * A.seg_stride + col;
+          for (std::size_t e = 0; e < run; ++e) dst[(q + e) * rs + r] = src[e];
+        });
       }
     }
     // B tiles: bp[t*NR*len + q*NR + l] = B(t*NR + l, j0 + q), zero rows beyond k.
@@ -211,8 +249,11 @@ void nt_packed(std::size_t m, std::size_t k, std::size_t P, const T* A, const T*
       for (std::size_t l = 0; l < NR; ++l) {
         const std::size_t row = t * NR + l;
         if (row < k) {
-          const T* src = B + row * P + j0;
-          for (std::size_t q = 0; q < len; ++q) dst[q * NR + l] = src[q];
+          const T* base = B.base + row * B.row_stride;
+          for_runs(j0, len, [&](std::size_t q, std::size_t seg, std::size_t col, std::size_t run) {
+            const T* src = base + seg * B.seg_stride + col;
+            for (std::size_t e = 0; e < run; ++e) dst[(q + e) * NR + l] = src[e];
+          });
         } else {
           for (std::size_t q = 0; q < len; ++q) dst[q * NR + l] = T(0);
         }
@@ -226,6 +267,13 @@ void nt_packed(std::size_t m, std::size_t k, std::size_t P, const T* A, const T*
       }
     }
   }
+}
+
+// C (m x k) += A (m x P) B^T (B: k x P), rows [i_begin, i_end): nt_segments with one segment.
+template <class T>
+void nt_packed(std::size_t m, std::size_t k, std::size_t P, const T* A, const T* B, T* C, std::size_t i_begin,
+               std::size_t i_end) {
+  nt_segments<T>(m, k, Segments<const T>{A, P, 0, 1, P}, Segments<const T>{B, P, 0, 1, P}, C, i_begin, i_end);
 }
 
 }  // namespace dense_detail

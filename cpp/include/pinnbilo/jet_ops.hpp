@@ -22,14 +22,54 @@ void jet_mul(const JetSpec& spec, std::size_t n, const T* a, const T* b, T* out)
   }
 }
 
-// Reverse of out = a * b with respect to a:  a_bar[alpha] += sum_beta b[beta] out_bar[alpha+beta].
+namespace jet_detail {
+
+// o (=|+=) x0 y0 + x1 y1 + ... (m products, m = 1..4), added one after another.
+template <class T, bool Assign>
+void add_products(std::size_t n, int m, const T* const* x, const T* const* y, T* o) {
+  switch (m) {
+    case 1: {
+      const T *x0 = x[0], *y0 = y[0];
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) o[i] = (Assign ? T(0) : o[i]) + x0[i] * y0[i];
+      break;
+    }
+    case 2: {
+      const T *x0 = x[0], *y0 = y[0], *x1 = x[1], *y1 = y[1];
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) o[i] = ((Assign ? T(0) : o[i]) + x0[i] * y0[i]) + x1[i] * y1[i];
+      break;
+    }
+    case 3: {
+      const T *x0 = x[0], *y0 = y[0], *x1 = x[1], *y1 = y[1], *x2 = x[2], *y2 = y[2];
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i)
+        o[i] = (((Assign ? T(0) : o[i]) + x0[i] * y0[i]) + x1[i] * y1[i]) + x2[i] * y2[i];
+      break;
+    }
+    case 4: {
+      const T *x0 = x[0], *y0 = y[0], *x1 = x[1], *y1 = y[1], *x2 = x[2], *y2 = y[2], *x3 = x[3], *y3 = y[3];
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i)
+        o[i] = ((((Assign ? T(0) : o[i]) + x0[i] * y0[i]) + x1[i] * y1[i]) + x2[i] * y2[i]) + x3[i] * y3[i];
+      break;
+    }
+    default: break;
+  }
+}
+
+}  // namespace jet_detail
+
+// Reverse of out = a * b with respect to a:  a_bar[alpha] += sum_beta b[beta] out_bar[alpha+beta]
+// (with assign: a_bar[alpha] = that sum, without reading a_bar first).
 // Also the reverse of y = f(z) with b = f'(z): the chain rule holds in the truncated algebra.
 // ld: distance between coefficient rows (default n); a smaller n then works on a block of points.
 // The terms are taken grouped by the row of a_bar they feed, up to four at a time, so each a_bar
 // row is read and written once per group of four instead of once per term; each row still adds
 // its terms one after another in the order of the term list (the same rounding as term by term).
 template <class T>
-void jet_mul_adjoint(const JetSpec& spec, std::size_t n, const T* out_bar, const T* b, T* a_bar, std::size_t ld = 0) {
+void jet_mul_adjoint(const JetSpec& spec, std::size_t n, const T* out_bar, const T* b, T* a_bar, std::size_t ld = 0,
+                     bool assign = false) {
   if (ld == 0) ld = n;
   const auto& terms = spec.product_terms();
   const int K = spec.size();
@@ -38,34 +78,13 @@ void jet_mul_adjoint(const JetSpec& spec, std::size_t n, const T* out_bar, const
     const T* x[4];
     const T* y[4];
     int m = 0;
+    bool first = assign;
     auto flush = [&]() {
-      switch (m) {
-        case 1: {
-          const T *x0 = x[0], *y0 = y[0];
-#pragma omp simd
-          for (std::size_t i = 0; i < n; ++i) o[i] += x0[i] * y0[i];
-          break;
-        }
-        case 2: {
-          const T *x0 = x[0], *y0 = y[0], *x1 = x[1], *y1 = y[1];
-#pragma omp simd
-          for (std::size_t i = 0; i < n; ++i) o[i] = (o[i] + x0[i] * y0[i]) + x1[i] * y1[i];
-          break;
-        }
-        case 3: {
-          const T *x0 = x[0], *y0 = y[0], *x1 = x[1], *y1 = y[1], *x2 = x[2], *y2 = y[2];
-#pragma omp simd
-          for (std::size_t i = 0; i < n; ++i) o[i] = ((o[i] + x0[i] * y0[i]) + x1[i] * y1[i]) + x2[i] * y2[i];
-          break;
-        }
-        case 4: {
-          const T *x0 = x[0], *y0 = y[0], *x1 = x[1], *y1 = y[1], *x2 = x[2], *y2 = y[2], *x3 = x[3], *y3 = y[3];
-#pragma omp simd
-          for (std::size_t i = 0; i < n; ++i)
-            o[i] = (((o[i] + x0[i] * y0[i]) + x1[i] * y1[i]) + x2[i] * y2[i]) + x3[i] * y3[i];
-          break;
-        }
-        default: break;
+      if (first && m > 0) {
+        jet_detail::add_products<T, true>(n, m, x, y, o);
+        first = false;
+      } else {
+        jet_detail::add_products<T, false>(n, m, x, y, o);
       }
       m = 0;
     };
@@ -76,6 +95,7 @@ void jet_mul_adjoint(const JetSpec& spec, std::size_t n, const T* out_bar, const
       if (++m == 4) flush();
     }
     flush();
+    if (first) std::fill(o, o + n, T(0));  // no term feeds this row
   }
 }
 

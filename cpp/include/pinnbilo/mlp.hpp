@@ -40,6 +40,13 @@ class Mlp {
 };
 
 // Workspace for evaluating an Mlp on jets of one spec over n points; sized once, reused every step.
+//
+// The points are taken in blocks small enough that a layer's jets over one block stay in L2:
+// forward, each block goes through a layer's product, bias and activation rule while it is hot;
+// reverse, through the transposed product, the activation's adjoint and the weight-gradient
+// product.  Blocks are independent, so threads take whole blocks.  Weight gradients are summed
+// in a fixed number of lanes (block b in lane b mod lanes) and the lanes added in order at the
+// end, so results are the same bit for bit whatever the number of threads.
 template <class T>
 class MlpJets {
  public:
@@ -48,8 +55,8 @@ class MlpJets {
   std::size_t n_points() const { return n_; }
   const JetSpec& spec() const { return spec_; }
   // Input jets, n_inputs x K x n: the caller fills them before forward().
-  T* input() { return layer_input_[0].data(); }
-  const T* input() const { return layer_input_[0].data(); }
+  T* input() { return input_.data(); }
+  const T* input() const { return input_.data(); }
   // Output jets, n_outputs x K x n, valid after forward().
   const T* output() const { return output_.data(); }
 
@@ -58,17 +65,24 @@ class MlpJets {
   // null; writes the adjoint of the input jets into input_bar (n_inputs x K x n) when it is not null.
   void backward(const T* params, const T* out_bar, T* grad, T* input_bar);
 
+  // Points per block (all blocks but the last have this many).
+  std::size_t block_points() const { return block_; }
+
  private:
+  void forward_block(const T* params, std::size_t b);
+  void backward_block(const T* out_bar, T* grad, T* input_bar, std::size_t b);
+  std::size_t threads_for(std::size_t tasks) const;
+
   Mlp mlp_;
   JetSpec spec_;
-  std::size_t n_;
-  std::size_t kn_;
-  std::vector<std::vector<T>> layer_input_;  // per layer: in x K x n
-  std::vector<std::vector<T>> act_slope_;    // per hidden layer: f'(z) jets, width x K x n
-  template <class Fn>
-  void each_row_block(std::size_t rows, const Fn& fn);
-
-  std::vector<T> pre_activation_, output_, y_bar_, z_bar_;
+  std::size_t n_, K_, block_, n_blocks_, lanes_;
+  std::vector<T> input_, output_;
+  // Hidden layers l = 1..L-1: the activation outputs y (the next layer's input) and slopes f'(z),
+  // stored block after block; inside a block coefficient-major over (neuron, point):
+  // element (k, neuron r, point i) of block b at b*block_*K*width + k*width*len + r*len + i.
+  std::vector<std::vector<T>> hidden_, slope_;
+  std::vector<std::vector<T>> packed_w_, packed_wt_;  // per layer: W and W^T packed for the products
+  std::vector<T> lane_grad_;                          // lanes x n_params
 };
 
 }  // namespace pinnbilo
