@@ -63,6 +63,9 @@ void Mlp::init_params(T* params, std::uint64_t seed) const {
 
 namespace {
 
+// A layer product with a side this thin runs as plain loops (dense.hpp, nn_thin / nt_thin).
+bool thin(std::size_t out, std::size_t in) { return out <= 2 || in <= 4; }
+
 // Bytes of one layer's jets over a block of points (the widest layer): the block, its
 // pre-activations and the activation's outputs stay in L2 together.
 constexpr std::size_t kBlockBytes = 64 * 1024;
@@ -91,9 +94,10 @@ MlpJets<T>::MlpJets(const Mlp& mlp, const JetSpec& spec, std::size_t n)
   output_.resize(static_cast<std::size_t>(s.back()) * K_ * n);
   hidden_.resize(static_cast<std::size_t>(L));
   slope_.resize(static_cast<std::size_t>(L));
+  slope_from_output_ = mlp.activation() == Func::Tanh || mlp.activation() == Func::Sigmoid;
   for (int l = 1; l < L; ++l) {
     hidden_[l].resize(static_cast<std::size_t>(s[l]) * K_ * n);
-    slope_[l].resize(static_cast<std::size_t>(s[l]) * K_ * n);
+    if (!slope_from_output_) slope_[l].resize(static_cast<std::size_t>(s[l]) * K_ * n);
   }
   for (int l = 0; l < L; ++l) {
     packed_w_.emplace_back(static_cast<std::size_t>(s[l]) * s[l + 1]);
@@ -140,7 +144,10 @@ void MlpJets<T>::forward_block(const T* params, std::size_t b) {
                                        : Segments<const T>{hidden_[l].data() + p0 * K * in, len, in * len, K, len};
     const Segments<T> c = l == L - 1 ? Segments<T>{output_.data() + p0, K * n, n, K, len}
                                      : Segments<T>{z, len, out * len, K, len};
-    dense_detail::nn_segments<T>(out, in, packed_w_[l].data(), x, c, false);
+    if (thin(out, in))
+      dense_detail::nn_thin<T>(out, in, params + mlp_.weight_offset(l), in, 1, x, c);
+    else
+      dense_detail::nn_segments<T>(out, in, packed_w_[l].data(), x, c, false);
     const T* bias = params + mlp_.bias_offset(l);
     for (std::size_t r = 0; r < out; ++r) {  // the bias acts on the constant coefficient only
       T* row = c.base + r * c.row_stride;
@@ -150,10 +157,11 @@ void MlpJets<T>::forward_block(const T* params, std::size_t b) {
     // The block's pre-activations are K rows of out*len values: one jet array.
     const std::size_t m = out * len;
     T* y = hidden_[l + 1].data() + p0 * K * out;
-    T* g = slope_[l + 1].data() + p0 * K * out;
+    T* g = slope_from_output_ ? nullptr : slope_[l + 1].data() + p0 * K * out;
     T* act_scratch = dense_detail::scratch<T, 6>(jet_unary_scratch(spec_, std::min(chunk, m)));
     for (std::size_t c0 = 0; c0 < m; c0 += chunk)
-      jet_unary<T>(spec_, std::min(chunk, m - c0), mlp_.activation(), T(0), z + c0, y + c0, g + c0, act_scratch, m);
+      jet_unary<T>(spec_, std::min(chunk, m - c0), mlp_.activation(), T(0), z + c0, y + c0, g ? g + c0 : nullptr,
+                   act_scratch, m);
   }
 }
 
@@ -165,9 +173,15 @@ void MlpJets<T>::backward(const T* params, const T* out_bar, T* grad, T* input_b
                             params + mlp_.weight_offset(l), 1, static_cast<std::size_t>(s[l]), packed_wt_[l].data());
   const std::size_t np = mlp_.n_params();
   if (grad) std::fill(lane_grad_.begin(), lane_grad_.end(), T(0));
+  // Each lane takes its blocks last to first: the forward pass wrote the last blocks last, so
+  // their activations are the likeliest to be still in cache.
   auto run_lane = [&](std::size_t lane) {
-    for (std::size_t b = lane; b < n_blocks_; b += lanes_)
-      backward_block(out_bar, grad ? lane_grad_.data() + lane * np : nullptr, input_bar, b);
+    if (lane >= n_blocks_) return;
+    const std::size_t last = lane + (n_blocks_ - 1 - lane) / lanes_ * lanes_;
+    for (std::size_t b = last + lanes_; b > lane;) {
+      b -= lanes_;
+      backward_block(params, out_bar, grad ? lane_grad_.data() + lane * np : nullptr, input_bar, b);
+    }
   };
   const std::size_t threads = threads_for(lanes_);
   if (threads <= 1) {
@@ -185,8 +199,41 @@ void MlpJets<T>::backward(const T* params, const T* out_bar, T* grad, T* input_b
   }
 }
 
+// f'(z) as a jet from y = f(z) over m values (K rows m apart): 1 - y^2 for tanh, y - y^2 for sigmoid.
 template <class T>
-void MlpJets<T>::backward_block(const T* out_bar, T* grad, T* input_bar, std::size_t b) {
+const T* MlpJets<T>::slope_of_output(const T* y, std::size_t m) const {
+  T* g = dense_detail::scratch<T, 7>(K_ * m);
+  jet_mul<T>(spec_, m, y, y, g);
+  const bool tanh = mlp_.activation() == Func::Tanh;
+  for (std::size_t k = 0; k < K_; ++k) {
+    T* gk = g + k * m;
+    const T* yk = y + k * m;
+    const T one = k == 0 ? T(1) : T(0);
+    if (tanh) {
+#pragma omp simd
+      for (std::size_t i = 0; i < m; ++i) gk[i] = one - gk[i];
+    } else {
+#pragma omp simd
+      for (std::size_t i = 0; i < m; ++i) gk[i] = yk[i] - gk[i];
+    }
+  }
+  return g;
+}
+
+// Y_bar = W_l^T Z_bar over a block's segments.
+template <class T>
+void MlpJets<T>::transposed_product(const T* params, int l, dense_detail::Segments<const T> z_bar,
+                                    dense_detail::Segments<T> y_bar) const {
+  const auto& s = mlp_.sizes();
+  const std::size_t out = static_cast<std::size_t>(s[l + 1]), in = static_cast<std::size_t>(s[l]);
+  if (thin(out, in))
+    dense_detail::nn_thin<T>(in, out, params + mlp_.weight_offset(l), 1, in, z_bar, y_bar);
+  else
+    dense_detail::nn_segments<T>(in, out, packed_wt_[l].data(), z_bar, y_bar, false);
+}
+
+template <class T>
+void MlpJets<T>::backward_block(const T* params, const T* out_bar, T* grad, T* input_bar, std::size_t b) {
   using dense_detail::Segments;
   const auto& s = mlp_.sizes();
   const std::size_t p0 = b * block_, len = std::min(block_, n_ - p0), K = K_, n = n_;
@@ -199,7 +246,10 @@ void MlpJets<T>::backward_block(const T* out_bar, T* grad, T* input_bar, std::si
     const Segments<const T> x = l == 0 ? Segments<const T>{input_.data() + p0, K * n, n, K, len}
                                        : Segments<const T>{hidden_[l].data() + p0 * K * in, len, in * len, K, len};
     if (grad) {  // null when only the input adjoint is wanted (BiLO's data level)
-      dense_detail::nt_segments<T>(out, in, zb, x, grad + mlp_.weight_offset(l), 0, out);
+      if (thin(out, in))
+        dense_detail::nt_thin<T>(out, in, zb, x, grad + mlp_.weight_offset(l));
+      else
+        dense_detail::nt_segments<T>(out, in, zb, x, grad + mlp_.weight_offset(l), 0, out);
       T* gb = grad + mlp_.bias_offset(l);
       for (std::size_t r = 0; r < out; ++r) {
         const T* row = zb.base + r * zb.row_stride;
@@ -209,15 +259,15 @@ void MlpJets<T>::backward_block(const T* out_bar, T* grad, T* input_bar, std::si
       }
     }
     if (l == 0) {
-      if (input_bar)
-        dense_detail::nn_segments<T>(in, out, packed_wt_[0].data(), zb, Segments<T>{input_bar + p0, K * n, n, K, len},
-                                     false);
+      if (input_bar) transposed_product(params, 0, zb, Segments<T>{input_bar + p0, K * n, n, K, len});
       break;
     }
     // Y_bar = W^T Z_bar for this block, then Z_bar of the layer below through the activation.
     const std::size_t m = in * len;
-    dense_detail::nn_segments<T>(in, out, packed_wt_[l].data(), zb, Segments<T>{y_bar, len, m, K, len}, false);
-    jet_mul_adjoint<T>(spec_, m, y_bar, slope_[l].data() + p0 * K * in, z_bar, m, true);
+    transposed_product(params, l, zb, Segments<T>{y_bar, len, m, K, len});
+    const T* slope = slope_from_output_ ? slope_of_output(hidden_[l].data() + p0 * K * in, m)
+                                        : slope_[l].data() + p0 * K * in;
+    jet_mul_adjoint<T>(spec_, m, y_bar, slope, z_bar, m, true);
     zb = Segments<const T>{z_bar, len, m, K, len};
   }
 }

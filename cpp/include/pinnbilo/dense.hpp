@@ -269,6 +269,50 @@ void nt_segments(std::size_t m, std::size_t k, Segments<const T> A, Segments<con
   }
 }
 
+// Products with a thin side (a layer with one output, or one to four inputs): the register
+// tiles would be mostly padding and their packing would cost more than the arithmetic, so these
+// loop over the long dimension directly.
+
+// C = A B over column segments, A (m x k) unpacked with element (r, q) at A[r * rs + q * cs];
+// for k or m small.
+template <class T>
+void nn_thin(std::size_t m, std::size_t k, const T* A, std::size_t rs, std::size_t cs, Segments<const T> B,
+             Segments<T> C) {
+  const std::size_t len = B.len;
+  for (std::size_t s = 0; s < B.count; ++s)
+    for (std::size_t r = 0; r < m; ++r) {
+      T* c = C.base + s * C.seg_stride + r * C.row_stride;
+      const T* b0 = B.base + s * B.seg_stride;
+      const T a0 = A[r * rs];
+#pragma omp simd
+      for (std::size_t i = 0; i < len; ++i) c[i] = a0 * b0[i];
+      for (std::size_t q = 1; q < k; ++q) {
+        const T aq = A[r * rs + q * cs];
+        const T* bq = b0 + q * B.row_stride;
+#pragma omp simd
+        for (std::size_t i = 0; i < len; ++i) c[i] += aq * bq[i];
+      }
+    }
+}
+
+// C (m x k, row stride k) += sum over segments of A_s B_s^T as one dot product per entry; for m
+// or k small.
+template <class T>
+void nt_thin(std::size_t m, std::size_t k, Segments<const T> A, Segments<const T> B, T* C) {
+  const std::size_t len = A.len;
+  for (std::size_t r = 0; r < m; ++r)
+    for (std::size_t c = 0; c < k; ++c) {
+      T acc = T(0);
+      for (std::size_t s = 0; s < A.count; ++s) {
+        const T* a = A.base + s * A.seg_stride + r * A.row_stride;
+        const T* b = B.base + s * B.seg_stride + c * B.row_stride;
+#pragma omp simd reduction(+ : acc)
+        for (std::size_t i = 0; i < len; ++i) acc += a[i] * b[i];
+      }
+      C[r * k + c] += acc;
+    }
+}
+
 // C (m x k) += A (m x P) B^T (B: k x P), rows [i_begin, i_end): nt_segments with one segment.
 template <class T>
 void nt_packed(std::size_t m, std::size_t k, std::size_t P, const T* A, const T* B, T* C, std::size_t i_begin,

@@ -10,18 +10,6 @@
 
 namespace pinnbilo {
 
-// out = a * b (truncated). out must not alias a or b.
-template <class T>
-void jet_mul(const JetSpec& spec, std::size_t n, const T* a, const T* b, T* out) {
-  std::fill(out, out + static_cast<std::size_t>(spec.size()) * n, T(0));
-  for (const auto& t : spec.product_terms()) {
-    T* o = out + static_cast<std::size_t>(t.out) * n;
-    const T* x = a + static_cast<std::size_t>(t.left) * n;
-    const T* y = b + static_cast<std::size_t>(t.right) * n;
-    for (std::size_t i = 0; i < n; ++i) o[i] += x[i] * y[i];
-  }
-}
-
 namespace jet_detail {
 
 // o (=|+=) x0 y0 + x1 y1 + ... (m products, m = 1..4), added one after another.
@@ -59,6 +47,35 @@ void add_products(std::size_t n, int m, const T* const* x, const T* const* y, T*
 }
 
 }  // namespace jet_detail
+
+// out = a * b (truncated). out must not alias a or b.  ld: distance between coefficient rows
+// (default n).  Each row of out is formed in one pass from its terms, up to four at a time, added
+// in the order of the term list.
+template <class T>
+void jet_mul(const JetSpec& spec, std::size_t n, const T* a, const T* b, T* out, std::size_t ld = 0) {
+  if (ld == 0) ld = n;
+  const auto& terms = spec.product_terms();  // grouped by output row, rows in order
+  std::size_t t = 0;
+  for (int row = 0; row < spec.size(); ++row) {
+    T* o = out + static_cast<std::size_t>(row) * ld;
+    bool first = true;
+    while (t < terms.size() && terms[t].out == row) {
+      const T* x[4];
+      const T* y[4];
+      int m = 0;
+      for (; m < 4 && t < terms.size() && terms[t].out == row; ++m, ++t) {
+        x[m] = a + static_cast<std::size_t>(terms[t].left) * ld;
+        y[m] = b + static_cast<std::size_t>(terms[t].right) * ld;
+      }
+      if (first)
+        jet_detail::add_products<T, true>(n, m, x, y, o);
+      else
+        jet_detail::add_products<T, false>(n, m, x, y, o);
+      first = false;
+    }
+    if (first) std::fill(o, o + n, T(0));
+  }
+}
 
 // Reverse of out = a * b with respect to a:  a_bar[alpha] += sum_beta b[beta] out_bar[alpha+beta]
 // (with assign: a_bar[alpha] = that sum, without reading a_bar first).

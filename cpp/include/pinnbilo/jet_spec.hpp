@@ -36,7 +36,7 @@ class JetSpec {
   int unit(int dir) const;
   // alpha! for the k-th monomial: the factor between coefficient and derivative.
   double factorial(int k) const { return factorials_[static_cast<std::size_t>(k)]; }
-  // All terms of the truncated product.
+  // All terms of the truncated product, grouped by output row, rows in increasing order.
   const std::vector<ProductTerm>& product_terms() const { return terms_; }
   // The terms whose factors are both non-constant (products of jets without constant part).
   const std::vector<ProductTerm>& nonconstant_terms() const { return nonconstant_terms_; }

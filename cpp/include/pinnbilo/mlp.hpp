@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <vector>
 
+#include "pinnbilo/dense.hpp"
 #include "pinnbilo/elementary.hpp"
 #include "pinnbilo/jet_spec.hpp"
 
@@ -70,8 +71,11 @@ class MlpJets {
 
  private:
   void forward_block(const T* params, std::size_t b);
-  void backward_block(const T* out_bar, T* grad, T* input_bar, std::size_t b);
+  void backward_block(const T* params, const T* out_bar, T* grad, T* input_bar, std::size_t b);
+  void transposed_product(const T* params, int l, dense_detail::Segments<const T> z_bar,
+                          dense_detail::Segments<T> y_bar) const;
   std::size_t threads_for(std::size_t tasks) const;
+  const T* slope_of_output(const T* y, std::size_t m) const;
 
   Mlp mlp_;
   JetSpec spec_;
@@ -81,6 +85,10 @@ class MlpJets {
   // stored block after block; inside a block coefficient-major over (neuron, point):
   // element (k, neuron r, point i) of block b at b*block_*K*width + k*width*len + r*len + i.
   std::vector<std::vector<T>> hidden_, slope_;
+  // tanh and sigmoid have f' = q(f) with q quadratic (1 - f^2, f - f^2): their slopes are formed
+  // from the stored outputs in the reverse pass (one jet product on a block in cache), which is
+  // cheaper than storing them and reading them back from memory.
+  bool slope_from_output_ = false;
   std::vector<std::vector<T>> packed_w_, packed_wt_;  // per layer: W and W^T packed for the products
   std::vector<T> lane_grad_;                          // lanes x n_params
 };
