@@ -1,10 +1,12 @@
 // The MLP on jets: forward derivatives against an independent complex-valued reference network
 // (Cauchy integral) and finite differences; the reverse pass against finite differences.
 #include <algorithm>
+#include <cstdio>
 #include <vector>
 
 #include "check.hpp"
 #include "pinnbilo/mlp.hpp"
+#include "pinnbilo/parallel.hpp"
 
 using namespace pinnbilo;
 
@@ -256,4 +258,94 @@ TEST(mlp, float_matches_double) {
   net.backward(params.data(), bar.data(), g.data(), nullptr);
   net_f.backward(params_f.data(), bar_f.data(), g_f.data(), nullptr);
   for (std::size_t p = 0; p < g.size(); ++p) CHECK_CLOSE(g_f[p], g[p], 1e-3, 1e-4);
+}
+
+TEST(mlp, blocks_match_single_points) {
+  // Many points go through the network in blocks (the last one partial) and their weight
+  // gradients through several lanes; every point must get what it gets alone, and the gradient
+  // must be the sum of the single-point gradients. Wide layers take the register-tile products,
+  // thin ones (one output, two inputs) the plain loops.
+  ref::Rng rng(21);
+  std::vector<NetCase> cases = net_cases();
+  cases.push_back({{2, 40, 40, 3}, Func::Tanh, JetSpec(2, {{2, 1}})});
+  cases.push_back({{4, 24, 24, 1}, Func::Sin, JetSpec(4, {{2, 0, 1, 0}, {2, 0, 0, 1}, {0, 1, 1, 0}})});
+  for (const auto& c : cases) {
+    const Mlp mlp(c.sizes, c.act);
+    const auto params = random_params(mlp, 31);
+    MlpJets<double> probe(mlp, c.spec, 100000);
+    const std::size_t n = 9 * probe.block_points() + 5;
+    MlpJets<double> net(mlp, c.spec, n);
+    seed_inputs(net, mlp, rng);
+    const std::size_t K = static_cast<std::size_t>(c.spec.size());
+    const std::size_t n_in = static_cast<std::size_t>(mlp.n_inputs()), n_out = static_cast<std::size_t>(mlp.n_outputs());
+    std::vector<double> out_bar(n_out * K * n);
+    for (double& v : out_bar) v = rng.uniform(-1, 1);
+    net.forward(params.data());
+    std::vector<double> grad(mlp.n_params(), 0.0), input_bar(n_in * K * n);
+    net.backward(params.data(), out_bar.data(), grad.data(), input_bar.data());
+
+    MlpJets<double> one(mlp, c.spec, 1);
+    std::vector<double> sum(mlp.n_params(), 0.0), g1(mlp.n_params()), ib1(n_in * K), ob1(n_out * K);
+    bool ok = true;
+    for (std::size_t i = 0; i < n && ok; i += 7) {  // every 7th point: all blocks, both ends
+      for (std::size_t v = 0; v < n_in; ++v)
+        for (std::size_t k = 0; k < K; ++k) one.input()[v * K + k] = net.input()[(v * K + k) * n + i];
+      for (std::size_t r = 0; r < n_out; ++r)
+        for (std::size_t k = 0; k < K; ++k) ob1[r * K + k] = out_bar[(r * K + k) * n + i];
+      one.forward(params.data());
+      for (std::size_t r = 0; r < n_out; ++r)
+        for (std::size_t k = 0; k < K; ++k)
+          ok = CHECK_CLOSE(net.output()[(r * K + k) * n + i], one.output()[r * K + k], 1e-12, 1e-13) && ok;
+      std::fill(g1.begin(), g1.end(), 0.0);
+      one.backward(params.data(), ob1.data(), g1.data(), ib1.data());
+      for (std::size_t v = 0; v < n_in; ++v)
+        for (std::size_t k = 0; k < K; ++k)
+          ok = CHECK_CLOSE(input_bar[(v * K + k) * n + i], ib1[v * K + k], 1e-11, 1e-12) && ok;
+    }
+    for (std::size_t i = 0; i < n; ++i) {  // the gradient over all points
+      for (std::size_t v = 0; v < n_in; ++v)
+        for (std::size_t k = 0; k < K; ++k) one.input()[v * K + k] = net.input()[(v * K + k) * n + i];
+      for (std::size_t r = 0; r < n_out; ++r)
+        for (std::size_t k = 0; k < K; ++k) ob1[r * K + k] = out_bar[(r * K + k) * n + i];
+      one.forward(params.data());
+      one.backward(params.data(), ob1.data(), sum.data(), nullptr);
+    }
+    double scale = 1.0;
+    for (double g : sum) scale = std::max(scale, std::fabs(g));
+    for (std::size_t p = 0; p < sum.size(); ++p)
+      if (!CHECK_CLOSE(grad[p], sum[p], 1e-10, 1e-12 * scale)) {
+        std::printf("    activation %s, sizes[1] %d, parameter %zu\n", func_name(c.act), c.sizes[1], p);
+        break;
+      }
+  }
+}
+
+TEST(mlp, threads_give_identical_results) {
+  // Blocks go to threads and gradients to fixed lanes: the same bits for 1, 2 and 3 threads.
+  ref::Rng rng(22);
+  const Mlp mlp({3, 48, 48, 1}, Func::Tanh);
+  const JetSpec spec(3, {{2, 1, 0}, {0, 1, 1}});
+  const auto params = random_params(mlp, 5);
+  const std::size_t n = 2000;
+  MlpJets<double> net(mlp, spec, n);
+  seed_inputs(net, mlp, rng);
+  const std::size_t kn = static_cast<std::size_t>(spec.size()) * n;
+  std::vector<double> out_bar(kn);
+  for (double& v : out_bar) v = rng.uniform(-1, 1);
+  const int saved = num_threads();
+  std::vector<std::vector<double>> outs, grads, ins;
+  for (int t : {1, 2, 3}) {
+    set_num_threads(t);
+    net.forward(params.data());
+    outs.emplace_back(net.output(), net.output() + kn);
+    grads.emplace_back(mlp.n_params(), 0.0);
+    ins.emplace_back(3 * kn);
+    net.backward(params.data(), out_bar.data(), grads.back().data(), ins.back().data());
+  }
+  set_num_threads(saved);
+  for (std::size_t t = 1; t < outs.size(); ++t) {
+    CHECK(outs[t] == outs[0]);
+    CHECK(grads[t] == grads[0]);
+    CHECK(ins[t] == ins[0]);
+  }
 }
