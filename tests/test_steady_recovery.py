@@ -165,7 +165,7 @@ def test_semilinear_source_recovered_from_one_state():
 
     data = st.semilinear_states(grid, source, diffusion=0.2, left=0.5, right=-0.5)
     model = st.Semilinear(grid, diffusion=0.2, g=st.Unknown(hidden=(16,)), depends_on="x")
-    fit = model.fit(data, adam_steps=500, lbfgs_steps=300, progress=True)
+    fit = model.fit(data, adam_steps=500, lbfgs_steps=600, progress=True)
     g = model.g(grid.x, 0.0)
     assert np.linalg.norm(g - source(grid.x, 0)) / np.linalg.norm(source(grid.x, 0)) < 0.01
     assert fit.status == "completed" and fit.lbfgs_iterations > 0

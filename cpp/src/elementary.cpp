@@ -82,15 +82,41 @@ void polynomial_rows_fixed(bool sigmoid, std::size_t n, T* out) {
     const auto& poly = polys[static_cast<std::size_t>(k)];
     for (int j = 0; j < k + 2; ++j) coeff[k][j] = static_cast<T>(poly[static_cast<std::size_t>(j)]);
   }
-  T* rows[O + 1];
-  for (int k = 0; k <= O; ++k) rows[k] = out + static_cast<std::size_t>(k) * n;
+  if constexpr (O >= 4) {  // one pass for all rows (measured faster than pairs at these orders)
+    T* rows[O + 1];
+    for (int k = 0; k <= O; ++k) rows[k] = out + static_cast<std::size_t>(k) * n;
 #pragma omp simd
-  for (std::size_t i = 0; i < n; ++i) {
-    const T y = rows[0][i];
-    for (int k = 1; k <= O; ++k) {
-      T acc = 0;
-      for (int j = k + 2; j-- > 0;) acc = acc * y + coeff[k][j];
-      rows[k][i] = acc;
+    for (std::size_t i = 0; i < n; ++i) {
+      const T v = rows[0][i];
+      for (int k = 1; k <= O; ++k) {
+        T acc = 0;
+        for (int j = k + 2; j-- > 0;) acc = acc * v + coeff[k][j];
+        rows[k][i] = acc;
+      }
+    }
+    return;
+  }
+  const T* y = out;
+  T* r1 = out + n;
+  // Rows in pairs per pass over the points (each value one Horner chain, the same as before).
+  auto horner = [&](int k, T v) {
+    T acc = 0;
+    for (int j = k + 2; j-- > 0;) acc = acc * v + coeff[k][j];
+    return acc;
+  };
+  for (int k = 1; k <= O; k += 2) {
+    T* a = r1 + static_cast<std::size_t>(k - 1) * n;
+    if (k + 1 <= O) {
+      T* b = a + n;
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) {
+        const T v = y[i];
+        a[i] = horner(k, v);
+        b[i] = horner(k + 1, v);
+      }
+    } else {
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) a[i] = horner(k, y[i]);
     }
   }
 }

@@ -63,8 +63,9 @@ void Mlp::init_params(T* params, std::uint64_t seed) const {
 
 namespace {
 
-// A layer product with a side this thin runs as plain loops (dense.hpp, nn_thin / nt_thin).
-bool thin(std::size_t out, std::size_t in) { return out <= 2 || in <= 4; }
+// A layer product with a side this thin runs as plain loops (dense.hpp, nn_thin / nt_thin); with
+// few inputs only when the block's segments are long enough for the loops to pay.
+bool thin(std::size_t out, std::size_t in, std::size_t len) { return out <= 2 || (in <= 4 && len >= 32); }
 
 // Bytes of one layer's jets over a block of points (the widest layer): the block, its
 // pre-activations and the activation's outputs stay in L2 together.
@@ -144,7 +145,7 @@ void MlpJets<T>::forward_block(const T* params, std::size_t b) {
                                        : Segments<const T>{hidden_[l].data() + p0 * K * in, len, in * len, K, len};
     const Segments<T> c = l == L - 1 ? Segments<T>{output_.data() + p0, K * n, n, K, len}
                                      : Segments<T>{z, len, out * len, K, len};
-    if (thin(out, in))
+    if (thin(out, in, len))
       dense_detail::nn_thin<T>(out, in, params + mlp_.weight_offset(l), in, 1, x, c);
     else
       dense_detail::nn_segments<T>(out, in, packed_w_[l].data(), x, c, false);
@@ -224,9 +225,10 @@ const T* MlpJets<T>::slope_of_output(const T* y, std::size_t m) const {
 template <class T>
 void MlpJets<T>::transposed_product(const T* params, int l, dense_detail::Segments<const T> z_bar,
                                     dense_detail::Segments<T> y_bar) const {
+  const std::size_t len = z_bar.len;
   const auto& s = mlp_.sizes();
   const std::size_t out = static_cast<std::size_t>(s[l + 1]), in = static_cast<std::size_t>(s[l]);
-  if (thin(out, in))
+  if (thin(out, in, len))
     dense_detail::nn_thin<T>(in, out, params + mlp_.weight_offset(l), 1, in, z_bar, y_bar);
   else
     dense_detail::nn_segments<T>(in, out, packed_wt_[l].data(), z_bar, y_bar, false);
@@ -246,7 +248,7 @@ void MlpJets<T>::backward_block(const T* params, const T* out_bar, T* grad, T* i
     const Segments<const T> x = l == 0 ? Segments<const T>{input_.data() + p0, K * n, n, K, len}
                                        : Segments<const T>{hidden_[l].data() + p0 * K * in, len, in * len, K, len};
     if (grad) {  // null when only the input adjoint is wanted (BiLO's data level)
-      if (thin(out, in))
+      if (thin(out, in, len))
         dense_detail::nt_thin<T>(out, in, zb, x, grad + mlp_.weight_offset(l));
       else
         dense_detail::nt_segments<T>(out, in, zb, x, grad + mlp_.weight_offset(l), 0, out);

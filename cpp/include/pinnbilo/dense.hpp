@@ -284,9 +284,24 @@ void nn_thin(std::size_t m, std::size_t k, const T* A, std::size_t rs, std::size
       T* c = C.base + s * C.seg_stride + r * C.row_stride;
       const T* b0 = B.base + s * B.seg_stride;
       const T a0 = A[r * rs];
+      std::size_t q = 1;
+      if (k >= 4) {  // four inner terms per pass (the input layer's usual 2-4 inputs: one pass)
+        const T a1 = A[r * rs + cs], a2 = A[r * rs + 2 * cs], a3 = A[r * rs + 3 * cs];
+        const T *b1 = b0 + B.row_stride, *b2 = b1 + B.row_stride, *b3 = b2 + B.row_stride;
 #pragma omp simd
-      for (std::size_t i = 0; i < len; ++i) c[i] = a0 * b0[i];
-      for (std::size_t q = 1; q < k; ++q) {
+        for (std::size_t i = 0; i < len; ++i) c[i] = ((a0 * b0[i] + a1 * b1[i]) + a2 * b2[i]) + a3 * b3[i];
+        q = 4;
+      } else if (k >= 2) {
+        const T a1 = A[r * rs + cs];
+        const T* b1 = b0 + B.row_stride;
+#pragma omp simd
+        for (std::size_t i = 0; i < len; ++i) c[i] = a0 * b0[i] + a1 * b1[i];
+        q = 2;
+      } else {
+#pragma omp simd
+        for (std::size_t i = 0; i < len; ++i) c[i] = a0 * b0[i];
+      }
+      for (; q < k; ++q) {
         const T aq = A[r * rs + q * cs];
         const T* bq = b0 + q * B.row_stride;
 #pragma omp simd

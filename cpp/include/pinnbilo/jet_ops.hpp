@@ -140,6 +140,47 @@ inline int monomial_degree(const JetSpec& spec, int k) {
 template <class T>
 void compose_row(int m, std::size_t n, const T* d, const T* const* p, T* yc, T* gc) {
   auto dr = [d, n](int k) { return d + static_cast<std::size_t>(k) * n; };
+  if (m <= 3 && !gc) {  // the usual degrees, y alone: one pass, the same sums in the same order
+    const T *d1 = dr(1), *h1 = p[1];
+    if (m == 1) {
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) yc[i] = d1[i] * h1[i];
+    } else if (m == 2) {
+      const T *d2 = dr(2), *h2 = p[2];
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) yc[i] = d1[i] * h1[i] + d2[i] * h2[i];
+    } else {
+      const T *d2 = dr(2), *d3 = dr(3), *h2 = p[2], *h3 = p[3];
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) yc[i] = (d1[i] * h1[i] + d2[i] * h2[i]) + d3[i] * h3[i];
+    }
+    return;
+  }
+  if (m <= 3) {  // y and g in one pass, the same sums in the same order
+    const T *d1 = dr(1), *d2 = dr(2), *h1 = p[1];
+    if (m == 1) {
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) {
+        yc[i] = d1[i] * h1[i];
+        gc[i] = T(2) * d2[i] * h1[i];
+      }
+    } else if (m == 2) {
+      const T *d3 = dr(3), *h2 = p[2];
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) {
+        yc[i] = d1[i] * h1[i] + d2[i] * h2[i];
+        gc[i] = T(2) * d2[i] * h1[i] + T(3) * d3[i] * h2[i];
+      }
+    } else {
+      const T *d3 = dr(3), *d4 = dr(4), *h2 = p[2], *h3 = p[3];
+#pragma omp simd
+      for (std::size_t i = 0; i < n; ++i) {
+        yc[i] = (d1[i] * h1[i] + d2[i] * h2[i]) + d3[i] * h3[i];
+        gc[i] = (T(2) * d2[i] * h1[i] + T(3) * d3[i] * h2[i]) + T(4) * d4[i] * h3[i];
+      }
+    }
+    return;
+  }
   const T *d1 = dr(1), *d2 = dr(2), *h1 = p[1];
   if (gc) {
 #pragma omp simd
@@ -202,14 +243,31 @@ void jet_unary(const JetSpec& spec, std::size_t n, Func f, T p, const T* z, T* y
     int first_left = 1;
     while (first_left < K && jet_detail::monomial_degree(spec, first_left) < k - 1) ++first_left;
     T* next = pw + static_cast<std::size_t>(k - 2) * Kn;
-    std::fill(next + static_cast<std::size_t>(first) * n, next + Kn, T(0));
-    for (const auto& t : spec.nonconstant_terms()) {
-      if (t.left < first_left) continue;
-      T* o = next + static_cast<std::size_t>(t.out) * n;
-      const T* a = power_row(k - 1, t.left);
-      const T* b = z + static_cast<std::size_t>(t.right) * ld;
-#pragma omp simd
-      for (std::size_t i = 0; i < n; ++i) o[i] += a[i] * b[i];
+    // Each row of h^k in one pass from its terms (grouped by output row), four at a time.
+    const auto& terms = spec.nonconstant_terms();
+    std::size_t t = 0;
+    for (int row = first; row < K; ++row) {
+      T* o = next + static_cast<std::size_t>(row) * n;
+      while (t < terms.size() && terms[t].out < row) ++t;
+      bool assign = true;
+      while (t < terms.size() && terms[t].out == row) {
+        const T* x[4];
+        const T* y4[4];
+        int m = 0;
+        for (; t < terms.size() && terms[t].out == row && m < 4; ++t) {
+          if (terms[t].left < first_left) continue;
+          x[m] = power_row(k - 1, terms[t].left);
+          y4[m] = z + static_cast<std::size_t>(terms[t].right) * ld;
+          ++m;
+        }
+        if (m == 0) continue;
+        if (assign)
+          jet_detail::add_products<T, true>(n, m, x, y4, o);
+        else
+          jet_detail::add_products<T, false>(n, m, x, y4, o);
+        assign = false;
+      }
+      if (assign) std::fill(o, o + n, T(0));
     }
   }
   const T* rows[20];  // rows[k] = row c of h^k; degrees are at most 16
