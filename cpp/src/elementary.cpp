@@ -30,6 +30,10 @@ std::vector<std::vector<double>> derivative_polynomials(int order, const std::ar
 
 constexpr int kMaxOrder = 18;
 
+// f' = q(f) for tanh and sigmoid.
+constexpr std::array<double, 3> kTanhSlope{1.0, 0.0, -1.0};
+constexpr std::array<double, 3> kSigmoidSlope{0.0, 1.0, -1.0};
+
 // P_k / k! tables, built once (thread-safe static initialisation), so no call allocates.
 const std::vector<std::vector<double>>& scaled_polynomials(bool sigmoid) {
   static const auto build = [](const std::array<double, 3>& q) {
@@ -41,8 +45,8 @@ const std::vector<std::vector<double>>& scaled_polynomials(bool sigmoid) {
     }
     return polys;
   };
-  static const auto tanh_table = build({1.0, 0.0, -1.0});
-  static const auto sigmoid_table = build({0.0, 1.0, -1.0});
+  static const auto tanh_table = build(kTanhSlope);
+  static const auto sigmoid_table = build(kSigmoidSlope);
   return sigmoid ? sigmoid_table : tanh_table;
 }
 
@@ -195,6 +199,13 @@ Func func_from_name(const std::string& name) {
   }
   throw InputError("unknown function '" + name +
                    "'; known: tanh, sin, cos, exp, log, sigmoid, softplus, pow");
+}
+
+bool derivative_from_value(Func f, double q[3]) {
+  if (f != Func::Tanh && f != Func::Sigmoid) return false;
+  const auto& slope = f == Func::Tanh ? kTanhSlope : kSigmoidSlope;
+  std::copy(slope.begin(), slope.end(), q);
+  return true;
 }
 
 template <class T>

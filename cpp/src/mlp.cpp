@@ -95,7 +95,7 @@ MlpJets<T>::MlpJets(const Mlp& mlp, const JetSpec& spec, std::size_t n)
   output_.resize(static_cast<std::size_t>(s.back()) * K_ * n);
   hidden_.resize(static_cast<std::size_t>(L));
   slope_.resize(static_cast<std::size_t>(L));
-  slope_from_output_ = mlp.activation() == Func::Tanh || mlp.activation() == Func::Sigmoid;
+  slope_from_output_ = derivative_from_value(mlp.activation(), slope_q_);
   for (int l = 1; l < L; ++l) {
     hidden_[l].resize(static_cast<std::size_t>(s[l]) * K_ * n);
     if (!slope_from_output_) slope_[l].resize(static_cast<std::size_t>(s[l]) * K_ * n);
@@ -200,23 +200,18 @@ void MlpJets<T>::backward(const T* params, const T* out_bar, T* grad, T* input_b
   }
 }
 
-// f'(z) as a jet from y = f(z) over m values (K rows m apart): 1 - y^2 for tanh, y - y^2 for sigmoid.
+// f'(z) = q(y) as a jet from y = f(z) over m values (K rows m apart), q from derivative_from_value.
 template <class T>
 const T* MlpJets<T>::slope_of_output(const T* y, std::size_t m) const {
   T* g = dense_detail::scratch<T, 7>(K_ * m);
   jet_mul<T>(spec_, m, y, y, g);
-  const bool tanh = mlp_.activation() == Func::Tanh;
+  const T q1 = static_cast<T>(slope_q_[1]), q2 = static_cast<T>(slope_q_[2]);
   for (std::size_t k = 0; k < K_; ++k) {
     T* gk = g + k * m;
     const T* yk = y + k * m;
-    const T one = k == 0 ? T(1) : T(0);
-    if (tanh) {
+    const T q0 = k == 0 ? static_cast<T>(slope_q_[0]) : T(0);  // the constant acts on coefficient 0
 #pragma omp simd
-      for (std::size_t i = 0; i < m; ++i) gk[i] = one - gk[i];
-    } else {
-#pragma omp simd
-      for (std::size_t i = 0; i < m; ++i) gk[i] = yk[i] - gk[i];
-    }
+    for (std::size_t i = 0; i < m; ++i) gk[i] = (q0 + q1 * yk[i]) + q2 * gk[i];
   }
   return g;
 }

@@ -24,6 +24,10 @@ const char* func_name(Func f);
 // Inverse of func_name; throws InputError for an unknown name.
 Func func_from_name(const std::string& name);
 
+// For the functions whose derivative is a quadratic in their value, f' = q[0] + q[1] f + q[2] f^2
+// (tanh: 1 - f^2; sigmoid: f - f^2), writes q and returns true; false for the others.
+bool derivative_from_value(Func f, double q[3]);
+
 // out[k * n + i] = f^(k)(x[i]) / k!  for k = 0..order, i = 0..n-1.
 // `p` is the exponent for Func::Pow and ignored otherwise.
 template <class T>

@@ -46,6 +46,27 @@ void add_products(std::size_t n, int m, const T* const* x, const T* const* y, T*
   }
 }
 
+// One row o (=|+=) the sum of x_j * y_j over the pairs next(x, y) yields (false when done), in
+// order, four per pass over the row: each row is read and written once per four terms, with the
+// rounding of adding the terms one after another.  With assign and no pairs the row is zeroed.
+template <class T, class Next>
+void sum_products(std::size_t n, T* o, bool assign, Next next) {
+  const T* x[4];
+  const T* y[4];
+  for (;;) {
+    int m = 0;
+    while (m < 4 && next(x[m], y[m])) ++m;
+    if (m == 0) break;
+    if (assign)
+      add_products<T, true>(n, m, x, y, o);
+    else
+      add_products<T, false>(n, m, x, y, o);
+    assign = false;
+    if (m < 4) break;
+  }
+  if (assign) std::fill(o, o + n, T(0));
+}
+
 }  // namespace jet_detail
 
 // out = a * b (truncated). out must not alias a or b.  ld: distance between coefficient rows
@@ -57,23 +78,13 @@ void jet_mul(const JetSpec& spec, std::size_t n, const T* a, const T* b, T* out,
   const auto& terms = spec.product_terms();  // grouped by output row, rows in order
   std::size_t t = 0;
   for (int row = 0; row < spec.size(); ++row) {
-    T* o = out + static_cast<std::size_t>(row) * ld;
-    bool first = true;
-    while (t < terms.size() && terms[t].out == row) {
-      const T* x[4];
-      const T* y[4];
-      int m = 0;
-      for (; m < 4 && t < terms.size() && terms[t].out == row; ++m, ++t) {
-        x[m] = a + static_cast<std::size_t>(terms[t].left) * ld;
-        y[m] = b + static_cast<std::size_t>(terms[t].right) * ld;
-      }
-      if (first)
-        jet_detail::add_products<T, true>(n, m, x, y, o);
-      else
-        jet_detail::add_products<T, false>(n, m, x, y, o);
-      first = false;
-    }
-    if (first) std::fill(o, o + n, T(0));
+    jet_detail::sum_products<T>(n, out + static_cast<std::size_t>(row) * ld, true, [&](const T*& x, const T*& y) {
+      if (t == terms.size() || terms[t].out != row) return false;
+      x = a + static_cast<std::size_t>(terms[t].left) * ld;
+      y = b + static_cast<std::size_t>(terms[t].right) * ld;
+      ++t;
+      return true;
+    });
   }
 }
 
@@ -89,30 +100,16 @@ void jet_mul_adjoint(const JetSpec& spec, std::size_t n, const T* out_bar, const
                      bool assign = false) {
   if (ld == 0) ld = n;
   const auto& terms = spec.product_terms();
-  const int K = spec.size();
-  for (int left = 0; left < K; ++left) {
-    T* o = a_bar + static_cast<std::size_t>(left) * ld;
-    const T* x[4];
-    const T* y[4];
-    int m = 0;
-    bool first = assign;
-    auto flush = [&]() {
-      if (first && m > 0) {
-        jet_detail::add_products<T, true>(n, m, x, y, o);
-        first = false;
-      } else {
-        jet_detail::add_products<T, false>(n, m, x, y, o);
-      }
-      m = 0;
-    };
-    for (const auto& t : terms) {
-      if (t.left != left) continue;
-      x[m] = out_bar + static_cast<std::size_t>(t.out) * ld;
-      y[m] = b + static_cast<std::size_t>(t.right) * ld;
-      if (++m == 4) flush();
-    }
-    flush();
-    if (first) std::fill(o, o + n, T(0));  // no term feeds this row
+  for (int left = 0; left < spec.size(); ++left) {
+    std::size_t t = 0;
+    jet_detail::sum_products<T>(n, a_bar + static_cast<std::size_t>(left) * ld, assign, [&](const T*& x, const T*& y) {
+      while (t < terms.size() && terms[t].left != left) ++t;
+      if (t == terms.size()) return false;
+      x = out_bar + static_cast<std::size_t>(terms[t].out) * ld;
+      y = b + static_cast<std::size_t>(terms[t].right) * ld;
+      ++t;
+      return true;
+    });
   }
 }
 
@@ -243,31 +240,19 @@ void jet_unary(const JetSpec& spec, std::size_t n, Func f, T p, const T* z, T* y
     int first_left = 1;
     while (first_left < K && jet_detail::monomial_degree(spec, first_left) < k - 1) ++first_left;
     T* next = pw + static_cast<std::size_t>(k - 2) * Kn;
-    // Each row of h^k in one pass from its terms (grouped by output row), four at a time.
+    // Each row of h^k from its terms (grouped by output row) whose left factor reaches degree k - 1.
     const auto& terms = spec.nonconstant_terms();
     std::size_t t = 0;
     for (int row = first; row < K; ++row) {
-      T* o = next + static_cast<std::size_t>(row) * n;
       while (t < terms.size() && terms[t].out < row) ++t;
-      bool assign = true;
-      while (t < terms.size() && terms[t].out == row) {
-        const T* x[4];
-        const T* y4[4];
-        int m = 0;
-        for (; t < terms.size() && terms[t].out == row && m < 4; ++t) {
-          if (terms[t].left < first_left) continue;
-          x[m] = power_row(k - 1, terms[t].left);
-          y4[m] = z + static_cast<std::size_t>(terms[t].right) * ld;
-          ++m;
-        }
-        if (m == 0) continue;
-        if (assign)
-          jet_detail::add_products<T, true>(n, m, x, y4, o);
-        else
-          jet_detail::add_products<T, false>(n, m, x, y4, o);
-        assign = false;
-      }
-      if (assign) std::fill(o, o + n, T(0));
+      jet_detail::sum_products<T>(n, next + static_cast<std::size_t>(row) * n, true, [&](const T*& x, const T*& y) {
+        while (t < terms.size() && terms[t].out == row && terms[t].left < first_left) ++t;
+        if (t == terms.size() || terms[t].out != row) return false;
+        x = power_row(k - 1, terms[t].left);
+        y = z + static_cast<std::size_t>(terms[t].right) * ld;
+        ++t;
+        return true;
+      });
     }
   }
   const T* rows[20];  // rows[k] = row c of h^k; degrees are at most 16

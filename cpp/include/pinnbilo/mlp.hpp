@@ -85,10 +85,11 @@ class MlpJets {
   // stored block after block; inside a block coefficient-major over (neuron, point):
   // element (k, neuron r, point i) of block b at b*block_*K*width + k*width*len + r*len + i.
   std::vector<std::vector<T>> hidden_, slope_;
-  // tanh and sigmoid have f' = q(f) with q quadratic (1 - f^2, f - f^2): their slopes are formed
+  // When f' = q(f) with q quadratic (tanh, sigmoid: derivative_from_value), the slopes are formed
   // from the stored outputs in the reverse pass (one jet product on a block in cache), which is
   // cheaper than storing them and reading them back from memory.
   bool slope_from_output_ = false;
+  double slope_q_[3] = {0.0, 0.0, 0.0};
   std::vector<std::vector<T>> packed_w_, packed_wt_;  // per layer: W and W^T packed for the products
   std::vector<T> lane_grad_;                          // lanes x n_params
 };
