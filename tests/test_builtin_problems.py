@@ -159,3 +159,21 @@ def test_darcy_recovers_f_pattern() -> None:
     f, truth = bilo.function("f", g), p.true_function("f", g)
     corr = np.corrcoef(f - f.mean(), truth - truth.mean())[0, 1]
     assert abs(f.mean() - truth.mean()) < 0.05 and corr > 0.3, (f.mean(), corr)
+
+
+def test_demo_recovers_a_within_one_percent(capsys) -> None:
+    from pinnbilo.__main__ import main
+
+    assert main(["demo"]) == 0
+    rows = [line.split() for line in capsys.readouterr().out.splitlines() if line.startswith(("PINN", "BiLO"))]
+    assert [r[0] for r in rows] == ["PINN", "BiLO"]
+    for r in rows:
+        a, err = float(r[1]), float(r[2].rstrip("%"))
+        assert abs(a - 2.0) / 2.0 < 0.01 and abs(100 * abs(a - 2.0) / 2.0 - err) < 1e-3, r
+
+
+def test_demo_refuses_problems_without_a_rate() -> None:
+    from pinnbilo.__main__ import main
+
+    with pytest.raises(SystemExit):
+        main(["demo", "--problem", "poisson"])

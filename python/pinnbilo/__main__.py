@@ -5,14 +5,31 @@ from __future__ import annotations
 import argparse
 import sys
 import time
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from . import problems
 from .model import PINN, BiLO
 
+DEMO_PROBLEMS = ("exponential", "logistic")  # ODEs with one scalar rate a
+
+
+def _recipe_value(given: Optional[float], options: Dict[str, object], key: str, default: float) -> float:
+    return given if given is not None else float(options.get(key, default))  # type: ignore[arg-type]
+
 
 def demo(args: argparse.Namespace) -> int:
-    """PINN and BiLO on exponential growth u_t = a u with noisy data; prints what each recovered."""
+    """PINN and BiLO on exponential growth u_t = a u with noisy data; prints what each recovered.
+
+    Step counts and learning rates not given on the command line come from the problem's recipe
+    in :data:`pinnbilo.compare.RECIPES`.
+    """
+    from .compare import RECIPES
+
+    recipe = RECIPES[args.problem]
+    steps = int(_recipe_value(args.steps, recipe.fit, "steps", 4000))
+    pretrain = int(_recipe_value(args.pretrain_steps, recipe.bilo_fit, "pretrain_steps", 1000))
+    lr = _recipe_value(args.lr, recipe.fit, "lr", 1e-3)
+    lr_params = _recipe_value(args.lr_params, recipe.fit, "lr_params", 1e-3)
     problem = problems.get(args.problem, a_true=args.a_true, a_init=args.a_init)
     data = problem.synthetic_data(args.n_data, noise=args.noise, seed=args.seed)
     a_true = problem.true_params["a"]
@@ -22,18 +39,16 @@ def demo(args: argparse.Namespace) -> int:
         f"true a = {a_true:g}"
     )
     print(f"{'method':<6} {'a recovered':>12} {'rel. error':>11} {'steps':>6} {'wall time':>10}")
-    worst = 0.0
     for cls, fit_kwargs in (
         (PINN, {}),
-        (BiLO, {"pretrain_steps": args.pretrain_steps}),
+        (BiLO, {"pretrain_steps": pretrain}),
     ):
         model = cls(problem, data, hidden=(args.width,) * args.depth, seed=args.seed)
         start = time.perf_counter()
-        result = model.fit(steps=args.steps, lr=args.lr, lr_params=args.lr_params, progress=args.progress, **fit_kwargs)
+        result = model.fit(steps=steps, lr=lr, lr_params=lr_params, progress=args.progress, **fit_kwargs)
         wall = time.perf_counter() - start
         a = result.params["a"]
         err = abs(a - a_true) / abs(a_true)
-        worst = max(worst, err)
         print(f"{cls.display_name:<6} {a:>12.6f} {100 * err:>10.3f}% {result.steps:>6d} {wall:>9.3f}s")
     return 0
 
@@ -54,19 +69,46 @@ def compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def add_steady_arguments(p: argparse.ArgumentParser) -> None:
+    """The options of ``python -m pinnbilo steady``."""
+
+    def ints(s: str) -> List[int]:
+        return [int(v) for v in s.split(",") if v]
+
+    def floats(s: str) -> List[float]:
+        return [float(v) for v in s.split(",") if v]
+
+    p.add_argument("--unknown", default="V,W", help="comma-separated: V, W, both (default V,W)")
+    p.add_argument("--states", type=ints, default=[1, 2, 4], help="numbers of observed states (default 1,2,4)")
+    p.add_argument("--m", type=ints, default=[128, 32], help="observations per state (default 128,32)")
+    p.add_argument("--noise", type=floats, default=[0.0, 0.01, 0.05], help="noise levels (default 0,0.01,0.05)")
+    p.add_argument("--n", type=int, default=128, help="grid points (default 128)")
+    p.add_argument("--width", type=int, default=32)
+    p.add_argument("--depth", type=int, default=2)
+    p.add_argument("--adam-steps", type=int, default=2000)
+    p.add_argument("--lbfgs-steps", type=int, default=1000)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument(
+        "--smoothness-w", type=float, default=1e-3, help="penalty lambda int W'^2 for noisy data (default 1e-3)"
+    )
+    p.add_argument("--csv", default=None, help="also write the table to this CSV file")
+    p.add_argument("--plot", default=None, metavar="PATH", help="save a figure of error against noise (matplotlib)")
+    p.add_argument("--progress", action="store_true", help="show a progress bar")
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m pinnbilo", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="recover the growth rate of u_t = a u with PINN and BiLO")
-    d.add_argument("--problem", default="exponential", choices=sorted(problems.BUILTINS))
+    d.add_argument("--problem", default="exponential", choices=DEMO_PROBLEMS)
     d.add_argument("--a-true", type=float, default=2.0)
     d.add_argument("--a-init", type=float, default=1.0)
     d.add_argument("--noise", type=float, default=0.01)
     d.add_argument("--n-data", type=int, default=20)
-    d.add_argument("--steps", type=int, default=4000)
-    d.add_argument("--pretrain-steps", type=int, default=1000)
-    d.add_argument("--lr", type=float, default=1e-3)
-    d.add_argument("--lr-params", type=float, default=1e-3)
+    d.add_argument("--steps", type=int, default=None, help="Adam steps (default: the problem's recipe)")
+    d.add_argument("--pretrain-steps", type=int, default=None, help="BiLO pretraining steps (default: recipe)")
+    d.add_argument("--lr", type=float, default=None, help="Adam learning rate of the weights (default: recipe)")
+    d.add_argument("--lr-params", type=float, default=None, help="Adam learning rate of a (default: recipe)")
     d.add_argument("--width", type=int, default=32)
     d.add_argument("--depth", type=int, default=2)
     d.add_argument("--seed", type=int, default=0)
@@ -81,11 +123,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     g = sub.add_parser("playground", help="watch PINN and BiLO train live in the browser (local server)")
     g.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     g.add_argument("--no-browser", action="store_true", help="only print the URL")
-    from .steady import experiments as steady_experiments
-
-    steady_experiments.add_arguments(sub.add_parser("steady", help="learn V(x), W(x) from steady states: error sweep"))
+    add_steady_arguments(sub.add_parser("steady", help="learn V(x), W(x) from steady states: error sweep"))
     args = parser.parse_args(argv)
-    if args.command == "steady":
+    if args.command == "steady":  # imported here: the steady-state tools load much of SciPy
+        from .steady import experiments as steady_experiments
+
         return steady_experiments.main(args)
     if args.command == "demo":
         return demo(args)

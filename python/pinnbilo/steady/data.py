@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import Optional, Sequence, Union
 
 import numpy as np
-from scipy.interpolate import CubicSpline
 
 from ..errors import InputError
 from .grids import IntervalGrid, PeriodicGrid
@@ -156,6 +155,8 @@ def observe_periodic(
         u = obs
     else:
         xs = np.append(g.x[idx], g.length + g.x[idx[0]])
+        from scipy.interpolate import CubicSpline  # imported here: scipy.interpolate takes ~1 s to load
+
         u = CubicSpline(xs, np.concatenate([obs, obs[:, :1]], axis=1), axis=1, bc_type="periodic")(g.x)
         u[:, idx] = obs
     w = np.zeros_like(u)
@@ -198,6 +199,8 @@ def observe_dirichlet(
     else:
         xs = np.concatenate([[g.a], g.x[idx], [g.b]])
         u = np.empty_like(states.u)
+        from scipy.interpolate import CubicSpline  # imported here: scipy.interpolate takes ~1 s to load
+
         for s in range(len(states)):
             ys = np.concatenate([[states.left[s]], obs[s], [states.right[s]]])
             u[s] = CubicSpline(xs, ys)(g.x)

@@ -204,33 +204,6 @@ def plot(rows: Sequence[Row], path: str) -> None:
     plt.close(fig)
 
 
-def add_arguments(p: argparse.ArgumentParser) -> None:
-    """The options of ``python -m pinnbilo steady``."""
-
-    def ints(s: str) -> List[int]:
-        return [int(v) for v in s.split(",") if v]
-
-    def floats(s: str) -> List[float]:
-        return [float(v) for v in s.split(",") if v]
-
-    p.add_argument("--unknown", default="V,W", help="comma-separated: V, W, both (default V,W)")
-    p.add_argument("--states", type=ints, default=[1, 2, 4], help="numbers of observed states (default 1,2,4)")
-    p.add_argument("--m", type=ints, default=[128, 32], help="observations per state (default 128,32)")
-    p.add_argument("--noise", type=floats, default=[0.0, 0.01, 0.05], help="noise levels (default 0,0.01,0.05)")
-    p.add_argument("--n", type=int, default=128, help="grid points (default 128)")
-    p.add_argument("--width", type=int, default=32)
-    p.add_argument("--depth", type=int, default=2)
-    p.add_argument("--adam-steps", type=int, default=2000)
-    p.add_argument("--lbfgs-steps", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument(
-        "--smoothness-w", type=float, default=1e-3, help="penalty lambda int W'^2 for noisy data (default 1e-3)"
-    )
-    p.add_argument("--csv", default=None, help="also write the table to this CSV file")
-    p.add_argument("--plot", default=None, metavar="PATH", help="save a figure of error against noise (matplotlib)")
-    p.add_argument("--progress", action="store_true", help="show a progress bar")
-
-
 def main(args: argparse.Namespace) -> int:
     """Run the sweep described by the parsed arguments and print the table."""
     rows = sweep(
