@@ -203,67 +203,100 @@ void gemm_packed_a(std::size_t m, std::size_t k, std::size_t p, const T* ap, con
   });
 }
 
+// C[0..MR) x [0..cols) += sum over the runs of sum_q A(r, q) * bp[q*NR + l]: the weight-gradient
+// tile.  A is read where it lies: row r of run j starts at a + r*lda + off[j]; its values are
+// broadcast straight from memory, so only B needs the packed (transposed) layout.
+template <class T, int MR>
+inline void micro_nt(const T* a, std::size_t lda, const std::size_t* off, const std::size_t* len, std::size_t runs,
+                     const T* bp, T* c, std::size_t ldc, std::size_t cols) {
+  using V = typename Simd<T>::V;
+  constexpr std::size_t L = Simd<T>::L, NR = 2 * L;
+  V c0[MR], c1[MR];
+  for (int r = 0; r < MR; ++r) c0[r] = c1[r] = V{};
+  for (std::size_t j = 0; j < runs; ++j) {
+    const T* ar[MR];
+    for (int r = 0; r < MR; ++r) ar[r] = a + static_cast<std::size_t>(r) * lda + off[j];
+    for (std::size_t q = 0; q < len[j]; ++q, bp += NR) {
+      V b0, b1;
+      std::memcpy(&b0, bp, sizeof(V));
+      std::memcpy(&b1, bp + L, sizeof(V));
+      for (int r = 0; r < MR; ++r) {
+        c0[r] += ar[r][q] * b0;
+        c1[r] += ar[r][q] * b1;
+      }
+    }
+  }
+  for (int r = 0; r < MR; ++r) {
+    T tile[NR];
+    std::memcpy(tile, &c0[r], sizeof(V));
+    std::memcpy(tile + L, &c1[r], sizeof(V));
+    T* cr = c + static_cast<std::size_t>(r) * ldc;
+    for (std::size_t l = 0; l < cols; ++l) cr[l] += tile[l];
+  }
+}
+
+template <class T>
+inline void micro_nt_rows(std::size_t rows, const T* a, std::size_t lda, const std::size_t* off, const std::size_t* len,
+                          std::size_t runs, const T* bp, T* c, std::size_t ldc, std::size_t cols) {
+  switch (rows) {
+    case 6: micro_nt<T, 6>(a, lda, off, len, runs, bp, c, ldc, cols); break;
+    case 5: micro_nt<T, 5>(a, lda, off, len, runs, bp, c, ldc, cols); break;
+    case 4: micro_nt<T, 4>(a, lda, off, len, runs, bp, c, ldc, cols); break;
+    case 3: micro_nt<T, 3>(a, lda, off, len, runs, bp, c, ldc, cols); break;
+    case 2: micro_nt<T, 2>(a, lda, off, len, runs, bp, c, ldc, cols); break;
+    default: micro_nt<T, 1>(a, lda, off, len, runs, bp, c, ldc, cols); break;
+  }
+}
+
 // C (m x k, row stride k) += sum over segments s of A_s B_s^T, where A_s (m x len) and B_s
 // (k x len) are segment s of A and B (same count and length): a product whose inner dimension
 // runs over all the segments' columns in order.  Rows [i_begin, i_end) of C only.  Chunks of the
-// inner dimension are transposed into the packed layouts of the tile kernel (A strips q-major,
-// B tiles q-major), then every 6 x NR block of C accumulates over the chunk in registers.
+// inner dimension of B are transposed into the tile kernel's packed layout (q-major NR-row
+// tiles); A is read in place.  Each kMR x NR block of C accumulates over a chunk in registers.
 template <class T>
 void nt_segments(std::size_t m, std::size_t k, Segments<const T> A, Segments<const T> B, T* C, std::size_t i_begin,
                  std::size_t i_end) {
   constexpr std::size_t NR = 2 * Simd<T>::L;
-  const std::size_t rows = i_end - i_begin;
   const std::size_t P = A.count * A.len;
   // Chunk length from the whole problem (not this thread's rows), so that every element of C
   // sums its chunks in the same order whatever the split: the packed chunk fits in L2.
   const std::size_t chunk = std::max<std::size_t>(64, (std::size_t(96) * 1024 / sizeof(T)) / (m + k));
   const std::size_t tiles = (k + NR - 1) / NR;
-  T* ap = scratch<T, 2>(rows * chunk);
   T* bp = scratch<T, 3>(tiles * NR * chunk);
-  // Calls copy(q, seg, col, n) for the runs of the chunk [j0, j0 + len) inside one segment.
-  auto for_runs = [&](std::size_t j0, std::size_t len, auto copy) {
+  std::size_t* runs = scratch<std::size_t, 0>(2 * (A.count + 1));
+  for (std::size_t j0 = 0; j0 < P; j0 += chunk) {
+    const std::size_t len = std::min(chunk, P - j0);
+    // The chunk's runs inside one segment: (segment, first column, length).
+    std::size_t n_runs = 0;
+    std::size_t* run_seg = runs;
+    std::size_t* run_len = runs + A.count + 1;
     for (std::size_t q = 0; q < len;) {
       const std::size_t seg = (j0 + q) / A.len, col = (j0 + q) % A.len;
       const std::size_t run = std::min(len - q, A.len - col);
-      copy(q, seg, col, run);
-      q += run;
-    }
-  };
-  for (std::size_t j0 = 0; j0 < P; j0 += chunk) {
-    const std::size_t len = std::min(chunk, P - j0);
-    // A strips: ap[s*kMR*len + q*r_s + r] = A(i_begin + s*kMR + r, j0 + q)
-    for (std::size_t i0 = 0; i0 < rows; i0 += kMR) {
-      const std::size_t rs = std::min(kMR, rows - i0);
-      T* dst = ap + i0 * len;
-      for (std::size_t r = 0; r < rs; ++r) {
-        const T* row = A.base + (i_begin + i0 + r) * A.row_stride;
-        for_runs(j0, len, [&](std::size_t q, std::size_t seg, std::size_t col, std::size_t run) {
-          const T* src = row + seg * A.seg_stride + col;
-          for (std::size_t e = 0; e < run; ++e) dst[(q + e) * rs + r] = src[e];
-        });
-      }
-    }
-    // B tiles: bp[t*NR*len + q*NR + l] = B(t*NR + l, j0 + q), zero rows beyond k.
-    for (std::size_t t = 0; t < tiles; ++t) {
-      T* dst = bp + t * NR * len;
-      for (std::size_t l = 0; l < NR; ++l) {
-        const std::size_t row = t * NR + l;
-        if (row < k) {
-          const T* base = B.base + row * B.row_stride;
-          for_runs(j0, len, [&](std::size_t q, std::size_t seg, std::size_t col, std::size_t run) {
-            const T* src = base + seg * B.seg_stride + col;
-            for (std::size_t e = 0; e < run; ++e) dst[(q + e) * NR + l] = src[e];
-          });
-        } else {
-          for (std::size_t q = 0; q < len; ++q) dst[q * NR + l] = T(0);
+      run_seg[n_runs] = seg * A.seg_stride + col;  // offset of the run in a row of A
+      run_len[n_runs] = run;
+      // B tiles: bp[t*NR*len + q*NR + l] = B(t*NR + l, j0 + q), zero rows beyond k.
+      for (std::size_t t = 0; t < tiles; ++t) {
+        T* dst = bp + t * NR * len + q * NR;
+        for (std::size_t l = 0; l < NR; ++l) {
+          const std::size_t row = t * NR + l;
+          if (row < k) {
+            const T* src = B.base + row * B.row_stride + seg * B.seg_stride + col;
+            for (std::size_t e = 0; e < run; ++e) dst[e * NR + l] = src[e];
+          } else {
+            for (std::size_t e = 0; e < run; ++e) dst[e * NR + l] = T(0);
+          }
         }
       }
+      ++n_runs;
+      q += run;
     }
-    for (std::size_t i0 = 0; i0 < rows; i0 += kMR) {
-      const std::size_t rs = std::min(kMR, rows - i0);
+    for (std::size_t i0 = i_begin; i0 < i_end; i0 += kMR) {
+      const std::size_t rs = std::min(kMR, i_end - i0);
       for (std::size_t t = 0; t < tiles; ++t) {
         const std::size_t cols = std::min(NR, k - t * NR);
-        micro_nn_rows<T>(rs, len, ap + i0 * len, bp + t * NR * len, C + (i_begin + i0) * k + t * NR, k, cols, true);
+        micro_nt_rows<T>(rs, A.base + i0 * A.row_stride, A.row_stride, run_seg, run_len, n_runs, bp + t * NR * len,
+                         C + i0 * k + t * NR, k, cols);
       }
     }
   }
