@@ -8,8 +8,9 @@
 //                       kNB columns into contiguous k x NR tiles (the rows of B are K*n apart,
 //                       often a multiple of 4 KiB, which would alias one L1 set without packing).
 //   gemm_nt_acc         C += A B^T      (weight gradients: inner dimension K*n)
-//                       chunks of the K*n columns are transposed into the same packed layouts,
-//                       then the same register tiles accumulate over each chunk.
+//                       chunks of the K*n columns of B are transposed into the packed tile
+//                       layout; A is broadcast from where it lies; the same register tiles
+//                       accumulate over each chunk.
 // Vectors are GCC/Clang vector extensions sized to the target (32 bytes with AVX, else 16), so
 // the same code serves float (twice the lanes) and double, with or without -march=native.
 // The order of every sum is fixed by the tile shapes alone: results do not depend on alignment,
@@ -56,24 +57,12 @@ T* scratch(std::size_t count) {
 // ---------------------------------------------------------------------------------------------
 // C = A B: register tile of MR rows x NR = 2 vectors of columns.
 
-// C[0..MR) x [0..cols) (=|+=) sum_q ap[q*MR + r] * bp[q*NR + l]; ap is a packed k x MR strip,
-// bp a packed k x NR tile (zero beyond `cols`).
+// C[0..MR) x [0..cols) (=|+=) the register tile (c0, c1): whole vectors when the tile is full.
 template <class T, int MR>
-inline void micro_nn(std::size_t k, const T* ap, const T* bp, T* c, std::size_t ldc, std::size_t cols, bool acc) {
+inline void store_tile(typename Simd<T>::V* c0, typename Simd<T>::V* c1, T* c, std::size_t ldc, std::size_t cols,
+                       bool acc) {
   using V = typename Simd<T>::V;
   constexpr std::size_t L = Simd<T>::L, NR = 2 * L;
-  V c0[MR], c1[MR];
-  for (int r = 0; r < MR; ++r) c0[r] = c1[r] = V{};
-  for (std::size_t q = 0; q < k; ++q) {
-    V b0, b1;
-    std::memcpy(&b0, bp + q * NR, sizeof(V));
-    std::memcpy(&b1, bp + q * NR + L, sizeof(V));
-    const T* a = ap + q * static_cast<std::size_t>(MR);
-    for (int r = 0; r < MR; ++r) {
-      c0[r] += a[r] * b0;
-      c1[r] += a[r] * b1;
-    }
-  }
   if (cols == NR) {
     for (int r = 0; r < MR; ++r) {
       T* cr = c + static_cast<std::size_t>(r) * ldc;
@@ -96,6 +85,27 @@ inline void micro_nn(std::size_t k, const T* ap, const T* bp, T* c, std::size_t 
     T* cr = c + static_cast<std::size_t>(r) * ldc;
     for (std::size_t l = 0; l < cols; ++l) cr[l] = acc ? cr[l] + tile[l] : tile[l];
   }
+}
+
+// C[0..MR) x [0..cols) (=|+=) sum_q ap[q*MR + r] * bp[q*NR + l]; ap is a packed k x MR strip,
+// bp a packed k x NR tile (zero beyond `cols`).
+template <class T, int MR>
+inline void micro_nn(std::size_t k, const T* ap, const T* bp, T* c, std::size_t ldc, std::size_t cols, bool acc) {
+  using V = typename Simd<T>::V;
+  constexpr std::size_t L = Simd<T>::L, NR = 2 * L;
+  V c0[MR], c1[MR];
+  for (int r = 0; r < MR; ++r) c0[r] = c1[r] = V{};
+  for (std::size_t q = 0; q < k; ++q) {
+    V b0, b1;
+    std::memcpy(&b0, bp + q * NR, sizeof(V));
+    std::memcpy(&b1, bp + q * NR + L, sizeof(V));
+    const T* a = ap + q * static_cast<std::size_t>(MR);
+    for (int r = 0; r < MR; ++r) {
+      c0[r] += a[r] * b0;
+      c1[r] += a[r] * b1;
+    }
+  }
+  store_tile<T, MR>(c0, c1, c, ldc, cols, acc);
 }
 
 template <class T>
@@ -226,13 +236,7 @@ inline void micro_nt(const T* a, std::size_t lda, const std::size_t* off, const 
       }
     }
   }
-  for (int r = 0; r < MR; ++r) {
-    T tile[NR];
-    std::memcpy(tile, &c0[r], sizeof(V));
-    std::memcpy(tile + L, &c1[r], sizeof(V));
-    T* cr = c + static_cast<std::size_t>(r) * ldc;
-    for (std::size_t l = 0; l < cols; ++l) cr[l] += tile[l];
-  }
+  store_tile<T, MR>(c0, c1, c, ldc, cols, true);
 }
 
 template <class T>
@@ -266,14 +270,14 @@ void nt_segments(std::size_t m, std::size_t k, Segments<const T> A, Segments<con
   std::size_t* runs = scratch<std::size_t, 0>(2 * (A.count + 1));
   for (std::size_t j0 = 0; j0 < P; j0 += chunk) {
     const std::size_t len = std::min(chunk, P - j0);
-    // The chunk's runs inside one segment: (segment, first column, length).
+    // The chunk's runs inside one segment: their offsets in a row of A and their lengths.
     std::size_t n_runs = 0;
-    std::size_t* run_seg = runs;
+    std::size_t* run_off = runs;
     std::size_t* run_len = runs + A.count + 1;
     for (std::size_t q = 0; q < len;) {
       const std::size_t seg = (j0 + q) / A.len, col = (j0 + q) % A.len;
       const std::size_t run = std::min(len - q, A.len - col);
-      run_seg[n_runs] = seg * A.seg_stride + col;  // offset of the run in a row of A
+      run_off[n_runs] = seg * A.seg_stride + col;
       run_len[n_runs] = run;
       // B tiles: bp[t*NR*len + q*NR + l] = B(t*NR + l, j0 + q), zero rows beyond k.
       for (std::size_t t = 0; t < tiles; ++t) {
@@ -295,7 +299,7 @@ void nt_segments(std::size_t m, std::size_t k, Segments<const T> A, Segments<con
       const std::size_t rs = std::min(kMR, i_end - i0);
       for (std::size_t t = 0; t < tiles; ++t) {
         const std::size_t cols = std::min(NR, k - t * NR);
-        micro_nt_rows<T>(rs, A.base + i0 * A.row_stride, A.row_stride, run_seg, run_len, n_runs, bp + t * NR * len,
+        micro_nt_rows<T>(rs, A.base + i0 * A.row_stride, A.row_stride, run_off, run_len, n_runs, bp + t * NR * len,
                          C + i0 * k + t * NR, k, cols);
       }
     }
