@@ -8,6 +8,7 @@
 #include <cmath>
 #include <exception>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "pinnbilo/elementary.hpp"
@@ -165,6 +166,19 @@ AdamConfig adam_from(const py::dict& d) {
   return c;
 }
 
+LrSchedule schedule_from(const py::dict& d) {
+  LrSchedule s;
+  if (d.contains("kind")) s.kind = static_cast<ScheduleKind>(d["kind"].cast<int>());
+  if (d.contains("warmup")) s.warmup = d["warmup"].cast<long>();
+  if (d.contains("gamma")) s.gamma = d["gamma"].cast<double>();
+  if (d.contains("decay_steps")) s.decay_steps = d["decay_steps"].cast<long>();
+  if (d.contains("final_factor")) s.final_factor = d["final_factor"].cast<double>();
+  if (d.contains("patience")) s.patience = d["patience"].cast<long>();
+  if (d.contains("threshold")) s.threshold = d["threshold"].cast<double>();
+  if (d.contains("min_factor")) s.min_factor = d["min_factor"].cast<double>();
+  return s;
+}
+
 TrainerOptions options_from(const py::dict& d) {
   TrainerOptions o;
   if (d.contains("w_res")) o.w_res = d["w_res"].cast<double>();
@@ -174,11 +188,32 @@ TrainerOptions options_from(const py::dict& d) {
   if (d.contains("lr_functions")) o.lr_functions = d["lr_functions"].cast<double>();
   if (d.contains("adam_weights")) o.adam_weights = adam_from(d["adam_weights"].cast<py::dict>());
   if (d.contains("adam_params")) o.adam_params = adam_from(d["adam_params"].cast<py::dict>());
+  if (d.contains("schedule_weights")) o.schedule_weights = schedule_from(d["schedule_weights"].cast<py::dict>());
+  if (d.contains("schedule_params")) o.schedule_params = schedule_from(d["schedule_params"].cast<py::dict>());
+  if (d.contains("schedule_functions")) o.schedule_functions = schedule_from(d["schedule_functions"].cast<py::dict>());
   return o;
 }
 
+RunControl control_from(const py::dict& d) {
+  RunControl c;
+  if (d.contains("steps")) c.steps = d["steps"].cast<long>();
+  if (d.contains("train_params")) c.train_params = d["train_params"].cast<bool>();
+  if (d.contains("callback_every")) c.callback_every = d["callback_every"].cast<long>();
+  if (d.contains("tol")) c.tol = d["tol"].cast<double>();
+  if (d.contains("keep")) c.keep = static_cast<Keep>(d["keep"].cast<int>());
+  if (d.contains("monitor")) c.monitor = static_cast<Monitor>(d["monitor"].cast<int>());
+  if (d.contains("spike_factor")) c.spike_factor = d["spike_factor"].cast<double>();
+  if (d.contains("spike_lr_factor")) c.spike_lr_factor = d["spike_lr_factor"].cast<double>();
+  if (d.contains("max_spikes")) c.max_spikes = d["max_spikes"].cast<int>();
+  if (d.contains("patience")) c.patience = d["patience"].cast<long>();
+  if (d.contains("min_delta")) c.min_delta = d["min_delta"].cast<double>();
+  if (d.contains("max_iter_lower")) c.max_iter_lower = d["max_iter_lower"].cast<long>();
+  if (d.contains("tol_lower")) c.tol_lower = d["tol_lower"].cast<double>();
+  return c;
+}
+
 template <class T>
-py::dict adam_state(Adam<T>& a) {
+py::dict adam_state(const Adam<T>& a) {
   py::dict d;
   d["m"] = to_numpy(a.first_moment());
   d["v"] = to_numpy(a.second_moment());
@@ -188,24 +223,23 @@ py::dict adam_state(Adam<T>& a) {
 }
 
 template <class T>
-void set_adam_state(Adam<T>& a, const py::dict& d, const std::string& name) {
-  const auto n = static_cast<py::ssize_t>(a.size());
-  auto copy = [&](const char* key, std::vector<T>& dst) {
+void set_adam_state(Trainer<T>& t, int group, const py::dict& d, const std::string& name) {
+  const auto n = static_cast<py::ssize_t>(group == 0 ? t.adam_weights().size() : t.adam_params().size());
+  auto read = [&](const char* key) {
+    if (!d.contains(key)) throw InputError(name + ": missing '" + key + "'");
     auto arr = as_vector<T>(d[key], n, name + "['" + key + "']");
     require_all_finite(arr, name + "['" + key + "']");
-    std::copy(arr.data(), arr.data() + n, dst.begin());
+    return std::vector<T>(arr.data(), arr.data() + n);
   };
-  copy("m", a.first_moment());
-  copy("v", a.second_moment());
-  copy("v_max", a.second_moment_max());
-  long t = 0;
+  const std::vector<T> m = read("m"), v = read("v"), v_max = read("v_max");
+  long steps = 0;
   try {
-    t = d["t"].cast<long>();
+    steps = d["t"].cast<long>();
   } catch (const py::cast_error&) {
     throw InputError(name + "['t'] must be an integer step count");
   }
-  if (t < 0) throw InputError(name + "['t'] must be >= 0");
-  a.set_steps(t);
+  if (steps < 0) throw InputError(name + "['t'] must be >= 0");
+  t.set_adam_state(group, m, v, v_max, steps);
 }
 
 template <class T>
@@ -214,7 +248,7 @@ void bind_trainer(py::module_& m, const char* name) {
   py::class_<TR>(m, name, "Training state and loop of one model (weights, parameters, Adam, history).")
       .def(py::init([](std::vector<int> sizes, const std::string& activation, int method, int n_coords, int n_params,
                        const py::list& transform, const py::list& transform_leaves, const py::list& residual,
-                       const py::list& residual_leaves, const std::vector<std::pair<double, double>>& bounds,
+                       const py::list& residual_leaves, const std::vector<std::tuple<double, double, double>>& bounds,
                        const py::object& collocation, const py::object& data_points, const py::object& data_values,
                        const py::dict& options, std::uint64_t seed, const py::list& functions, int n_known,
                        const py::object& known) {
@@ -229,7 +263,7 @@ void bind_trainer(py::module_& m, const char* name) {
              require_all_finite(dv, "data values");
              if (method != 0 && method != 1) throw InputError("method must be 0 (PINN) or 1 (BiLO)");
              std::vector<ParamBound> pb;
-             for (const auto& b : bounds) pb.push_back(ParamBound{b.first, b.second});
+             for (const auto& b : bounds) pb.push_back(ParamBound{std::get<0>(b), std::get<1>(b), std::get<2>(b)});
              Mlp mlp(sizes, func_from_name(activation));
              return new TR(mlp, def, static_cast<Method>(method), pb, col.data(), static_cast<std::size_t>(col.shape(0)),
                            dp.data(), dv.data(), static_cast<std::size_t>(dp.shape(0)), options_from(options), seed,
@@ -276,14 +310,14 @@ void bind_trainer(py::module_& m, const char* name) {
            [](TR& t, const py::object& w) {
              auto a = as_vector<T>(w, static_cast<py::ssize_t>(t.weights().size()), "weights");
              require_all_finite(a, "weights");
-             std::copy(a.data(), a.data() + a.size(), t.weights().begin());
+             t.set_weights(std::vector<T>(a.data(), a.data() + a.size()));
            })
       .def("get_raw_params", [](TR& t) { return to_numpy(t.raw_params()); })
       .def("set_raw_params",
            [](TR& t, const py::object& w) {
              auto a = as_vector<T>(w, static_cast<py::ssize_t>(t.raw_params().size()), "raw parameters");
              require_all_finite(a, "raw parameters");
-             std::copy(a.data(), a.data() + a.size(), t.raw_params().begin());
+             t.set_raw_params(std::vector<T>(a.data(), a.data() + a.size()));
            })
       .def("get_params", &TR::params, "Physical parameter values.")
       .def("set_params", &TR::set_params)
@@ -297,8 +331,8 @@ void bind_trainer(py::module_& m, const char* name) {
            })
       .def("set_adam_state",
            [](TR& t, const py::dict& d) {
-             set_adam_state(t.adam_weights(), d["weights"].cast<py::dict>(), "adam weights");
-             set_adam_state(t.adam_params(), d["params"].cast<py::dict>(), "adam params");
+             set_adam_state(t, 0, d["weights"].cast<py::dict>(), "adam weights");
+             set_adam_state(t, 1, d["params"].cast<py::dict>(), "adam params");
            })
       .def("get_history",
            [](TR& t) {
@@ -340,9 +374,9 @@ void bind_trainer(py::module_& m, const char* name) {
              if (h.res.size() != n || h.rgrad.size() != n || h.data.size() != n || h.reg.size() != n || h.total.size() != n ||
                  h.params.size() != n * static_cast<std::size_t>(t.n_params()))
                throw InputError("history: arrays of inconsistent lengths");
-             t.history() = std::move(h);
+             t.set_history(std::move(h));
            })
-      .def("clear_history", [](TR& t) { t.history().clear(); })
+      .def("clear_history", [](TR& t) { t.clear_history(); })
       .def("history_length", [](TR& t) { return t.history().step.size(); })
       .def(
           "last_record",
@@ -359,15 +393,13 @@ void bind_trainer(py::module_& m, const char* name) {
           "append_record",
           [](TR& t, const py::dict& losses, const std::vector<double>& params) {
             if (params.size() != static_cast<std::size_t>(t.n_params())) throw InputError("append_record: wrong number of parameters");
-            History& h = t.history();
-            h.step.push_back(t.global_step());
-            h.res.push_back(losses["res"].cast<double>());
-            h.rgrad.push_back(losses["rgrad"].cast<double>());
-            h.data.push_back(losses["data"].cast<double>());
-            h.reg.push_back(losses.contains("reg") ? losses["reg"].cast<double>() : 0.0);
-            h.total.push_back(losses["total"].cast<double>());
-            h.params.insert(h.params.end(), params.begin(), params.end());
-            t.set_global_step(t.global_step() + 1);
+            Losses l;
+            l.res = losses["res"].cast<double>();
+            l.rgrad = losses["rgrad"].cast<double>();
+            l.data = losses["data"].cast<double>();
+            l.reg = losses.contains("reg") ? losses["reg"].cast<double>() : 0.0;
+            l.total = losses["total"].cast<double>();
+            t.append_record(l, params);
           },
           "Record one step taken outside the Adam loop (e.g. an L-BFGS iteration).")
       .def(
@@ -414,7 +446,8 @@ void bind_trainer(py::module_& m, const char* name) {
           "BiLO upper objective w_data L_data with weights fixed: (losses, grad_raw).")
       .def(
           "run",
-          [](TR& t, long steps, bool train_params, long callback_every, const py::object& callback, double tol) {
+          [](TR& t, const py::dict& control, const py::object& callback) {
+            const RunControl c = control_from(control);
             std::function<bool(long)> cb;
             std::exception_ptr pending;
             if (!callback.is_none()) {
@@ -432,13 +465,34 @@ void bind_trainer(py::module_& m, const char* name) {
             RunResult r;
             {
               py::gil_scoped_release release;
-              r = t.run(steps, train_params, callback_every, cb, tol);
+              r = t.run(c, cb);
             }
-            if (pending) std::rethrow_exception(pending);
-            return py::make_tuple(static_cast<int>(r.status), r.steps, r.diverged_step);
+            bool interrupted = false;
+            if (pending) {
+              try {
+                std::rethrow_exception(pending);
+              } catch (py::error_already_set& e) {
+                // Ctrl-C ends the run like a callback's stop; the caller learns it from the record.
+                if (!e.matches(PyExc_KeyboardInterrupt)) throw;
+                interrupted = true;
+              }
+            }
+            py::dict out;
+            out["interrupted"] = interrupted;
+            out["status"] = static_cast<int>(r.status);
+            out["steps"] = r.steps;
+            out["diverged_step"] = r.diverged_step;
+            out["best_step"] = r.best_step;
+            out["best_objective"] = r.best_objective;
+            out["kept_best"] = r.kept_best;
+            out["spikes"] = r.spikes;
+            out["lr_factor"] = r.lr_factor;
+            out["lower_steps"] = r.lower_steps;
+            return out;
           },
-          py::arg("steps"), py::arg("train_params"), py::arg("callback_every"), py::arg("callback"), py::arg("tol"),
-          "Adam steps in C++ with the GIL released; returns (status, steps, diverged_step).")
+          py::arg("control"), py::arg("callback"),
+          "Adam steps in C++ with the GIL released (control: the fields of RunControl); returns the RunResult "
+          "as a dict. A Python exception in the callback (Ctrl-C) ends the run and is re-raised after it.")
       .def(
           "predict",
           [](TR& t, const py::object& points, const std::vector<std::vector<int>>& derivs) {
@@ -543,6 +597,16 @@ PYBIND11_MODULE(_core, m) {
     taylor_coefficients<double>(func_from_name(name), p, a.data(), n, order, out.mutable_data());
     return out;
   }, "f^(k)(x)/k! for k = 0..order: shape (order + 1, n).");
+  m.def(
+      "param_gain",
+      [](double lower, double upper, double scale, double a0) {
+        ParamBound b;
+        b.lower = lower;
+        b.upper = upper;
+        return b.gain_for_scale(scale, a0);
+      },
+      py::arg("lower"), py::arg("upper"), py::arg("scale"), py::arg("a0"),
+      "The gain of a bound transform at which one unit of the raw variable moves the parameter by `scale` at a0.");
   m.def("mlp_n_params", [](const std::vector<int>& sizes) { return Mlp(sizes, Func::Tanh).n_params(); });
   m.def("mlp_init", &mlp_init<double>, py::arg("sizes"), py::arg("activation"), py::arg("seed"));
   m.def("mlp_init_f32", &mlp_init<float>, py::arg("sizes"), py::arg("activation"), py::arg("seed"));

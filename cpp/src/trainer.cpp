@@ -39,6 +39,9 @@ void validate_options(const TrainerOptions& o) {
     require_positive(c->eps, "Adam eps");
   }
   require(std::isfinite(o.lr_functions), "the functions' learning rate must be finite (< 0: that of the parameters)");
+  o.schedule_weights.validate();
+  o.schedule_params.validate();
+  o.schedule_functions.validate();
 }
 
 }  // namespace
@@ -46,7 +49,8 @@ void validate_options(const TrainerOptions& o) {
 // ---------------------------------------------------------------------------------------------
 // ParamBound
 
-double ParamBound::to_physical(double s) const {
+double ParamBound::to_physical(double r) const {
+  const double s = gain * r;
   const bool lo = std::isfinite(lower), hi = std::isfinite(upper);
   if (lo && hi) return lower + (upper - lower) * sigmoid(s);
   if (lo) return lower + softplus(s);
@@ -60,21 +64,35 @@ double ParamBound::to_raw(double a) const {
   require((!lo || a > lower) && (!hi || a < upper),
           "parameter value " + std::to_string(a) + " lies outside its bounds (" + std::to_string(lower) + ", " +
               std::to_string(upper) + "); bounds are open");
-  if (lo && hi) return std::log((a - lower) / (upper - a));
-  if (lo) return softplus_inverse(a - lower);
-  if (hi) return -softplus_inverse(upper - a);
-  return a;
+  double s = a;
+  if (lo && hi) s = std::log((a - lower) / (upper - a));
+  else if (lo) s = softplus_inverse(a - lower);
+  else if (hi) s = -softplus_inverse(upper - a);
+  return s / gain;
 }
 
-double ParamBound::derivative(double s) const {
+double ParamBound::derivative(double r) const {
+  const double s = gain * r;
   const bool lo = std::isfinite(lower), hi = std::isfinite(upper);
   if (lo && hi) {
     const double g = sigmoid(s);
-    return (upper - lower) * g * (1.0 - g);
+    return gain * (upper - lower) * g * (1.0 - g);
   }
-  if (lo) return sigmoid(s);
-  if (hi) return sigmoid(-s);
-  return 1.0;
+  if (lo) return gain * sigmoid(s);
+  if (hi) return gain * sigmoid(-s);
+  return gain;
+}
+
+double ParamBound::gain_for_scale(double scale, double a0) const {
+  require(std::isfinite(scale) && scale > 0, "a parameter's scale must be a positive finite number");
+  ParamBound unit = *this;
+  unit.gain = 1.0;
+  const double slope = unit.derivative(unit.to_raw(a0));  // d a / d s at a0
+  require(std::isfinite(slope) && slope > 0,
+          "cannot scale a parameter whose initial value sits where its bound transform is flat; move it inside");
+  const double g = scale / slope;
+  require(std::isfinite(g) && g > 0, "a parameter's scale is out of range for its bounds");
+  return g;
 }
 
 void History::clear() {
@@ -103,6 +121,7 @@ Trainer<T>::Trainer(const Mlp& mlp, const ProblemDef& def, Method method, std::v
   for (const auto& b : bounds_) {
     require(!std::isnan(b.lower) && !std::isnan(b.upper), "parameter bounds must not be NaN (use +-inf for none)");
     require(b.lower < b.upper, "a parameter's lower bound must be below its upper bound");
+    require(std::isfinite(b.gain) && b.gain > 0, "a parameter's gain must be a positive finite number");
   }
   require(n_res > 0, "need at least one collocation point");
   require(n_data > 0, "need at least one data point");
@@ -137,6 +156,60 @@ void Trainer<T>::set_options(const TrainerOptions& o) {
   options_ = o;
   adam_w_.set_config(o.adam_weights);
   adam_p_.set_config(o.adam_params);
+}
+
+template <class T>
+void Trainer<T>::set_weights(const std::vector<T>& w) {
+  require(w.size() == weights_.size(), "weights: expected " + std::to_string(weights_.size()) + " values, got " +
+                                           std::to_string(w.size()));
+  require(all_finite(w), "weights contain NaN or inf");
+  std::copy(w.begin(), w.end(), weights_.begin());
+}
+
+template <class T>
+void Trainer<T>::set_raw_params(const std::vector<T>& raw) {
+  require(raw.size() == raw_.size(), "raw upper variables: expected " + std::to_string(raw_.size()) +
+                                         " values, got " + std::to_string(raw.size()));
+  require(all_finite(raw), "raw upper variables contain NaN or inf");
+  std::copy(raw.begin(), raw.end(), raw_.begin());
+}
+
+template <class T>
+void Trainer<T>::set_adam_state(int group, const std::vector<T>& m, const std::vector<T>& v,
+                                const std::vector<T>& v_max, long t) {
+  require(group == 0 || group == 1, "Adam group must be 0 (weights) or 1 (upper variables)");
+  (group == 0 ? adam_w_ : adam_p_).set_state(m, v, v_max, t);
+}
+
+template <class T>
+void Trainer<T>::set_history(History h) {
+  const std::size_t n = h.step.size();
+  require(h.res.size() == n && h.rgrad.size() == n && h.data.size() == n && h.reg.size() == n && h.total.size() == n &&
+              h.params.size() == n * bounds_.size(),
+          "history: arrays of inconsistent lengths (" + std::to_string(n) + " steps)");
+  for (std::size_t i = 1; i < n; ++i) require(h.step[i] > h.step[i - 1], "history: steps must increase");
+  if (n > 0) require(h.step[0] >= 0, "history: steps must be >= 0");
+  history_ = std::move(h);
+}
+
+template <class T>
+void Trainer<T>::append_record(const Losses& l, const std::vector<double>& params) {
+  require(params.size() == bounds_.size(), "a history record needs " + std::to_string(bounds_.size()) +
+                                               " parameter values, got " + std::to_string(params.size()));
+  history_.step.push_back(global_step_);
+  history_.res.push_back(l.res);
+  history_.rgrad.push_back(l.rgrad);
+  history_.data.push_back(l.data);
+  history_.reg.push_back(l.reg);
+  history_.total.push_back(l.total);
+  history_.params.insert(history_.params.end(), params.begin(), params.end());
+  ++global_step_;
+}
+
+template <class T>
+void Trainer<T>::set_global_step(long s) {
+  require(s >= 0, "the global step must be >= 0, got " + std::to_string(s));
+  global_step_ = s;
 }
 
 template <class T>
@@ -211,7 +284,7 @@ Losses Trainer<T>::upper(const T* weights, const T* raw, T* grad_raw) {
 }
 
 template <class T>
-bool Trainer<T>::step(bool train_params, Losses& losses) {
+bool Trainer<T>::evaluate(bool train_params, Losses& losses) {
   std::fill(grad_w_.begin(), grad_w_.end(), T(0));
   std::fill(grad_raw_.begin(), grad_raw_.end(), T(0));
   const bool update_params = train_params && !raw_.empty();
@@ -226,15 +299,68 @@ bool Trainer<T>::step(bool train_params, Losses& losses) {
     // Pretraining minimises the lower level only; the inverse phase reports both levels.
     losses.total = lo.total + (update_params ? up.total : 0.0);
   }
-  if (!finite(losses) || !all_finite(grad_w_) || !all_finite(grad_raw_)) return false;
-  // This state has finite losses: it is the point to come back to if a later step diverges.
-  snapshot();
-  adam_w_.step(weights_.data(), grad_w_.data());
-  if (update_params) {
+  return finite(losses) && all_finite(grad_w_) && all_finite(grad_raw_);
+}
+
+template <class T>
+void Trainer<T>::apply(bool train_params, double f_weights, double f_params, double f_functions) {
+  adam_w_.step(weights_.data(), grad_w_.data(), weights_.size(), options_.adam_weights.lr * f_weights,
+               options_.adam_weights.lr * f_weights);
+  if (train_params && !raw_.empty()) {
     const double lr_f = options_.lr_functions < 0 ? options_.adam_params.lr : options_.lr_functions;
-    adam_p_.step(raw_.data(), grad_raw_.data(), bounds_.size(), lr_f);
+    adam_p_.step(raw_.data(), grad_raw_.data(), bounds_.size(), options_.adam_params.lr * f_params, lr_f * f_functions);
+  }
+}
+
+template <class T>
+bool Trainer<T>::inner_lower(long max_iter, double tol, double lr_factor, long& taken) {
+  for (long it = 0; it < max_iter; ++it) {
+    std::fill(grad_w_.begin(), grad_w_.end(), T(0));
+    const Losses lo = lower(weights_.data(), raw_.data(), grad_w_.data());
+    if (!finite(lo) || !all_finite(grad_w_)) return false;
+    if (lo.total < tol) return true;
+    const double lr = options_.adam_weights.lr * lr_factor;
+    adam_w_.step(weights_.data(), grad_w_.data(), weights_.size(), lr, lr);
+    ++taken;
   }
   return true;
+}
+
+template <class T>
+bool Trainer<T>::step(bool train_params, Losses& losses) {
+  if (!evaluate(train_params, losses)) return false;
+  // This state has finite losses: it is the point to come back to if a later step diverges.
+  snapshot();
+  apply(train_params, 1.0, 1.0, 1.0);
+  return true;
+}
+
+template <class T>
+double Trainer<T>::monitored(const Losses& l, Monitor m) const {
+  switch (m) {
+    case Monitor::Total:
+      return l.total;
+    case Monitor::Lower:
+      return options_.w_res * l.res + (method_ == Method::BiLO ? options_.w_rgrad * l.rgrad : 0.0);
+    case Monitor::Data:
+      return l.data;
+    case Monitor::Res:
+      return l.res;
+  }
+  return l.total;
+}
+
+template <class T>
+void Trainer<T>::record(const Losses& losses) {
+  // Losses and parameters of the state these losses were measured at (the snapshot).
+  history_.step.push_back(global_step_);
+  history_.res.push_back(losses.res);
+  history_.rgrad.push_back(losses.rgrad);
+  history_.data.push_back(losses.data);
+  history_.reg.push_back(losses.reg);
+  history_.total.push_back(losses.total);
+  for (std::size_t j = 0; j < bounds_.size(); ++j)
+    history_.params.push_back(bounds_[j].to_physical(static_cast<double>(good_raw_[j])));
 }
 
 template <class T>
@@ -257,15 +383,57 @@ void Trainer<T>::restore() {
 }
 
 template <class T>
-RunResult Trainer<T>::run(long steps, bool train_params, long callback_every,
-                          const std::function<bool(long)>& callback, double tol) {
+void Trainer<T>::save_best() {  // the snapshot is the state the current losses were measured at
+  best_weights_ = good_weights_;
+  best_raw_ = good_raw_;
+  best_adam_w_ = good_adam_w_;
+  best_adam_p_ = good_adam_p_;
+}
+
+template <class T>
+void Trainer<T>::restore_best() {
+  weights_ = best_weights_;
+  raw_ = best_raw_;
+  adam_w_ = best_adam_w_;
+  adam_p_ = best_adam_p_;
+}
+
+void RunControl::validate() const {
   require(steps >= 0, "the number of steps must be >= 0");
   require(callback_every > 0, "callback_every must be positive");
-  require(!(tol < 0), "tol must be >= 0");
+  require(std::isfinite(tol) && tol >= 0, "tol must be finite and >= 0");
+  require(keep == Keep::Last || keep == Keep::Best, "keep must be Last or Best");
+  const int m = static_cast<int>(monitor);
+  require(m >= 0 && m <= 3, "unknown monitored objective");
+  require(spike_factor == 0.0 || (std::isfinite(spike_factor) && spike_factor > 1.0),
+          "spike_factor must be 0 (off) or a finite number > 1");
+  require(std::isfinite(spike_lr_factor) && spike_lr_factor > 0 && spike_lr_factor < 1,
+          "spike_lr_factor must lie in (0, 1)");
+  require(max_spikes >= 0, "max_spikes must be >= 0");
+  require(patience >= 0, "patience must be >= 0 (0: no early stopping)");
+  require(std::isfinite(min_delta) && min_delta >= 0 && min_delta < 1, "min_delta must lie in [0, 1)");
+  require(max_iter_lower >= 0, "max_iter_lower must be >= 0");
+  require(std::isfinite(tol_lower) && tol_lower >= 0, "tol_lower must be finite and >= 0");
+}
+
+template <class T>
+RunResult Trainer<T>::run(long steps, bool train_params, long callback_every,
+                          const std::function<bool(long)>& callback, double tol) {
+  RunControl c;
+  c.steps = steps;
+  c.train_params = train_params;
+  c.callback_every = callback_every;
+  c.tol = tol;
+  return run(c, callback);
+}
+
+template <class T>
+RunResult Trainer<T>::run(const RunControl& c, const std::function<bool(long)>& callback) {
+  c.validate();
   RunResult result;
   // Reserve the whole run's history so the loop never allocates; grow at least geometrically so
   // that many short runs (a live view stepping a few steps at a time) do not copy it every time.
-  const std::size_t add = static_cast<std::size_t>(steps);
+  const std::size_t add = static_cast<std::size_t>(c.steps);
   auto grow = [](auto& v, std::size_t extra) {
     const std::size_t need = v.size() + extra;
     if (need > v.capacity()) v.reserve(std::max(need, 2 * v.capacity()));
@@ -274,35 +442,78 @@ RunResult Trainer<T>::run(long steps, bool train_params, long callback_every,
   for (auto* v : {&history_.res, &history_.rgrad, &history_.data, &history_.reg, &history_.total}) grow(*v, add);
   grow(history_.params, add * bounds_.size());
   have_good_ = false;
+  const bool spikes_on = c.spike_factor > 0.0;
+  const bool track_best = c.keep == Keep::Best || spikes_on;
+  const bool inner = method_ == Method::BiLO && c.train_params && !raw_.empty() && c.max_iter_lower > 0;
+  ScheduleState sw, sp, sf;
+  double best = std::numeric_limits<double>::infinity();
+  long since_improved = 0;
+  double early_best = std::numeric_limits<double>::infinity();
+  double spike_scale = 1.0;  // the spike control's factor on every group
+  const double floor = options_.schedule_weights.min_factor;
   Losses losses;
-  for (long k = 0; k < steps; ++k) {
-    if (!step(train_params, losses)) {
-      restore();
-      result.status = RunStatus::Diverged;
-      result.diverged_step = global_step_;
-      return result;
+  auto finish = [&](RunStatus status) {
+    result.status = status;
+    result.lr_factor = spike_scale;
+    if (c.keep == Keep::Best && result.best_step >= 0 && status != RunStatus::Diverged) {
+      restore_best();
+      result.kept_best = true;
     }
-    // Losses and parameters of the state these losses were measured at (the snapshot).
-    history_.step.push_back(global_step_);
-    history_.res.push_back(losses.res);
-    history_.rgrad.push_back(losses.rgrad);
-    history_.data.push_back(losses.data);
-    history_.reg.push_back(losses.reg);
-    history_.total.push_back(losses.total);
-    for (std::size_t j = 0; j < bounds_.size(); ++j)
-      history_.params.push_back(bounds_[j].to_physical(static_cast<double>(good_raw_[j])));
+    return result;
+  };
+  for (long k = 0; k < c.steps; ++k) {
+    bool ok = true;
+    if (inner) ok = inner_lower(c.max_iter_lower, c.tol_lower, spike_scale, result.lower_steps);
+    ok = ok && evaluate(c.train_params, losses);
+    const double obj = ok ? monitored(losses, c.monitor) : std::numeric_limits<double>::infinity();
+    const bool spike = spikes_on && result.best_step >= 0 && result.spikes < c.max_spikes &&
+                       (!ok || !(obj <= c.spike_factor * best));
+    if (spike) {
+      // Back to the best state so far, every learning rate reduced; the step still counts.
+      if (ok) {  // the spike's own losses stay in the history
+        snapshot();
+        record(losses);
+      }
+      restore_best();
+      snapshot();
+      spike_scale = std::max(spike_scale * c.spike_lr_factor, floor);
+      ++result.spikes;
+      ++global_step_;
+      ++result.steps;
+      if (callback && result.steps % c.callback_every == 0 && !callback(global_step_)) return finish(RunStatus::Stopped);
+      continue;
+    }
+    if (!ok) {
+      restore();
+      result.diverged_step = global_step_;
+      return finish(RunStatus::Diverged);
+    }
+    snapshot();
+    record(losses);
+    if (track_best && obj < best) {
+      best = obj;
+      result.best_step = global_step_;
+      result.best_objective = obj;
+      save_best();
+    }
+    const double fw = schedule_factor(options_.schedule_weights, sw, k, c.steps, obj) * spike_scale;
+    const double fp = schedule_factor(options_.schedule_params, sp, k, c.steps, obj) * spike_scale;
+    const double ff = schedule_factor(options_.schedule_functions, sf, k, c.steps, obj) * spike_scale;
+    apply(c.train_params, fw, fp, ff);
     ++global_step_;
     ++result.steps;
-    if (tol > 0 && losses.total < tol) {
-      result.status = RunStatus::Converged;
-      return result;
+    if (c.tol > 0 && obj < c.tol) return finish(RunStatus::Converged);
+    if (c.patience > 0) {
+      if (obj < early_best * (1.0 - c.min_delta)) {
+        early_best = obj;
+        since_improved = 0;
+      } else if (++since_improved >= c.patience) {
+        return finish(RunStatus::EarlyStopped);
+      }
     }
-    if (callback && result.steps % callback_every == 0 && !callback(global_step_)) {
-      result.status = RunStatus::Stopped;
-      return result;
-    }
+    if (callback && result.steps % c.callback_every == 0 && !callback(global_step_)) return finish(RunStatus::Stopped);
   }
-  return result;
+  return finish(RunStatus::Completed);
 }
 
 template <class T>

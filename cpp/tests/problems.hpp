@@ -117,9 +117,11 @@ std::unique_ptr<Trainer<T>> make_trainer(const Setup& s, Func act = Func::Tanh, 
   t->set_params(s.params);
   // Non-zero biases so that every weight matters.
   ref::Rng rng(seed + 17);
+  std::vector<T> w = t->weights();
   for (int l = 0; l < mlp.n_layers(); ++l)
     for (int i = 0; i < mlp.sizes()[static_cast<std::size_t>(l) + 1]; ++i)
-      t->weights()[mlp.bias_offset(l) + static_cast<std::size_t>(i)] = static_cast<T>(rng.uniform(-0.2, 0.2));
+      w[mlp.bias_offset(l) + static_cast<std::size_t>(i)] = static_cast<T>(rng.uniform(-0.2, 0.2));
+  t->set_weights(w);
   return t;
 }
 

@@ -349,9 +349,8 @@ TEST(trainer, float_matches_double) {
   for (const Setup& s : all_setups()) {
     auto td = make_trainer<double>(s);
     auto tf = make_trainer<float>(s);
-    for (std::size_t i = 0; i < td->weights().size(); ++i) tf->weights()[i] = static_cast<float>(td->weights()[i]);
-    for (std::size_t j = 0; j < td->raw_params().size(); ++j)
-      tf->raw_params()[j] = static_cast<float>(td->raw_params()[j]);
+    tf->set_weights(std::vector<float>(td->weights().begin(), td->weights().end()));
+    tf->set_raw_params(std::vector<float>(td->raw_params().begin(), td->raw_params().end()));
     const std::size_t nw = td->weights().size(), np = td->raw_params().size();
     std::vector<double> gw(nw, 0.0), gr(np, 0.0);
     std::vector<float> gwf(nw, 0.0f), grf(np, 0.0f);
@@ -455,6 +454,8 @@ TEST(bounds, round_trip) {
   t->set_params({4.9, -0.99});
   CHECK_CLOSE(t->params()[0], 4.9, 1e-12, 0.0);
   CHECK_CLOSE(t->params()[1], -0.99, 1e-10, 0.0);
-  t->raw_params()[0] = 40.0;  // saturates inside the bounds
+  std::vector<double> raw = t->raw_params();
+  raw[0] = 40.0;  // saturates inside the bounds
+  t->set_raw_params(raw);
   CHECK(t->params()[0] <= 5.0 && t->params()[0] > 4.99);
 }

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 import math
+import threading
 import time
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 
@@ -12,12 +14,49 @@ from . import _core
 from .errors import InputError, TrainingDiverged
 from .problem import Data, Problem, float_array
 from .results import FitResult, History
+from .training import GROUPS, RunOptions, ScheduleLike, schedules_for_groups
 
-STATUS = {0: "completed", 1: "converged", 2: "stopped", 3: "diverged"}
+STATUS = {0: "completed", 1: "converged", 2: "stopped", 3: "diverged", 4: "early_stopped"}
 ACTIVATIONS = ("tanh", "sin", "cos", "sigmoid", "softplus", "exp")
 DTYPES = {"float64": np.float64, "float32": np.float32}
 
 StepCallback = Callable[["Model", int], Optional[bool]]
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _locked(method: F) -> F:
+    """Run a method under the model's lock: reads and writes of the training state from several
+    threads are serialised, so a read during ``fit`` waits for it and never changes the run."""
+
+    @functools.wraps(method)
+    def wrapper(self: "Model", *args: Any, **kwargs: Any) -> Any:
+        with self._lock:
+            return method(self, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _one_fit(method: F) -> F:
+    """``fit`` under the model's lock, refusing a second ``fit`` from another thread at once
+    (it would interleave steps) with a clear error; a callback may still read the model."""
+
+    @functools.wraps(method)
+    def wrapper(self: "Model", *args: Any, **kwargs: Any) -> Any:
+        me = threading.get_ident()
+        with self._flag_lock:
+            if self._fit_thread is not None and self._fit_thread != me:
+                raise InputError("this model is already training in another thread: one fit at a time per model")
+            outer = self._fit_thread is None
+            self._fit_thread = me
+        try:
+            with self._lock:
+                return method(self, *args, **kwargs)
+        finally:
+            if outer:
+                with self._flag_lock:
+                    self._fit_thread = None
+
+    return wrapper  # type: ignore[return-value]
 
 
 class Model:
@@ -65,9 +104,13 @@ class Model:
         w_rgrad: Optional[float] = None,
         w_data: float = 1.0,
         w_reg: float = 0.0,
+        _param_gains: Optional[Sequence[float]] = None,
     ) -> None:
         if type(self) is Model:
             raise TypeError("use PINN or BiLO")
+        self._lock = threading.RLock()  # the training state: see _locked
+        self._flag_lock = threading.Lock()
+        self._fit_thread: Optional[int] = None
         if w_rgrad is None:
             w_rgrad = self.default_w_rgrad
         if not isinstance(problem, Problem):
@@ -111,13 +154,17 @@ class Model:
         n_in = len(problem.coords) + (n_perturb if self.method == "bilo" else 0)
         self.sizes = [n_in, *self.hidden, 1]
         trainer_cls = _core.Trainer64 if dtype == "float64" else _core.Trainer32
-        bounds = [
-            (
-                -math.inf if p.bounds[0] is None else float(p.bounds[0]),
-                math.inf if p.bounds[1] is None else float(p.bounds[1]),
-            )
-            for p in problem.params
-        ]
+        lows = [-math.inf if p.bounds[0] is None else float(p.bounds[0]) for p in problem.params]
+        highs = [math.inf if p.bounds[1] is None else float(p.bounds[1]) for p in problem.params]
+        # Each parameter is trained in units of its scale (see Parameter.scale); checkpoints of
+        # earlier versions pass their own gains.
+        gains = (
+            [float(g) for g in _param_gains]
+            if _param_gains is not None
+            else [_core.param_gain(lo, hi, p.resolved_scale, float(p.init)) for lo, hi, p in zip(lows, highs, problem.params)]
+        )
+        self.param_gains = tuple(gains)
+        bounds = list(zip(lows, highs, gains))
         self._trainer = trainer_cls(
             self.sizes,
             activation,
@@ -149,6 +196,7 @@ class Model:
             out.append((inputs, [len(inputs), *f.hidden, 1], f.activation, prog.ops, prog.leaves))
         return out
 
+    @_locked
     def set_collocation(self, points: object) -> None:
         """Replace the residual points, (n, n_coords), e.g. to resample them."""
         p = self.problem.as_points(points, "collocation points")
@@ -158,10 +206,12 @@ class Model:
 
     # -- state ---------------------------------------------------------------------------------
     @property
+    @_locked
     def params(self) -> Dict[str, float]:
         """Current parameter values {name: value}."""
         return dict(zip(self.problem.param_names, self._trainer.get_params()))
 
+    @_locked
     def set_params(self, values: Mapping[str, float]) -> None:
         """Set parameters by name (others keep their values)."""
         current = self.params
@@ -172,10 +222,12 @@ class Model:
         self._trainer.set_params([current[n] for n in self.problem.param_names])
 
     @property
+    @_locked
     def step(self) -> int:
         """Number of optimisation steps taken so far (Adam and L-BFGS)."""
         return int(self._trainer.global_step)
 
+    @_locked
     def get_weights(self) -> List[Tuple[np.ndarray, np.ndarray]]:
         """The network as [(W, b), ...] per layer; W has shape (out, in), b shape (out,)."""
         flat = self._trainer.get_weights()
@@ -188,6 +240,7 @@ class Model:
             out.append((w, b))
         return out
 
+    @_locked
     def set_weights(self, layers: Sequence[Tuple[np.ndarray, np.ndarray]]) -> None:
         """Inverse of :meth:`get_weights`; shapes must match exactly."""
         if len(layers) != len(self.sizes) - 1:
@@ -201,6 +254,7 @@ class Model:
         self._trainer.set_weights(np.concatenate(parts))
 
     @property
+    @_locked
     def history(self) -> History:
         """Losses and parameter values per step (numpy arrays)."""
         h = self._trainer.get_history()
@@ -215,6 +269,7 @@ class Model:
         )
 
     # -- evaluation ----------------------------------------------------------------------------
+    @_locked
     def predict(self, points: object, derivatives: Optional[Sequence[Union[str, Mapping[str, int]]]] = None):
         """The fitted solution at points ((n, n_coords), or (n,) for one coordinate).
 
@@ -235,11 +290,13 @@ class Model:
         out = self._trainer.predict(p, multis)
         return {n: out[i].astype(np.float64) for i, n in enumerate(names)}
 
+    @_locked
     def residual(self, points: object) -> np.ndarray:
         """The residual r at points: (n,)."""
         p = self.problem.as_points(points)
         return self._trainer.residual(p, self.problem.known_values(p))[0].astype(np.float64)
 
+    @_locked
     def function(
         self, name: str, points: object, derivatives: Optional[Sequence[Mapping[str, int]]] = None
     ) -> Union[np.ndarray, List[np.ndarray]]:
@@ -312,6 +369,7 @@ class Model:
         return {k: abs(v - true[k]) / abs(true[k]) if true[k] != 0 else abs(v) for k, v in self.params.items()}
 
     # -- objectives for external optimisers ---------------------------------------------------
+    @_locked
     def objective(self, name: str, x: np.ndarray) -> Tuple[float, np.ndarray, Dict[str, float]]:
         """Loss and gradient of one objective at a flat vector x (float64), for SciPy and tests.
 
@@ -342,6 +400,7 @@ class Model:
             return losses["total"], gr.astype(np.float64), losses
         raise InputError(f"unknown objective '{name}'; use 'pinn', 'lower' or 'upper'")
 
+    @_locked
     def state_vector(self, name: str) -> np.ndarray:
         """The current x of an objective (see :meth:`objective`)."""
         t = self._trainer
@@ -353,6 +412,7 @@ class Model:
             return t.get_raw_params().astype(np.float64)
         raise InputError(f"unknown objective '{name}'; use 'pinn', 'lower' or 'upper'")
 
+    @_locked
     def set_state_vector(self, name: str, x: np.ndarray) -> None:
         t = self._trainer
         nw = t.n_weights
@@ -368,17 +428,24 @@ class Model:
 
     # -- training ------------------------------------------------------------------------------
     def _adam_options(
-        self, lr: float, lr_params: float, amsgrad: bool, lr_functions: Optional[float] = None
+        self,
+        lr: float,
+        lr_params: float,
+        amsgrad: bool,
+        lr_functions: Optional[float] = None,
+        schedule: object = None,
     ) -> Dict[str, object]:
         lr_f = lr if lr_functions is None else lr_functions
         for nm, v in (("lr", lr), ("lr_params", lr_params), ("lr_functions", lr_f)):
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise InputError(f"{nm} must be a positive finite number, got {v!r}")
+        schedules = schedules_for_groups(schedule)  # type: ignore[arg-type]
         return {
             **self.weights_config,
             "adam_weights": {"lr": float(lr), "amsgrad": bool(amsgrad)},
             "adam_params": {"lr": float(lr_params), "amsgrad": bool(amsgrad)},
             "lr_functions": float(lr_f),
+            **{f"schedule_{g}": schedules[g].core() for g in GROUPS},
         }
 
     def _run(
@@ -390,26 +457,31 @@ class Model:
         tol: float,
         callback: Optional[StepCallback],
         label: str,
-    ) -> Tuple[str, int, Optional[int]]:
-        """Adam steps in C++; returns (status, steps taken, diverged step)."""
+        run_options: RunOptions,
+    ) -> Tuple[str, Dict[str, object]]:
+        """Adam steps in C++; returns (status, the core's run record)."""
         bar = _progress_bar(steps, f"{self.display_name} {label}", progress)
         done = [0]
         start_step = self.step
         resample = getattr(self, "_resample_every", 0)
         every = math.gcd(callback_every, resample) if resample else callback_every
+        if resample and start_step % every:
+            # Resampling counts global steps (so a resumed run draws the same points as one long
+            # run): the callback period must meet the global multiples of `resample`.
+            every = math.gcd(every, start_step)
 
         def on_callback(global_step: int) -> bool:
             taken = global_step - start_step
-            if resample and taken % resample == 0:
+            if resample and global_step % resample == 0:
                 n = self.collocation.shape[0]
                 self.set_collocation(self.problem.random_points(n, seed=self.seed * 1_000_003 + global_step))
             if taken % callback_every != 0:
                 return True
             bar.update(taken - done[0])
             done[0] = taken
-            rec = self._trainer.last_record()
-            if rec is not None and progress:
-                _, losses, params = rec
+            last = self._trainer.last_record()
+            if last is not None and progress:
+                _, losses, params = last
                 post = {
                     "loss": f"{losses['total']:.2e}",
                     "res": f"{losses['res']:.1e}",
@@ -421,15 +493,14 @@ class Model:
                 return False
             return True
 
+        control = run_options.core(steps, train_params, every, tol)
         try:
-            status, taken, diverged = self._trainer.run(steps, train_params, every, on_callback, tol)
-        except KeyboardInterrupt:
+            rec = self._trainer.run(control, on_callback)
+        finally:
             bar.close()
-            return "interrupted", self.step - start_step, None
-        bar.update(taken - done[0])
-        bar.close()
-        return STATUS[status], int(taken), (int(diverged) if diverged >= 0 else None)
+        return ("interrupted" if rec["interrupted"] else STATUS[int(rec["status"])]), rec
 
+    @_one_fit
     def fit(
         self,
         steps: int = 5000,
@@ -445,20 +516,53 @@ class Model:
         pretrain_steps: int = 0,
         lr_functions: Optional[float] = None,
         resample_every: int = 0,
+        schedule: object = None,
+        keep: str = "last",
+        monitor: str = "total",
+        spike_factor: Optional[float] = None,
+        spike_lr_factor: float = 0.5,
+        max_spikes: int = 20,
+        patience: int = 0,
+        min_delta: float = 0.0,
+        max_iter_lower: int = 0,
+        tol_lower: float = 0.0,
     ) -> FitResult:
         """Train: (BiLO: ``pretrain_steps`` with parameters fixed,) ``steps`` Adam steps, then
         optionally ``lbfgs_steps`` L-BFGS-B iterations (SciPy), reporting why L-BFGS stopped.
 
-        lr, lr_params : Adam learning rates of the weights and of the (raw) parameters.
-        tol : stop Adam when the objective falls below tol (0: never).
+        lr, lr_params : Adam learning rates of the weights and of the parameters (which are
+            trained in units of their scale, see :class:`~pinnbilo.Parameter`).
+        tol : stop Adam when the monitored objective falls below tol (0: never).
         callback : ``f(model, step)`` every ``callback_every`` steps; return False to stop.
         progress : show a tqdm bar with the current losses and parameters.
         on_diverge : 'raise' (TrainingDiverged) or 'return' (status 'diverged'); either way the
             model keeps the last state with finite losses.
         lr_functions : Adam learning rate of the unknown functions' networks (default: lr).
-        resample_every : draw new uniform random collocation points (as many as now) every this
-            many Adam steps (0: keep them); seeded, so runs stay reproducible.
-        Ctrl-C stops within one callback interval and returns with status 'interrupted'.
+        resample_every : draw new uniform random collocation points (as many as now) at every
+            global step that is a multiple of this (0: keep them); seeded by the step, so a
+            resumed run draws the same points as one long run.
+        schedule : learning-rate schedule of every group: None (constant), a kind ('cosine',
+            'exponential', 'step', 'plateau'), a :class:`~pinnbilo.Schedule` or a dict of its
+            fields; or a dict by group, ``{"weights": ..., "params": ..., "functions": ...}``.
+            It runs inside the C++ loop and restarts in each phase (pretraining, inverse).
+        keep : 'last' (the state after the last step) or 'best': the state with the lowest
+            monitored objective of each phase (``result.best_step`` says which).
+        monitor : the objective that keep, tol, spike control, patience and the plateau schedule
+            read: 'total' (PINN: its loss; BiLO: lower + upper level, the lower alone while
+            pretraining), 'lower' (w_res L_res + w_rgrad L_rgrad), 'data' or 'res'.
+        spike_factor : spike control (None: off). A step whose monitored objective exceeds
+            spike_factor times the phase's minimum so far, or is not finite, rolls the model
+            back to that minimum's state and multiplies every learning rate by
+            ``spike_lr_factor``, at most ``max_spikes`` times per phase (``result.spikes``).
+        patience, min_delta : early stopping (patience 0: off): stop (status 'early_stopped')
+            after ``patience`` steps without the monitored objective falling below
+            (1 - min_delta) times its best.
+        max_iter_lower, tol_lower : BiLO's lower level as an inner loop (as in the BiLO
+            reference code): before each step of the inverse phase, up to ``max_iter_lower``
+            weight-only Adam steps until the lower loss is below ``tol_lower``
+            (``result.lower_steps`` counts them; they are not in the history).
+        Ctrl-C stops within one callback interval and returns with status 'interrupted'
+        (with keep='best', in the best state so far), in the Adam and in the L-BFGS phase.
         """
         for nm, v in (("steps", steps), ("pretrain_steps", pretrain_steps), ("lbfgs_steps", lbfgs_steps)):
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
@@ -473,25 +577,51 @@ class Model:
             raise InputError("pretrain_steps is a BiLO phase; PINN has no pretraining")
         if isinstance(resample_every, bool) or not isinstance(resample_every, (int, np.integer)) or resample_every < 0:
             raise InputError(f"resample_every must be a non-negative integer, got {resample_every!r}")
-        self._trainer.set_options(self._adam_options(lr, lr_params, amsgrad, lr_functions))
+        if max_iter_lower and self.method != "bilo":
+            raise InputError("max_iter_lower is BiLO's inner lower-level loop; PINN has no lower level")
+        run_options = RunOptions(
+            keep=keep,
+            monitor=monitor,
+            spike_factor=spike_factor,
+            spike_lr_factor=spike_lr_factor,
+            max_spikes=int(max_spikes) if isinstance(max_spikes, np.integer) else max_spikes,
+            patience=int(patience) if isinstance(patience, np.integer) else patience,
+            min_delta=min_delta,
+            max_iter_lower=int(max_iter_lower) if isinstance(max_iter_lower, np.integer) else max_iter_lower,
+            tol_lower=tol_lower,
+        )
+        self._trainer.set_options(self._adam_options(lr, lr_params, amsgrad, lr_functions, schedule))
         self._resample_every = int(resample_every)
         t0 = time.perf_counter()
         status, taken, diverged = "completed", 0, None
+        best_step: Optional[int] = None
+        spikes = lower_steps = 0
         phases = ([("pretrain", pretrain_steps, False)] if pretrain_steps else []) + [("inverse", steps, True)]
         for label, n, train_params in phases:
-            status, k, diverged = self._run(n, train_params, callback_every, progress, tol, callback, label)
-            taken += k
+            status, rec = self._run(n, train_params, callback_every, progress, tol, callback, label, run_options)
+            taken += int(rec["steps"])  # type: ignore[call-overload]
+            spikes += int(rec["spikes"])  # type: ignore[call-overload]
+            lower_steps += int(rec["lower_steps"])  # type: ignore[call-overload]
+            d = int(rec["diverged_step"])  # type: ignore[call-overload]
+            diverged = d if d >= 0 else None
+            b = int(rec.get("best_step", -1))  # type: ignore[call-overload]
+            best_step = b if b >= 0 else None
             if status in ("diverged", "interrupted", "stopped"):
                 break
-            if status == "converged" and label == "pretrain":
+            if status in ("converged", "early_stopped") and label == "pretrain":
                 status = "completed"  # pretraining reached its tolerance: go on to the inverse phase
         result = FitResult(
             params=self.params, losses={}, status=status, steps=taken, wall_time=0.0, diverged_step=diverged
         )
+        result.keep = keep
+        result.best_step = best_step if keep == "best" else None
+        result.spikes = spikes
+        result.lower_steps = lower_steps
         if status == "diverged":
             result.message = (
                 f"loss or gradient became non-finite at step {diverged}; the model was restored to the last finite "
-                "state. Lower the learning rates, check the data scale, or add parameter bounds."
+                "state. Lower the learning rates, check the data scale, add parameter bounds, or let "
+                "fit(spike_factor=...) roll back and reduce the learning rate."
             )
             if on_diverge == "raise":
                 raise TrainingDiverged(result.message, diverged if diverged is not None else -1)
@@ -500,13 +630,19 @@ class Model:
         elif lbfgs_steps > 0:
             from .lbfgs import refine
 
-            result.lbfgs = refine(self, lbfgs_steps)
-            result.message = "; ".join(str(r) for r in result.lbfgs)
+            try:
+                result.lbfgs = refine(self, lbfgs_steps)
+                result.message = "; ".join(str(r) for r in result.lbfgs)
+            except KeyboardInterrupt:
+                # refine keeps the best state it reached; say so instead of unwinding the caller.
+                result.status = "interrupted"
+                result.message = "interrupted by the user (KeyboardInterrupt) during L-BFGS; the best state so far is kept"
         result.wall_time = time.perf_counter() - t0
         result.params = self.params
         result.losses = self.losses()
         return result
 
+    @_locked
     def losses(self) -> Dict[str, float]:
         """The losses at the current state: res, rgrad, data, reg, total (this method's objective)."""
         t = self._trainer
@@ -524,6 +660,7 @@ class Model:
         }
 
     # -- checkpoints ---------------------------------------------------------------------------
+    @_locked
     def save(self, path: str) -> None:
         """Write a complete checkpoint (weights, parameters, Adam state, history, problem, data,
         configuration) atomically: a crash mid-write leaves any previous file intact."""

@@ -23,12 +23,17 @@ class Parameter:
 
     ``init`` is the initial guess; ``bounds`` = (lower, upper), either may be None, enforced by a
     smooth transform (open interval); ``true`` is the value used for synthetic data, if known.
+    ``scale``: how far one unit of the optimiser's variable moves the parameter near ``init``
+    (the optimisers train ``a / scale``, through the bound transform). Default ``|init|`` (1 when
+    init is 0): every parameter is trained as a multiple of its initial guess, so parameters of
+    very different magnitude (D = 0.1, rho = 2) move at comparable relative rates under Adam.
     """
 
     name: str
     init: float
     bounds: Bounds = (None, None)
     true: Optional[float] = None
+    scale: Optional[float] = None
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
@@ -43,6 +48,17 @@ class Parameter:
             raise InputError(f"initial guess {self.init} of '{self.name}' lies outside its bounds {self.bounds}")
         if self.true is not None:
             _require_finite_number(self.true, f"true value of '{self.name}'")
+        if self.scale is not None:
+            _require_finite_number(self.scale, f"scale of '{self.name}'")
+            if not self.scale > 0:
+                raise InputError(f"scale of '{self.name}' must be > 0, got {self.scale!r}")
+
+    @property
+    def resolved_scale(self) -> float:
+        """The scale in use: ``scale`` if given, else ``|init|`` (1 when init is 0)."""
+        if self.scale is not None:
+            return float(self.scale)
+        return abs(float(self.init)) if self.init != 0 else 1.0
 
 
 @dataclass(frozen=True)
@@ -425,7 +441,10 @@ class Problem:
         return {
             "coords": list(self.coords),
             "domain": {c: list(v) for c, v in self.domain.items()},
-            "params": [{"name": p.name, "init": p.init, "bounds": list(p.bounds), "true": p.true} for p in self.params],
+            "params": [
+                {"name": p.name, "init": p.init, "bounds": list(p.bounds), "true": p.true, "scale": p.scale}
+                for p in self.params
+            ],
             "residual": str(self.residual),
             "transform": str(self.transform),
             "name": self.name,
@@ -457,7 +476,10 @@ def problem_from_dict(d: Mapping[str, object]) -> Problem:
             f"the problem reads the sources {d['sources']}, which are Python callables and are not stored; "
             "pass the problem itself: pinnbilo.load(path, problem=...)"
         )
-    params = [Parameter(p["name"], p["init"], tuple(p["bounds"]), p["true"]) for p in d["params"]]  # type: ignore[index, union-attr]
+    params = [
+        Parameter(p["name"], p["init"], tuple(p["bounds"]), p["true"], p.get("scale"))  # type: ignore[index, union-attr]
+        for p in d["params"]  # type: ignore[union-attr]
+    ]
     functions = [
         Function(f["name"], tuple(f["inputs"]), f["transform"], tuple(f["hidden"]), f["activation"])
         for f in d.get("functions", [])  # type: ignore[union-attr]

@@ -54,9 +54,12 @@ class LbfgsReport:
 class FitResult:
     """Outcome of :meth:`Model.fit`.
 
-    ``status``: 'completed' (all steps), 'converged' (objective below tol), 'stopped' (a callback
-    asked), 'interrupted' (Ctrl-C), or 'diverged' (non-finite loss; the model holds the last
-    finite state and ``diverged_step`` says where).
+    ``status``: 'completed' (all steps), 'converged' (objective below tol), 'early_stopped' (no
+    improvement for ``patience`` steps), 'stopped' (a callback asked), 'interrupted' (Ctrl-C), or
+    'diverged' (non-finite loss; the model holds the last finite state and ``diverged_step`` says
+    where).  ``keep``: which state the model holds ('last' or 'best'); ``best_step``: with
+    keep='best', the global step whose state was kept; ``spikes``: roll-backs by the spike
+    control; ``lower_steps``: BiLO's inner lower-level steps.
     """
 
     params: Dict[str, float]
@@ -67,3 +70,7 @@ class FitResult:
     diverged_step: Optional[int] = None
     lbfgs: list = field(default_factory=list)
     message: str = ""
+    keep: str = "last"
+    best_step: Optional[int] = None
+    spikes: int = 0
+    lower_steps: int = 0

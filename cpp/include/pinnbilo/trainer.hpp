@@ -17,18 +17,25 @@
 
 #include "pinnbilo/adam.hpp"
 #include "pinnbilo/problem.hpp"
+#include "pinnbilo/schedule.hpp"
 
 namespace pinnbilo {
 
 // Smooth bounds on a parameter: the optimiser works on an unconstrained raw value s.
 //   both finite:  a = lo + (hi - lo) sigmoid(s);  lower only: a = lo + softplus(s);
 //   upper only:   a = hi - softplus(-s);          none: a = s.
+// The optimiser's variable r enters the transform as s = gain * r: with gain_for_scale(scale, a0),
+// one unit of r moves the parameter by `scale` near a0, so that parameters of different magnitude
+// (D = 0.1, rho = 2) move at comparable relative rates under Adam.
 struct ParamBound {
   double lower = -std::numeric_limits<double>::infinity();
   double upper = std::numeric_limits<double>::infinity();
+  double gain = 1.0;
   double to_physical(double raw) const;
   double to_raw(double physical) const;  // throws InputError outside (lower, upper)
   double derivative(double raw) const;   // d physical / d raw
+  // The gain at which d physical / d raw = scale at the physical value a0 (inside the bounds).
+  double gain_for_scale(double scale, double a0) const;
 };
 
 struct Losses {
@@ -36,12 +43,52 @@ struct Losses {
   double total = 0.0;  // the objective of the run: see Trainer::step
 };
 
-enum class RunStatus : int { Completed = 0, Converged = 1, Stopped = 2, Diverged = 3 };
+enum class RunStatus : int { Completed = 0, Converged = 1, Stopped = 2, Diverged = 3, EarlyStopped = 4 };
+
+// Which state a run leaves behind: the one after its last step, or the one with the lowest
+// monitored objective among the states it measured.
+enum class Keep : int { Last = 0, Best = 1 };
+// The objective that keep = Best, spike control, early stopping, tol and the plateau schedule
+// read.  Total: the run's objective (PINN: its loss; BiLO: lower + upper, lower alone in
+// pretraining); Lower: w_res L_res + w_rgrad L_rgrad (PINN: w_res L_res); Data: L_data; Res: L_res.
+enum class Monitor : int { Total = 0, Lower = 1, Data = 2, Res = 3 };
+
+// What one call of Trainer::run does besides its Adam steps.
+struct RunControl {
+  long steps = 0;
+  bool train_params = true;     // false: pretraining, the upper variables stay fixed
+  long callback_every = 100;    // the callback's period in steps
+  double tol = 0.0;             // stop (Converged) once the monitored objective < tol; 0: never
+  Keep keep = Keep::Last;
+  Monitor monitor = Monitor::Total;
+  // Spike control (off when spike_factor == 0): a step whose monitored objective exceeds
+  // spike_factor times the run's minimum so far, or is not finite, rolls the state back to that
+  // minimum's state and multiplies every learning rate by spike_lr_factor, at most max_spikes
+  // times per run (later spikes are let through; a non-finite one then ends the run as Diverged).
+  double spike_factor = 0.0;
+  double spike_lr_factor = 0.5;
+  int max_spikes = 20;
+  // Early stopping (off when patience == 0): stop (EarlyStopped) after `patience` steps in which
+  // the monitored objective never fell below (1 - min_delta) times its best value.
+  long patience = 0;
+  double min_delta = 0.0;
+  // BiLO's lower level as an inner loop: before each step that moves the upper variables, up to
+  // max_iter_lower weight-only Adam steps until w_res L_res + w_rgrad L_rgrad < tol_lower.
+  long max_iter_lower = 0;
+  double tol_lower = 0.0;
+  void validate() const;  // throws InputError naming the field
+};
 
 struct RunResult {
   RunStatus status = RunStatus::Completed;
-  long steps = 0;          // steps taken in this run
-  long diverged_step = -1; // global step whose losses or gradients were not finite
+  long steps = 0;              // steps taken in this run
+  long diverged_step = -1;     // global step whose losses or gradients were not finite
+  long best_step = -1;         // global step of the lowest monitored objective (-1: none measured)
+  double best_objective = std::numeric_limits<double>::quiet_NaN();
+  bool kept_best = false;      // the state was set back to best_step's at the end
+  int spikes = 0;              // roll-backs by the spike control
+  double lr_factor = 1.0;      // the spike control's factor on every learning rate at the end
+  long lower_steps = 0;        // inner lower-level steps (not counted in `steps`)
 };
 
 struct History {
@@ -51,11 +98,14 @@ struct History {
   void clear();
 };
 
+// Defaults equal the Python API's (pinnbilo.BiLO: w_rgrad 0.1; PINN trainers ignore w_rgrad).
 struct TrainerOptions {
-  double w_res = 1.0, w_rgrad = 1.0, w_data = 1.0, w_reg = 0.0;
+  double w_res = 1.0, w_rgrad = 0.1, w_data = 1.0, w_reg = 0.0;
   AdamConfig adam_weights;
   AdamConfig adam_params;
   double lr_functions = -1.0;  // learning rate of the functions' weights; < 0: that of the parameters
+  // Learning-rate schedules per group, applied as factors inside Trainer::run.
+  LrSchedule schedule_weights, schedule_params, schedule_functions;
 };
 
 template <class T>
@@ -71,20 +121,32 @@ class Trainer {
   const Mlp& mlp() const { return mlp_; }
   const ProblemDef& problem() const { return def_; }
   int n_params() const { return def_.n_params; }
-  TrainerOptions& options() { return options_; }
-  void set_options(const TrainerOptions& o);
+  const TrainerOptions& options() const { return options_; }
+  void set_options(const TrainerOptions& o);  // validates, throws InputError
 
-  std::vector<T>& weights() { return weights_; }
+  // State is read through const references and replaced through setters that check sizes and
+  // values (InputError): no caller can resize a buffer the kernels write into.
+  const std::vector<T>& weights() const { return weights_; }
+  void set_weights(const std::vector<T>& w);
   // Raw upper variables: unconstrained parameters, then the functions' network weights.
-  std::vector<T>& raw_params() { return raw_; }
+  const std::vector<T>& raw_params() const { return raw_; }
+  void set_raw_params(const std::vector<T>& raw);
   std::vector<double> params() const;                   // physical values
   void set_params(const std::vector<double>& physical);  // throws outside bounds
   const std::vector<ParamBound>& bounds() const { return bounds_; }
-  Adam<T>& adam_weights() { return adam_w_; }
-  Adam<T>& adam_params() { return adam_p_; }
-  History& history() { return history_; }
+  const Adam<T>& adam_weights() const { return adam_w_; }
+  const Adam<T>& adam_params() const { return adam_p_; }
+  // Adam states of the weights (group 0) and of the upper variables (group 1); see Adam::set_state.
+  void set_adam_state(int group, const std::vector<T>& m, const std::vector<T>& v, const std::vector<T>& v_max, long t);
+  const History& history() const { return history_; }
+  // Throws unless every record array has one entry per step and params n_params per step.
+  void set_history(History h);
+  void clear_history() { history_.clear(); }
+  // Records one step taken outside run() (e.g. an external optimiser's iteration) at the global
+  // step and advances it; params: n_params physical values.
+  void append_record(const Losses& losses, const std::vector<double>& params);
   long global_step() const { return global_step_; }
-  void set_global_step(long s) { global_step_ = s; }
+  void set_global_step(long s);  // throws if s < 0
 
   // Replaces the collocation points (and their known values), e.g. to resample them.
   void set_collocation(const T* points, std::size_t n, const T* known = nullptr);
@@ -108,6 +170,8 @@ class Trainer {
   // On non-finite losses or gradients the state is restored to the last finite one.
   RunResult run(long steps, bool train_params, long callback_every, const std::function<bool(long)>& callback,
                 double tol);
+  // The same with schedules, keep-best, spike control, early stopping and BiLO's inner lower loop.
+  RunResult run(const RunControl& control, const std::function<bool(long)>& callback);
 
   // Prediction of u and its derivatives at points (n x n_coords), for derivative multi-indices
   // over the network inputs (coordinates, then parameters for BiLO): out is derivs.size() x n.
@@ -122,8 +186,18 @@ class Trainer {
  private:
   void raw_to_physical(const T* raw, T* physical) const;
   void chain_to_raw(const T* raw, const T* grad_physical, T* grad_raw) const;
+  // Losses and gradients (into grad_w_, grad_raw_) at the current state; false if not finite.
+  bool evaluate(bool train_params, Losses& losses);
+  // The Adam update from grad_w_, grad_raw_ with each group's learning rate times its factor.
+  void apply(bool train_params, double f_weights, double f_params, double f_functions);
+  // Weight-only steps until the lower loss < tol (at most max_iter); false if a loss was not finite.
+  bool inner_lower(long max_iter, double tol, double lr_factor, long& taken);
+  double monitored(const Losses& l, Monitor m) const;
+  void record(const Losses& losses);
   void snapshot();
   void restore();
+  void save_best();
+  void restore_best();
 
   Mlp mlp_;
   ProblemDef def_;
@@ -143,6 +217,9 @@ class Trainer {
   std::vector<T> good_weights_, good_raw_;
   Adam<T> good_adam_w_, good_adam_p_;
   bool have_good_ = false;
+  // State of the lowest monitored objective in the current run (keep = Best, spike control).
+  std::vector<T> best_weights_, best_raw_;
+  Adam<T> best_adam_w_, best_adam_p_;
 };
 
 }  // namespace pinnbilo
