@@ -20,8 +20,9 @@ from .errors import InputError, PinnbiloError, TrainingDiverged
 from .model import PINN, BiLO, Model
 from .problem import Data, Function, Parameter, Problem, ode_problem
 from .results import FitResult, History, LbfgsReport
+from .training import Schedule
 
-__version__ = "0.1.0"
+from ._version import __version__
 
 
 def __getattr__(name: str) -> object:
@@ -49,6 +50,8 @@ __all__ = [
     "FitResult",
     "History",
     "LbfgsReport",
+    "Schedule",
+    "__version__",
     "PinnbiloError",
     "InputError",
     "TrainingDiverged",

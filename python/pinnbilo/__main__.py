@@ -97,7 +97,10 @@ def add_steady_arguments(p: argparse.ArgumentParser) -> None:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
+    from ._version import __version__
+
     parser = argparse.ArgumentParser(prog="python -m pinnbilo", description=__doc__)
+    parser.add_argument("--version", action="version", version=f"pinnbilo {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="recover the growth rate of u_t = a u with PINN and BiLO")
     d.add_argument("--problem", default="exponential", choices=DEMO_PROBLEMS)

@@ -11,7 +11,7 @@ import warnings
 from typing import TYPE_CHECKING, Dict, List, Tuple
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import OptimizeResult, minimize  # type: ignore[import-untyped]  # no scipy stubs
 
 from .results import LbfgsReport
 
@@ -45,7 +45,7 @@ def minimize_objective(model: "Model", objective: str, maxiter: int) -> LbfgsRep
     f0, _ = fun(x0)
     params_now = model._trainer.get_params
 
-    def record(intermediate_result: object) -> None:
+    def record(intermediate_result: OptimizeResult) -> None:
         x = np.asarray(intermediate_result.x)
         hit = cache.get(x.tobytes())
         if hit is None:

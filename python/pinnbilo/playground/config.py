@@ -58,6 +58,10 @@ def _controls(equations: Sequence[str]) -> Dict[str, Control]:
         Control("seed", "int", 0, 0, 2**31 - 1, label="seed"),
         Control("lr", "float", 5e-3, 1e-6, 1.0, live=True, label="learning rate (weights)"),
         Control("lr_a", "float", 1e-2, 1e-6, 1.0, live=True, label="learning rate (a)"),
+        # Adam at a fixed learning rate never settles (loss spikes, BiLO's a drifting off after
+        # thousands of steps): both rates halve every lr_half_life steps, down to LR_FLOOR of
+        # their value (0: constant).
+        Control("lr_half_life", "int", 1000, 0, 1_000_000, live=True, label="learning-rate half-life (steps)"),
         Control("w_res", "float", 1.0, 0.0, 1e4, live=True, label="w_res"),
         Control("w_rgrad", "float", 0.1, 0.0, 1e4, live=True, label="w_rgrad"),
         Control("w_data", "float", 1.0, 0.0, 1e4, live=True, label="w_data"),

@@ -30,6 +30,7 @@ FRAME_S = 1.0 / 30.0  # pacing of frames while playing: fast enough to watch, sl
 SNAPSHOT_S = 0.1  # at most this often a new snapshot while playing
 FIXED_LR = 1e-30  # PINN "pretrain": Adam steps of the parameter are ~lr, so this keeps it fixed
 LIVE_WEIGHTS = ("w_res", "w_rgrad", "w_data", "w_reg")
+LR_FLOOR = 0.02  # the learning-rate decay stops at this fraction of the set rates
 MAX_CHECKPOINT_BYTES = 32 * 2**20
 LINE_POINTS = 101  # where one-coordinate solutions and unknown functions are drawn
 HEAT_POINTS = 41  # heatmaps of two-coordinate solutions: this many points per axis
@@ -235,22 +236,29 @@ class Session:
             def keep_going(model: Model, step: int, t0: float = t0) -> bool:
                 return self._queue.empty() and (budget is None or time.perf_counter() - t0 < budget)
 
+            half_life = int(cfg["lr_half_life"])
+            decay = lr_decay(m.step, half_life)
             kw: Dict[str, Any] = {
-                "lr": cfg["lr"],
+                "lr": cfg["lr"] * decay,
+                # The decay goes on inside the frame (whatever its length), from this step on.
+                "schedule": None
+                if half_life <= 0
+                else {"kind": "exponential", "gamma": 0.5, "decay_steps": half_life, "min_factor": LR_FLOOR / decay},
                 "callback_every": every,
                 "callback": keep_going,
                 "on_diverge": "return",
             }
             pretrain = cfg["phase"] == "pretrain"
             fixed = {"lr_params": FIXED_LR, "lr_functions": FIXED_LR}
+            lr_a = cfg["lr_a"] * decay
             if m.method == "bilo":
                 # BiLO's first pretrain_steps steps (or all, in the pretrain phase) keep the parameters fixed.
                 pre = k if pretrain else min(k, max(0, int(cfg["pretrain_steps"]) - m.step))
-                r = m.fit(steps=k - pre, pretrain_steps=pre, lr_params=cfg["lr_a"], **kw)
+                r = m.fit(steps=k - pre, pretrain_steps=pre, lr_params=lr_a, **kw)
             elif pretrain:
                 r = m.fit(steps=k, **fixed, **kw)
             else:
-                r = m.fit(steps=k, lr_params=cfg["lr_a"], **kw)
+                r = m.fit(steps=k, lr_params=lr_a, **kw)
             if m.step > s0:
                 self._step_s[id(m)] = (time.perf_counter() - t0) / (m.step - s0)
             self._owed[i] = max(0, k - (m.step - s0))
@@ -404,3 +412,11 @@ class Session:
 def _floats(v: np.ndarray) -> List[Optional[float]]:
     """JSON-able floats (None where not finite), 8 significant digits."""
     return [float(f"{x:.8g}") if np.isfinite(x) else None for x in np.asarray(v, dtype=np.float64).tolist()]
+
+
+def lr_decay(step: int, half_life: int) -> float:
+    """The playground's learning-rate factor at a model's global step: halves every
+    ``half_life`` steps down to LR_FLOOR (half_life 0: 1)."""
+    if half_life <= 0:
+        return 1.0
+    return max(0.5 ** (step / half_life), LR_FLOOR)

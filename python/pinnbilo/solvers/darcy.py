@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Tuple
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.sparse.linalg import spsolve
+import scipy.sparse as sp  # type: ignore[import-untyped]  # no scipy stubs
+from scipy.sparse.linalg import spsolve  # type: ignore[import-untyped]  # no scipy stubs
 
 from ..errors import InputError
 from ._validate import Coefficient, check_interval, check_size, evaluate

@@ -6,12 +6,12 @@ from dataclasses import dataclass, field
 from typing import Any, Tuple
 
 import numpy as np
-from scipy.interpolate import make_interp_spline
+from scipy.interpolate import make_interp_spline  # type: ignore[import-untyped]  # no scipy stubs
 
 from ..errors import InputError
 
 try:  # scipy >= 1.12
-    from scipy.interpolate import NdBSpline
+    from scipy.interpolate import NdBSpline  # type: ignore[import-untyped]  # no scipy stubs
 except ImportError:  # pragma: no cover - older scipy
     NdBSpline = None
 
@@ -86,7 +86,7 @@ def _tensor_spline(axes: Tuple[np.ndarray, ...], values: np.ndarray) -> Any:
     if len(axes) == 1:
         return make_interp_spline(axes[0], values, k=3)
     if NdBSpline is None:  # pragma: no cover - older scipy
-        from scipy.interpolate import RegularGridInterpolator
+        from scipy.interpolate import RegularGridInterpolator  # type: ignore[import-untyped]  # no scipy stubs
 
         return RegularGridInterpolator(axes, values, method="cubic")
     # Tensor-product interpolation is separable: interpolating along each axis in turn gives the

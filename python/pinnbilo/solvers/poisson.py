@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Tuple
 
 import numpy as np
-from scipy.linalg import solve_banded
+from scipy.linalg import solve_banded  # type: ignore[import-untyped]  # no scipy stubs
 
 from ._validate import Coefficient, check_interval, check_scalar, check_size, evaluate
 from .grid import GridSolution

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Callable, Optional, Tuple
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.integrate import solve_ivp
+import scipy.sparse as sp  # type: ignore[import-untyped]  # no scipy stubs
+from scipy.integrate import solve_ivp  # type: ignore[import-untyped]  # no scipy stubs
 
 from ..errors import InputError
 from ._validate import check_interval, check_scalar, check_size, evaluate

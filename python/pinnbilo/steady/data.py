@@ -155,7 +155,7 @@ def observe_periodic(
         u = obs
     else:
         xs = np.append(g.x[idx], g.length + g.x[idx[0]])
-        from scipy.interpolate import CubicSpline  # imported here: scipy.interpolate takes ~1 s to load
+        from scipy.interpolate import CubicSpline  # type: ignore[import-untyped]  # no stubs; lazy: takes ~1 s to load
 
         u = CubicSpline(xs, np.concatenate([obs, obs[:, :1]], axis=1), axis=1, bc_type="periodic")(g.x)
         u[:, idx] = obs
@@ -199,7 +199,7 @@ def observe_dirichlet(
     else:
         xs = np.concatenate([[g.a], g.x[idx], [g.b]])
         u = np.empty_like(states.u)
-        from scipy.interpolate import CubicSpline  # imported here: scipy.interpolate takes ~1 s to load
+        from scipy.interpolate import CubicSpline  # type: ignore[import-untyped]  # no stubs; lazy: takes ~1 s to load
 
         for s in range(len(states)):
             ys = np.concatenate([[states.left[s]], obs[s], [states.right[s]]])

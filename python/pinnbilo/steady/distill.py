@@ -10,6 +10,8 @@ import numpy as np
 
 from ..errors import InputError
 
+Func = Callable[[np.ndarray], np.ndarray]
+
 
 @dataclass(frozen=True)
 class Term:
@@ -19,13 +21,30 @@ class Term:
     func: Callable[[np.ndarray], np.ndarray]
 
 
+# The term functions come from factories, so each one keeps its own p, k, c, s.
+def _power(p: int) -> Func:
+    return lambda x: x**p
+
+
+def _cos(k: int, length: float) -> Func:
+    return lambda x: np.cos(2 * np.pi * k * x / length)
+
+
+def _sin(k: int, length: float) -> Func:
+    return lambda x: np.sin(2 * np.pi * k * x / length)
+
+
+def _gaussian(c: float, s: float) -> Func:
+    return lambda x: np.exp(-((x - c) ** 2) / (2 * s * s))
+
+
 def constant() -> List[Term]:
     return [Term("1", lambda x: np.ones_like(x))]
 
 
 def polynomials(degree: int, var: str = "x") -> List[Term]:
     """x, x^2, ..., x^degree (the constant is separate: constant())."""
-    return [Term(var if p == 1 else f"{var}^{p}", lambda x, p=p: x**p) for p in range(1, int(degree) + 1)]
+    return [Term(var if p == 1 else f"{var}^{p}", _power(p)) for p in range(1, int(degree) + 1)]
 
 
 def fourier(modes: int, length: float = 1.0, var: str = "x", even: bool = False) -> List[Term]:
@@ -33,9 +52,9 @@ def fourier(modes: int, length: float = 1.0, var: str = "x", even: bool = False)
     out = []
     for k in range(1, int(modes) + 1):
         arg = f"2 pi {k if k > 1 else ''}{var}" + (f"/{length:g}" if length != 1 else "")
-        out.append(Term(f"cos({arg})", lambda x, k=k: np.cos(2 * np.pi * k * x / length)))
+        out.append(Term(f"cos({arg})", _cos(k, length)))
         if not even:
-            out.append(Term(f"sin({arg})", lambda x, k=k: np.sin(2 * np.pi * k * x / length)))
+            out.append(Term(f"sin({arg})", _sin(k, length)))
     return out
 
 
@@ -44,7 +63,7 @@ def gaussians(centers: Sequence[float], widths: Sequence[float], var: str = "x")
     return [
         Term(
             f"exp(-({var}-{c:g})^2/{2 * s * s:g})" if c != 0 else f"exp(-{var}^2/{2 * s * s:g})",
-            lambda x, c=c, s=s: np.exp(-((x - c) ** 2) / (2 * s * s)),
+            _gaussian(c, s),
         )
         for c in centers
         for s in widths

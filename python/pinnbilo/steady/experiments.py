@@ -138,7 +138,7 @@ def sweep(
     combos = list(itertools.product(targets, states, samples, noises))
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # type: ignore[import-untyped]  # no tqdm stubs
 
         bar = tqdm(total=len(combos), desc="steady sweep")
     try:

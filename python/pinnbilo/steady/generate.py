@@ -7,10 +7,10 @@ import warnings
 from typing import Callable, Optional, Sequence, Union
 
 import numpy as np
-import scipy.sparse as sp
-from scipy.linalg import solve_banded
-from scipy.optimize import NoConvergence, newton_krylov
-from scipy.sparse.linalg import spsolve
+import scipy.sparse as sp  # type: ignore[import-untyped]  # no scipy stubs
+from scipy.linalg import solve_banded  # type: ignore[import-untyped]  # no scipy stubs
+from scipy.optimize import NoConvergence, newton_krylov  # type: ignore[import-untyped]  # no scipy stubs
+from scipy.sparse.linalg import spsolve  # type: ignore[import-untyped]  # no scipy stubs
 
 from ..errors import InputError, PinnbiloError
 from .data import DirichletStates, PeriodicStates

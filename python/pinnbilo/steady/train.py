@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, List, Tuple
 
 import numpy as np
-from scipy.optimize import minimize
+from scipy.optimize import minimize  # type: ignore[import-untyped]  # no scipy stubs
 
 from ..errors import InputError
 
@@ -67,7 +67,7 @@ def optimise(
     history: List[Tuple[int, float]] = []
     bar = None
     if progress:
-        from tqdm.auto import tqdm
+        from tqdm.auto import tqdm  # type: ignore[import-untyped]  # no tqdm stubs
 
         bar = tqdm(total=int(adam_steps) + int(lbfgs_steps), desc="steady fit", leave=False)
     status = "completed"
@@ -98,7 +98,8 @@ def optimise(
                     stacklevel=3,
                 )
         iterations, message = 0, "not run"
-        best = [float("inf"), x.copy()]
+        best_f: List[float] = [float("inf")]  # the lowest finite loss L-BFGS has seen
+        best_x: List[np.ndarray] = [x.copy()]  # and the iterate where it was seen
         if lbfgs_steps > 0 and status == "completed":
             step0 = history[-1][0] if history else 0
 
@@ -106,15 +107,15 @@ def optimise(
                 f, g = core.loss_and_grad(z)
                 if not np.isfinite(f) or not np.all(np.isfinite(g)):
                     return float("inf"), np.zeros_like(z)
-                if f < best[0]:
-                    best[0], best[1] = f, z.copy()
+                if f < best_f[0]:
+                    best_f[0], best_x[0] = f, z.copy()
                 return float(f), g
 
             def on_iter(z: np.ndarray) -> None:
-                history.append((step0 + len(history), best[0]))
+                history.append((step0 + len(history), best_f[0]))
                 if bar is not None:
                     bar.update(1)
-                    bar.set_postfix(loss=f"{best[0]:.3e}")
+                    bar.set_postfix(loss=f"{best_f[0]:.3e}")
 
             try:
                 res = minimize(
@@ -128,8 +129,8 @@ def optimise(
                 iterations, message = int(res.nit), str(res.message)
             except KeyboardInterrupt:
                 status, message = "interrupted", "interrupted (Ctrl-C)"
-            if np.isfinite(best[0]):
-                x = best[1]
+            if np.isfinite(best_f[0]):
+                x = best_x[0]
     except KeyboardInterrupt:
         status = "interrupted"
         iterations, message = 0, "not run"

@@ -9,7 +9,7 @@ const LOSS_COLORS = { total: "#111", res: "#1f77b4", rgrad: "#2ca02c", data: "#f
 const GROUPS = [
   ["Problem", ["equation", "u0", "a_init", "a_true", "b_init", "b_true", "c_init", "c_true", "n_res", "n_data", "noise", "seed"]],
   ["Method", ["method", "compare", "phase", "pretrain_steps"]],
-  ["Training", ["lr", "lr_a", "w_res", "w_rgrad", "w_data", "w_reg", "steps_per_frame"]],
+  ["Training", ["lr", "lr_a", "lr_half_life", "w_res", "w_rgrad", "w_data", "w_reg", "steps_per_frame"]],
   ["Network", ["layers", "neurons", "activation"]],
 ];
 
