@@ -14,7 +14,7 @@ import pytest
 
 import pinnbilo as pb
 from pinnbilo import problems
-from pinnbilo.compare import RECIPES, run, table
+from pinnbilo.compare import RECIPES, SETTLE, run, table
 
 
 def _grid_values(problem: pb.Problem, n: int) -> tuple:
@@ -83,38 +83,68 @@ def test_every_builtin_has_a_recipe_and_round_trips() -> None:
 
 
 # -- recovery with CI-sized budgets ----------------------------------------------------------------
+# Every bound holds for each of three seeds (a different data set and network initialisation
+# each), with the recipes' training control (compare.SETTLE: cosine schedule, best state kept),
+# so no test hinges on the step a run happens to stop at, nor on the machine's rounding.
+
+SEEDS = (0, 1, 2)
+
+
+def _fit(cls: type, problem: pb.Problem, data: pb.Data, seed: int, fit: dict, **model: object) -> pb.Model:
+    m = cls(problem, data, seed=seed, **model)
+    m.fit(**{**SETTLE, **fit})
+    return m
 
 
 def test_poisson_recovers_D() -> None:
     p = problems.poisson()
-    data = p.synthetic_data(20)
-    pinn = pb.PINN(p, data, n_res=51)
-    pinn.fit(steps=3000, lr_params=1e-2)
-    bilo = pb.BiLO(p, data, n_res=51)
-    bilo.fit(steps=3000, pretrain_steps=600, lr_params=1e-2)
-    assert bilo.parameter_errors()["D"] < 0.01
-    assert pinn.parameter_errors()["D"] < 0.02
+    for seed in SEEDS:
+        data = p.synthetic_data(20, seed=seed)
+        pinn = _fit(pb.PINN, p, data, seed, {"steps": 3000, "lr": 1e-2, "lr_params": 3e-2}, n_res=51)
+        bilo = _fit(pb.BiLO, p, data, seed, {"steps": 3000, "pretrain_steps": 600, "lr_params": 1e-2}, n_res=51)
+        assert bilo.parameter_errors()["D"] < 0.01, seed
+        assert pinn.parameter_errors()["D"] < 0.02, seed
 
 
 def test_fisher_kpp_recovers_D_and_rho() -> None:
     p = problems.fisher_kpp()
-    data = p.synthetic_data(100, seed=1)
-    bilo = pb.BiLO(p, data, n_res=16, hidden=(20, 20), w_data=100.0)
-    bilo.fit(steps=4000, pretrain_steps=800, lr=5e-3, lr_params=1e-2)
-    err = bilo.parameter_errors()
-    assert err["D"] < 0.05 and err["rho"] < 0.05, err
+    for seed in SEEDS:
+        data = p.synthetic_data(100, seed=seed)
+        fit = {"steps": 4000, "pretrain_steps": 800, "lr": 5e-3, "lr_params": 5e-3}
+        bilo = _fit(pb.BiLO, p, data, seed, fit, n_res=16, hidden=(20, 20), w_data=100.0, w_rgrad=0.01)
+        err = bilo.parameter_errors()
+        assert err["D"] < 0.05 and err["rho"] < 0.05, (seed, err)
 
 
 def test_variable_poisson_recovers_D_of_x() -> None:
     # D is determined through D u_x; near x = 1/2, where u_x = 0, only smoothness ties it down.
     p = problems.variable_poisson()
-    data = p.synthetic_data(20)
-    bilo = pb.BiLO(p, data, n_res=51, w_reg=1e-3, w_data=100.0)
-    bilo.fit(steps=4000, pretrain_steps=800, lr=5e-3)
-    pinn = pb.PINN(p, data, n_res=51, w_reg=1e-3, w_data=100.0)
-    pinn.fit(steps=4000, lr=5e-3)
-    assert bilo.function_errors()["D"] < 0.03
-    assert pinn.function_errors()["D"] < 0.10
+    for seed in SEEDS:
+        data = p.synthetic_data(20, seed=seed)
+        kw = {"n_res": 51, "w_reg": 1e-3, "w_data": 100.0}
+        bilo = _fit(pb.BiLO, p, data, seed, {"steps": 4000, "pretrain_steps": 800, "lr": 5e-3}, **kw)
+        pinn = _fit(pb.PINN, p, data, seed, {"steps": 4000, "lr": 5e-3}, **kw)
+        assert bilo.function_errors()["D"] < 0.03, seed
+        assert pinn.function_errors()["D"] < 0.10, seed
+
+
+def test_variable_poisson_recipe_settles() -> None:
+    # The recipe's D(x) error varies by less than a factor 1.5 over the last 30% of its steps
+    # (at a constant learning rate it swung between 1% and 8% there).
+    recipe = RECIPES["variable_poisson"]
+    p = problems.variable_poisson()
+    fit = recipe.fit_options("BiLO")
+    total = int(fit["steps"]) + int(fit["pretrain_steps"])  # type: ignore[call-overload]
+    errors = []
+
+    def watch(model: pb.Model, step: int) -> None:
+        if step >= 0.7 * total:
+            errors.append(model.function_errors()["D"])
+
+    m = pb.BiLO(p, recipe.data(p, 0.0, 0), seed=0, **recipe.model_options("BiLO"))  # type: ignore[arg-type]
+    m.fit(callback=watch, callback_every=200, **fit)  # type: ignore[arg-type]
+    assert len(errors) >= 10 and max(errors) < 1.5 * min(errors), errors
+    assert m.function_errors()["D"] < 0.02
 
 
 def test_compare_runs_both_methods(tmp_path) -> None:
@@ -136,29 +166,32 @@ def test_compare_unknown_problem() -> None:
 def test_heat_initial_recovers_u0_of_x() -> None:
     # Data at t = 1 only: the 3 pi mode has decayed to 17% of its start, so a CI-sized budget
     # (3600 steps of a 20x20 network) gets the shape of u0 but not all its detail; the recipe's
-    # budget (examples/heat_initial.py) reaches 3.3%. The bound checks real progress from the
-    # initial error of ~98%.
+    # budget (examples/heat_initial.py) reaches a few percent. The bound checks real progress
+    # from the initial error of ~98%.
     p = problems.heat_initial(hidden=(16, 16))
     data = problems.final_time_data(p, 30)
-    bilo = pb.BiLO(p, data, n_res=16, hidden=(20, 20), w_reg=1e-3, w_data=100.0)
-    before = bilo.function_errors()["u0"]
-    bilo.fit(steps=3000, pretrain_steps=600, lr=3e-3)
-    after = bilo.function_errors()["u0"]
-    assert before > 0.9 and after < 0.5, (before, after)
+    for seed in SEEDS:
+        bilo = pb.BiLO(p, data, seed=seed, n_res=16, hidden=(20, 20), w_reg=1e-3, w_data=100.0)
+        before = bilo.function_errors()["u0"]
+        bilo.fit(steps=3000, pretrain_steps=600, lr=3e-3, **SETTLE)
+        after = bilo.function_errors()["u0"]
+        assert before > 0.9 and after < 0.5, (seed, before, after)
 
 
 def test_darcy_recovers_f_pattern() -> None:
     # f is seen only through div(f grad u): its mean level is learned fast, its oscillating part
     # slowly (a constant f already has 25% error). CI budget: the mean within 5% and the learned
-    # pattern positively correlated with the truth's; the recipe's budget reaches 13% error.
+    # pattern positively correlated with the truth's; the recipe's budget reaches ~13% error.
     p = problems.darcy(hidden=(20, 20))
-    data = p.synthetic_data(100)
-    bilo = pb.BiLO(p, data, collocation=p.grid(14, interior=True), hidden=(20, 20), w_data=100.0)
-    bilo.fit(steps=2000, pretrain_steps=500, lr=5e-3, lr_functions=5e-3)
     g = p.grid(31)
-    f, truth = bilo.function("f", g), p.true_function("f", g)
-    corr = np.corrcoef(f - f.mean(), truth - truth.mean())[0, 1]
-    assert abs(f.mean() - truth.mean()) < 0.05 and corr > 0.3, (f.mean(), corr)
+    truth = p.true_function("f", g)
+    for seed in SEEDS:
+        data = p.synthetic_data(100, seed=seed)
+        bilo = pb.BiLO(p, data, seed=seed, collocation=p.grid(14, interior=True), hidden=(20, 20), w_data=100.0)
+        bilo.fit(steps=2000, pretrain_steps=500, lr=5e-3, lr_functions=5e-3, **SETTLE)
+        f = bilo.function("f", g)
+        corr = np.corrcoef(f - f.mean(), truth - truth.mean())[0, 1]
+        assert abs(f.mean() - truth.mean()) < 0.05 and corr > 0.3, (seed, f.mean(), corr)
 
 
 def test_demo_recovers_a_within_one_percent(capsys) -> None:

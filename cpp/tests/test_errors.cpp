@@ -177,3 +177,53 @@ TEST(errors, trainer) {
   CHECK(ok.step(true, l));
   CHECK(std::isfinite(l.total));
 }
+
+// Misuse of the state setters (the entry points that once handed out mutable buffers): every size
+// or value mismatch throws and leaves the trainer as it was; run under ASan/UBSan in CI.
+TEST(errors, state_setters) {
+  const problems::Setup s = problems::make_setup(false, Method::BiLO);
+  auto t = problems::make_trainer<double>(s);
+  const std::vector<double> w = t->weights(), raw = t->raw_params();
+  const std::size_t nw = w.size(), nr = raw.size();
+  CHECK_THROWS(InputError, t->set_weights({}));
+  CHECK_THROWS(InputError, t->set_weights(std::vector<double>(nw + 1, 0.0)));
+  CHECK_THROWS(InputError, t->set_weights(std::vector<double>(3, 0.0)));
+  std::vector<double> nan_w = w;
+  nan_w[1] = std::nan("");
+  CHECK_THROWS(InputError, t->set_weights(nan_w));
+  CHECK_THROWS(InputError, t->set_raw_params({}));
+  CHECK_THROWS(InputError, t->set_raw_params(std::vector<double>(50, 0.0)));
+  const std::vector<double> zw(nw, 0.0), zr(nr, 0.0);
+  CHECK_THROWS(InputError, t->set_adam_state(0, zr, zw, zw, 1));     // m of the wrong group's size
+  CHECK_THROWS(InputError, t->set_adam_state(0, zw, std::vector<double>(nw, -1.0), zw, 1));  // v < 0
+  CHECK_THROWS(InputError, t->set_adam_state(1, zr, zr, zr, -3));     // negative step count
+  CHECK_THROWS(InputError, t->set_adam_state(2, zr, zr, zr, 0));      // no such group
+  History h;
+  h.step = {0, 1};
+  h.res = h.rgrad = h.data = h.reg = h.total = {1.0, 1.0};
+  h.params = {1.0};  // 2 parameters per step needed
+  CHECK_THROWS(InputError, t->set_history(h));
+  h.params = {1.0, 2.0, 3.0, 4.0};
+  h.step = {1, 1};  // steps must increase
+  CHECK_THROWS(InputError, t->set_history(h));
+  CHECK_THROWS(InputError, t->set_global_step(-5));
+  CHECK_THROWS(InputError, t->append_record(Losses{}, {1.0}));
+  CHECK(t->weights() == w && t->raw_params() == raw && t->history().step.empty());
+  RunControl bad;
+  bad.steps = 5;
+  bad.spike_factor = 0.5;  // must be > 1
+  CHECK_THROWS(InputError, t->run(bad, nullptr));
+  bad.spike_factor = 0.0;
+  bad.min_delta = 2.0;
+  CHECK_THROWS(InputError, t->run(bad, nullptr));
+  TrainerOptions o = t->options();
+  o.schedule_params.gamma = 0.0;
+  CHECK_THROWS(InputError, t->set_options(o));
+  o.schedule_params.gamma = 0.5;
+  o.schedule_weights.kind = static_cast<ScheduleKind>(9);
+  CHECK_THROWS(InputError, t->set_options(o));
+  // Still usable.
+  Losses l;
+  CHECK(t->step(true, l) && std::isfinite(l.total));
+  CHECK(TrainerOptions{}.w_rgrad == 0.1);  // the Python default
+}

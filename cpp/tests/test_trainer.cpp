@@ -459,3 +459,109 @@ TEST(bounds, round_trip) {
   t->set_raw_params(raw);
   CHECK(t->params()[0] <= 5.0 && t->params()[0] > 4.99);
 }
+
+TEST(trainer, schedules) {
+  ScheduleState st;
+  LrSchedule c;
+  c.kind = ScheduleKind::Cosine;
+  c.final_factor = 0.1;
+  CHECK_CLOSE(schedule_factor(c, st, 0, 100, 0.0), 1.0, 1e-15, 0.0);
+  CHECK_CLOSE(schedule_factor(c, st, 50, 100, 0.0), 0.55, 1e-12, 0.0);
+  CHECK_CLOSE(schedule_factor(c, st, 100, 100, 0.0), 0.1, 1e-12, 0.0);
+  LrSchedule e;
+  e.kind = ScheduleKind::Exponential;
+  e.gamma = 0.5;
+  e.decay_steps = 10;
+  e.min_factor = 0.3;
+  CHECK_CLOSE(schedule_factor(e, st, 10, 0, 0.0), 0.5, 1e-14, 0.0);
+  CHECK_CLOSE(schedule_factor(e, st, 30, 0, 0.0), 0.3, 1e-14, 0.0);  // the floor
+  LrSchedule sp;
+  sp.kind = ScheduleKind::Step;
+  sp.gamma = 0.1;
+  sp.decay_steps = 10;
+  sp.warmup = 4;
+  CHECK_CLOSE(schedule_factor(sp, st, 0, 0, 0.0), 0.2, 1e-14, 0.0);  // warm-up 1/5
+  CHECK_CLOSE(schedule_factor(sp, st, 9, 0, 0.0), 1.0, 1e-14, 0.0);
+  CHECK_CLOSE(schedule_factor(sp, st, 10, 0, 0.0), 0.1, 1e-14, 0.0);
+  LrSchedule pl;
+  pl.kind = ScheduleKind::Plateau;
+  pl.patience = 3;
+  pl.gamma = 0.5;
+  ScheduleState ps;
+  CHECK(schedule_factor(pl, ps, 0, 0, 1.0) == 1.0);
+  CHECK(schedule_factor(pl, ps, 1, 0, 1.0) == 1.0);
+  CHECK(schedule_factor(pl, ps, 2, 0, 1.0) == 1.0);
+  CHECK(schedule_factor(pl, ps, 3, 0, 1.0) == 0.5);  // three steps without improvement
+  CHECK(schedule_factor(pl, ps, 4, 0, 0.1) == 0.5);  // improvement: no further drop
+}
+
+TEST(trainer, keep_best_spikes_and_inner_loop) {
+  const problems::Setup s = problems::make_setup(false, Method::BiLO);
+  // keep = Best leaves the state of the lowest recorded objective.
+  {
+    auto t = problems::make_trainer<double>(s);
+    RunControl c;
+    c.steps = 60;
+    c.keep = Keep::Best;
+    const RunResult r = t->run(c, nullptr);
+    const History& h = t->history();
+    const auto it = std::min_element(h.total.begin(), h.total.end());
+    CHECK(r.kept_best && r.best_step == h.step[static_cast<std::size_t>(it - h.total.begin())]);
+    Losses now;
+    const Losses lo = t->lower(t->weights().data(), t->raw_params().data(), nullptr);
+    const Losses up = t->upper(t->weights().data(), t->raw_params().data(), nullptr);
+    now.total = lo.total + up.total;
+    CHECK_CLOSE(now.total, *it, 1e-12, 1e-15);
+  }
+  // Spike control: a huge learning rate makes the objective jump; each jump rolls back and halves
+  // every rate, and the run ends no worse than its best state.
+  {
+    auto t = problems::make_trainer<double>(s);
+    TrainerOptions o = t->options();
+    o.adam_weights.lr = 0.5;
+    o.adam_params.lr = 0.5;
+    t->set_options(o);
+    RunControl c;
+    c.steps = 80;
+    c.spike_factor = 2.0;
+    c.keep = Keep::Best;
+    const RunResult r = t->run(c, nullptr);
+    CHECK(r.spikes > 0 && r.spikes <= c.max_spikes);
+    CHECK_CLOSE(r.lr_factor, std::pow(0.5, r.spikes), 1e-15, 0.0);
+    CHECK(r.status == RunStatus::Completed && r.steps == 80);
+  }
+  // The inner lower loop runs weight-only steps before each upper step, not counted as steps.
+  {
+    auto t = problems::make_trainer<double>(s);
+    RunControl c;
+    c.steps = 5;
+    c.max_iter_lower = 7;
+    c.tol_lower = 0.0;  // never reached: every inner loop runs its 7 steps
+    const RunResult r = t->run(c, nullptr);
+    CHECK(r.lower_steps == 35 && r.steps == 5 && t->global_step() == 5);
+    CHECK(t->adam_weights().steps() == 40 && t->adam_params().steps() == 5);
+  }
+  // Early stopping: no step halves the objective within 10 steps of the best, so the run stops.
+  {
+    auto t = problems::make_trainer<double>(s);
+    RunControl c;
+    c.steps = 100;
+    c.patience = 10;
+    c.min_delta = 0.5;  // an improvement must halve the objective
+    const RunResult r = t->run(c, nullptr);
+    CHECK(r.status == RunStatus::EarlyStopped && r.steps < 100);
+  }
+}
+
+TEST(trainer, parameter_gain) {
+  ParamBound b{0.0, 5.0};
+  b.gain = b.gain_for_scale(2.0, 1.0);
+  const double r = b.to_raw(1.0);
+  CHECK_CLOSE(b.to_physical(r), 1.0, 1e-14, 0.0);
+  CHECK_CLOSE(b.derivative(r), 2.0, 1e-12, 0.0);  // one raw unit moves a by the scale
+  ParamBound free;
+  free.gain = free.gain_for_scale(0.1, 0.1);
+  CHECK_CLOSE(free.to_physical(free.to_raw(0.3)), 0.3, 1e-15, 0.0);
+  CHECK_CLOSE(free.derivative(0.0), 0.1, 1e-15, 0.0);
+  CHECK_THROWS(InputError, free.gain_for_scale(-1.0, 0.1));
+}

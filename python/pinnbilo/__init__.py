@@ -15,14 +15,13 @@ from __future__ import annotations
 
 from . import expr, problems
 from ._core import get_num_threads, set_num_threads
+from ._version import __version__
 from .checkpoint import load
 from .errors import InputError, PinnbiloError, TrainingDiverged
 from .model import PINN, BiLO, Model
 from .problem import Data, Function, Parameter, Problem, ode_problem
 from .results import FitResult, History, LbfgsReport
 from .training import Schedule
-
-from ._version import __version__
 
 
 def __getattr__(name: str) -> object:

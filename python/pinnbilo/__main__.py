@@ -39,13 +39,14 @@ def demo(args: argparse.Namespace) -> int:
         f"true a = {a_true:g}"
     )
     print(f"{'method':<6} {'a recovered':>12} {'rel. error':>11} {'steps':>6} {'wall time':>10}")
-    for cls, fit_kwargs in (
-        (PINN, {}),
-        (BiLO, {"pretrain_steps": pretrain}),
-    ):
+    for cls in (PINN, BiLO):
+        # The recipe's training control (schedule, keep), its budget, and the command line's values.
+        fit_kwargs = {**recipe.fit_options(cls.display_name), "steps": steps, "lr": lr, "lr_params": lr_params}
+        if cls is BiLO:
+            fit_kwargs["pretrain_steps"] = pretrain
         model = cls(problem, data, hidden=(args.width,) * args.depth, seed=args.seed)
         start = time.perf_counter()
-        result = model.fit(steps=steps, lr=lr, lr_params=lr_params, progress=args.progress, **fit_kwargs)
+        result = model.fit(progress=args.progress, **fit_kwargs)  # type: ignore[arg-type]
         wall = time.perf_counter() - start
         a = result.params["a"]
         err = abs(a - a_true) / abs(a_true)
@@ -60,6 +61,14 @@ def compare(args: argparse.Namespace) -> int:
     recipe = cmp.RECIPES[args.problem]
     problem = problems.get(args.problem)
     print(f"problem: {problem.describe()}")
+    if args.seeds is not None:
+        if args.seeds < 1:
+            raise SystemExit("compare: --seeds must be a positive number of seeds")
+        seeds = list(range(args.seed, args.seed + args.seeds))
+        print(f"data: {recipe.n_data} points, noise {args.noise:g}, seeds {seeds[0]}..{seeds[-1]} (data and network)")
+        spreads = cmp.run_seeds(args.problem, seeds, noise=args.noise, steps=args.steps, progress=args.progress)
+        print(cmp.spread_table(spreads))
+        return 0
     print(f"data: {recipe.n_data} points, noise {args.noise:g}, seed {args.seed}")
     outcomes = cmp.run(args.problem, noise=args.noise, seed=args.seed, steps=args.steps, progress=args.progress)
     print(cmp.table(outcomes))
@@ -121,6 +130,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     c.add_argument("--noise", type=float, default=0.0, help="noise std relative to max|u|")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--steps", type=int, default=None, help="Adam steps (default: the problem's recipe)")
+    c.add_argument(
+        "--seeds", type=int, default=None, help="run N seeds (from --seed on) and print median and IQR of each error"
+    )
     c.add_argument("--plot", metavar="DIR", default=None, help="save figures (PNG) into DIR")
     c.add_argument("--progress", action="store_true", help="show a progress bar")
     g = sub.add_parser("playground", help="watch PINN and BiLO train live in the browser (local server)")

@@ -14,7 +14,7 @@ from . import _core
 from .errors import InputError, TrainingDiverged
 from .problem import Data, Problem, float_array
 from .results import FitResult, History
-from .training import GROUPS, RunOptions, ScheduleLike, schedules_for_groups
+from .training import GROUPS, RunOptions, schedules_for_groups
 
 STATUS = {0: "completed", 1: "converged", 2: "stopped", 3: "diverged", 4: "early_stopped"}
 ACTIVATIONS = ("tanh", "sin", "cos", "sigmoid", "softplus", "exp")
@@ -161,7 +161,10 @@ class Model:
         gains = (
             [float(g) for g in _param_gains]
             if _param_gains is not None
-            else [_core.param_gain(lo, hi, p.resolved_scale, float(p.init)) for lo, hi, p in zip(lows, highs, problem.params)]
+            else [
+                _core.param_gain(lo, hi, p.resolved_scale, float(p.init))
+                for lo, hi, p in zip(lows, highs, problem.params)
+            ]
         )
         self.param_gains = tuple(gains)
         bounds = list(zip(lows, highs, gains))
@@ -636,7 +639,9 @@ class Model:
             except KeyboardInterrupt:
                 # refine keeps the best state it reached; say so instead of unwinding the caller.
                 result.status = "interrupted"
-                result.message = "interrupted by the user (KeyboardInterrupt) during L-BFGS; the best state so far is kept"
+                result.message = (
+                    "interrupted by the user (KeyboardInterrupt) during L-BFGS; the best state so far is kept"
+                )
         result.wall_time = time.perf_counter() - t0
         result.params = self.params
         result.losses = self.losses()
