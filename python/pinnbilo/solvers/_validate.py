@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numbers
-from typing import Callable, Sequence, Tuple, Union
+from typing import Any, Callable, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -35,12 +35,13 @@ def check_scalar(value: object, name: str, positive: bool = False) -> float:
 
 def check_interval(domain: object, name: str) -> Tuple[float, float]:
     """A pair (lo, hi) of finite numbers with lo < hi."""
+    pair: Any = domain  # anything at all: the unpacking below is the check
     try:
-        lo, hi = domain  # type: ignore[misc]
+        lo_raw, hi_raw = pair
     except (TypeError, ValueError):
         raise InputError(f"{name} must be a pair (lo, hi), got {domain!r}") from None
-    lo = check_scalar(lo, f"{name}[0]")
-    hi = check_scalar(hi, f"{name}[1]")
+    lo = check_scalar(lo_raw, f"{name}[0]")
+    hi = check_scalar(hi_raw, f"{name}[1]")
     if not lo < hi:
         raise InputError(f"{name} must satisfy lo < hi, got ({lo}, {hi})")
     return lo, hi

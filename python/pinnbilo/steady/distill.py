@@ -10,7 +10,7 @@ import numpy as np
 
 from ..errors import InputError
 
-Func = Callable[[np.ndarray], np.ndarray]
+_Func = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -22,19 +22,19 @@ class Term:
 
 
 # The term functions come from factories, so each one keeps its own p, k, c, s.
-def _power(p: int) -> Func:
+def _power(p: int) -> _Func:
     return lambda x: x**p
 
 
-def _cos(k: int, length: float) -> Func:
+def _cos(k: int, length: float) -> _Func:
     return lambda x: np.cos(2 * np.pi * k * x / length)
 
 
-def _sin(k: int, length: float) -> Func:
+def _sin(k: int, length: float) -> _Func:
     return lambda x: np.sin(2 * np.pi * k * x / length)
 
 
-def _gaussian(c: float, s: float) -> Func:
+def _gaussian(c: float, s: float) -> _Func:
     return lambda x: np.exp(-((x - c) ** 2) / (2 * s * s))
 
 

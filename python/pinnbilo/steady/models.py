@@ -143,7 +143,9 @@ class AggregationDiffusion:
             raise InputError(f"smoothness must be finite and >= 0, got {smoothness!r}")
         return lv, lw
 
-    def build(self, data: PeriodicStates, smoothness: Union[float, Dict[str, float]] = 0.0) -> object:
+    def build(
+        self, data: PeriodicStates, smoothness: Union[float, Dict[str, float]] = 0.0
+    ) -> _core.AggregationDiffusionFit:
         """The C++ loss object for these data (exposes loss_and_grad(params) and loss_from_values(V, W)).
 
         smoothness: lambda of the penalty lambda int f'^2 on the learned functions (a float for
@@ -155,8 +157,15 @@ class AggregationDiffusion:
             raise InputError(
                 f"data grid {data.grid} differs from the model grid {self.grid}; use the same PeriodicGrid"
             )
+        # The binding takes any 1-D float array for sigma and mass; _core.pyi says Sequence[float].
         core = _core.AggregationDiffusionFit(
-            self.grid.n, self.grid.length, self.kappa, data.u, data.weights, data.sigma, data.mass
+            self.grid.n,
+            self.grid.length,
+            self.kappa,
+            data.u,
+            data.weights,
+            data.sigma,  # type: ignore[arg-type]
+            data.mass,  # type: ignore[arg-type]
         )
         for name, setter, set_vals, lag in (
             ("V", core.set_v_network, core.set_v_values, self.grid.x),
@@ -289,7 +298,7 @@ class Semilinear:
         }
         return np.stack([cols[c] for c in self.depends_on])
 
-    def build(self, data: DirichletStates) -> object:
+    def build(self, data: DirichletStates) -> _core.SemilinearFit:
         if not isinstance(data, DirichletStates):
             raise InputError("data must be DirichletStates (see pinnbilo.steady.semilinear_states)")
         if data.grid != self.grid:
@@ -298,8 +307,15 @@ class Semilinear:
             )
         lo, hi = float(data.u.min()), float(data.u.max())
         self.u_range = (lo, hi) if hi > lo else (lo - 1.0, lo + 1.0)
+        # The binding takes any 1-D float array for left and right; _core.pyi says Sequence[float].
         core = _core.SemilinearFit(
-            self.grid.n, self.grid.h, self.diffusion, data.u, data.weights, data.left, data.right
+            self.grid.n,
+            self.grid.h,
+            self.diffusion,
+            data.u,
+            data.weights,
+            data.left,  # type: ignore[arg-type]
+            data.right,  # type: ignore[arg-type]
         )
         feats = self.features(np.broadcast_to(self.grid.x, data.u.shape), data.u)
         core.set_g_network((self.spec.sizes(feats.shape[0]), self.spec.activation, feats))
