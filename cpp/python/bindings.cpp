@@ -571,7 +571,16 @@ Array<T> mlp_init(const std::vector<int>& sizes, const std::string& activation, 
 
 }  // namespace
 
-PYBIND11_MODULE(_core, m) {
+// The module's name and CPU level come from the build (one copy per x86-64 level, see CMakeLists.txt).
+#ifndef PINNBILO_MODULE_NAME
+#define PINNBILO_MODULE_NAME _core
+#endif
+#ifndef PINNBILO_ISA_LEVEL
+#define PINNBILO_ISA_LEVEL "generic"
+#endif
+
+PYBIND11_MODULE(PINNBILO_MODULE_NAME, m) {
+  m.attr("isa_level") = PINNBILO_ISA_LEVEL;
   m.doc() = "pinnbilo C++ core: truncated Taylor-mode MLP jets, residual programs, PINN/BiLO objectives.";
 
   py::register_exception_translator([](std::exception_ptr p) {

@@ -1,6 +1,6 @@
-"""Type stub of the C++ module pinnbilo._core (see cpp/python/bindings.cpp)."""
+"""Type stub of pinnbilo._core: the C++ module (cpp/python/bindings.cpp) for this CPU, see _core.py."""
 
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 from numpy.typing import NDArray
@@ -8,6 +8,10 @@ from numpy.typing import NDArray
 Op = Tuple[int, int, int, float, int, int]
 LeafEntry = Tuple[int, int, List[int]]
 
+isa_level: str
+
+def supported_levels() -> List[str]: ...
+def param_gain(lower: float, upper: float, scale: float, a0: float) -> float: ...
 def jet_monomials(n_dirs: int, wanted: Sequence[Sequence[int]]) -> List[List[int]]: ...
 def taylor_coefficients(name: str, p: float, x: NDArray[np.float64], order: int) -> NDArray[np.float64]: ...
 def mlp_n_params(sizes: Sequence[int]) -> int: ...
@@ -44,7 +48,7 @@ class _Trainer:
         transform_leaves: List[LeafEntry],
         residual: List[Op],
         residual_leaves: List[LeafEntry],
-        bounds: Sequence[Tuple[float, float]],
+        bounds: Sequence[Tuple[float, float, float]],
         collocation: NDArray[np.float64],
         data_points: NDArray[np.float64],
         data_values: NDArray[np.float64],
@@ -75,9 +79,7 @@ class _Trainer:
     def pinn(self, w: np.ndarray, raw: np.ndarray) -> Tuple[Dict[str, float], np.ndarray, np.ndarray]: ...
     def lower(self, w: np.ndarray, raw: np.ndarray) -> Tuple[Dict[str, float], np.ndarray]: ...
     def upper(self, w: np.ndarray, raw: np.ndarray) -> Tuple[Dict[str, float], np.ndarray]: ...
-    def run(
-        self, steps: int, train_params: bool, callback_every: int, callback: Optional[Callable[[int], bool]], tol: float
-    ) -> Tuple[int, int, int]: ...
+    def run(self, control: Dict[str, Any], callback: Optional[Callable[[int], bool]]) -> Dict[str, Any]: ...
     def predict(self, points: np.ndarray, derivs: Sequence[Sequence[int]]) -> np.ndarray: ...
     def residual(self, points: np.ndarray, known: Optional[np.ndarray] = None) -> np.ndarray: ...
 

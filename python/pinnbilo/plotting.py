@@ -11,7 +11,7 @@ Matplotlib is an optional dependency: ``pip install pinnbilo[plot]``.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Mapping, Protocol, Sequence, Tuple
 
 import numpy as np
 
@@ -288,7 +288,7 @@ def plot_function(model: Model, name: str | None = None, n: int = 201) -> Figure
         fig, ax = _axes(None)
         ax.plot(axes[0], learned, "-", color="C0", linewidth=2, label=f"{type(model).__name__} {name}")
         if truth is not None:
-            err = np.linalg.norm(learned - truth) / max(np.linalg.norm(truth), 1e-300)
+            err = np.linalg.norm(learned - truth) / max(float(np.linalg.norm(truth)), 1e-300)
             ax.plot(axes[0], truth, "--", color="C1", linewidth=1.5, label=f"true {name}")
             ax.set_title(f"{name}({inputs[0]}): relative L2 error {err:.2%}")
         else:
@@ -305,20 +305,30 @@ def plot_function(model: Model, name: str | None = None, n: int = 201) -> Figure
     return _heatmaps(sub, panels, f"{name}({', '.join(inputs)})")
 
 
+class _Box(Protocol):
+    """What the heatmaps need of a problem: its coordinates and their intervals."""
+
+    @property
+    def coords(self) -> Sequence[str]: ...
+
+    @property
+    def domain(self) -> Mapping[str, Tuple[float, float]]: ...
+
+
 class _AxesView:
     """The coordinates and domain of a subset of a problem's coordinates (for heatmap axes)."""
 
-    def __init__(self, problem: object, coords: tuple) -> None:
+    def __init__(self, problem: _Box, coords: tuple) -> None:
         self.coords = tuple(coords)
-        self.domain = {c: problem.domain[c] for c in coords}  # type: ignore[attr-defined]
+        self.domain = {c: problem.domain[c] for c in coords}
 
 
-def _heatmaps(problem: object, panels: list, title: str, data: np.ndarray | None = None) -> Figure:
+def _heatmaps(problem: _Box, panels: list, title: str, data: np.ndarray | None = None) -> Figure:
     mfigure = _figure_module()
     fig = mfigure.Figure(figsize=(5.0 * len(panels), 4.2), layout="constrained")
     axes = np.atleast_1d(fig.subplots(1, len(panels)))
-    cx, cy = problem.coords  # type: ignore[attr-defined]
-    extent = (*problem.domain[cx], *problem.domain[cy])  # type: ignore[attr-defined]
+    cx, cy = problem.coords
+    extent = (*problem.domain[cx], *problem.domain[cy])
     for ax, (label, values) in zip(axes, panels):
         # values[i, j] is at (x_i, y_j): transpose so x runs along the horizontal axis.
         im = ax.imshow(values.T, origin="lower", extent=extent, aspect="auto", cmap="viridis")

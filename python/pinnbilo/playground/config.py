@@ -226,7 +226,7 @@ def catalogue() -> Tuple[List[Equation], List[Dict[str, str]]]:
             tuple(problem.function_names),
             has_u0,
             defaults,
-            tuple(tuple(float(v) for v in problem.domain[c]) for c in problem.coords),
+            tuple((float(problem.domain[c][0]), float(problem.domain[c][1])) for c in problem.coords),
         )
         ok.append(eq)
     if not ok:

@@ -155,6 +155,7 @@ def _finite_list(v: np.ndarray, digits: int = 8) -> List[Any]:
 def history_view(model: Model) -> Dict[str, Any]:
     """The loss curves and the parameter trajectories, thinned to at most MAX_HISTORY points."""
     h = model.history
+    assert h.reg is not None  # Model.history always fills reg
     n = len(h)
     idx = np.unique(np.linspace(0, n - 1, MAX_HISTORY).round().astype(int)) if n > MAX_HISTORY else np.arange(n)
     params = {k: _finite_list(v[idx]) for k, v in h.params.items()}

@@ -16,7 +16,7 @@ from ..errors import InputError
 from .data import PeriodicStates, denoise_periodic, observe_periodic
 from .generate import aggregation_diffusion_states
 from .grids import PeriodicGrid
-from .models import AggregationDiffusion, Unknown, relative_error
+from .models import AggregationDiffusion, FunctionArg, Unknown, relative_error
 
 
 def double_well(x: np.ndarray) -> np.ndarray:
@@ -95,11 +95,12 @@ def run_one(
         data = denoise_periodic(data)
         smoothness["W"] = smoothness_w
     net = Unknown(hidden=tuple(hidden), seed=seed)
-    kw = {
+    unknowns: Dict[str, Dict[str, FunctionArg]] = {
         "V": {"V": net, "W": None},
         "W": {"V": setting.V, "W": net},
         "both": {"V": net, "W": Unknown(hidden=tuple(hidden), seed=seed + 1)},
-    }[setting.target]
+    }
+    kw = unknowns[setting.target]
     model = AggregationDiffusion(grid, kappa=setting.kappa, **kw)
     start = time.perf_counter()
     fit = model.fit(

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Callable, Optional, Sequence, Union
+from typing import Any, Callable, Optional, Sequence, Union
 
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]  # no scipy stubs
@@ -198,11 +198,11 @@ def aggregation_diffusion_states(
     V: Union[None, np.ndarray, Callable] = None,
     W: Union[None, np.ndarray, Callable] = None,
     kappa: float = 1.0,
-    sigma: Union[float, Sequence[float]] = 1.0,
-    mass: Union[float, Sequence[float]] = 1.0,
+    sigma: Union[float, Sequence[float], np.ndarray] = 1.0,
+    mass: Union[float, Sequence[float], np.ndarray] = 1.0,
     u0: Optional[Sequence[Optional[np.ndarray]]] = None,
     method: str = "picard",
-    **solver: float,
+    **solver: Any,
 ) -> PeriodicStates:
     """Several steady states, one per entry of the broadcast (sigma, mass, u0): PeriodicStates."""
     sig = np.atleast_1d(np.asarray(sigma, dtype=float))
@@ -213,10 +213,7 @@ def aggregation_diffusion_states(
     if len(starts) != S:
         raise InputError(f"u0: expected {S} initial states (one per sigma/mass), got {len(starts)}")
     u = np.stack(
-        [
-            steady_state(grid, V, W, kappa, sig[s], ms[s], u0=starts[s], method=method, **solver)  # type: ignore[arg-type]
-            for s in range(S)
-        ]
+        [steady_state(grid, V, W, kappa, sig[s], ms[s], u0=starts[s], method=method, **solver) for s in range(S)]
     )
     return PeriodicStates(grid, u, sig, ms)
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, Optional, Tuple, Union
 
 import numpy as np
 
@@ -259,7 +259,7 @@ class AggregationDiffusion:
         mass: float,
         u0: Optional[np.ndarray] = None,
         method: str = "picard",
-        **solver: float,
+        **solver: Any,
     ) -> np.ndarray:
         """A steady state of the completed PDE (learned V, W) for a new sigma, mass, u0: shape (n,)."""
         f = self.functions()
