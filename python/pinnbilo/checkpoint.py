@@ -58,7 +58,7 @@ def save(model: "Model", path: str) -> None:
     }
     for group in ("weights", "params"):
         for key in ("m", "v", "v_max"):
-            arrays[f"adam_{group}_{key}"] = adam[group][key]
+            arrays[f"adam_{group}_{key}"] = np.asarray(adam[group][key])
         arrays[f"adam_{group}_t"] = np.array(adam[group]["t"], dtype=np.int64)
     for key in HISTORY_KEYS:
         arrays[f"history_{key}"] = hist[key]
@@ -68,7 +68,7 @@ def save(model: "Model", path: str) -> None:
     try:
         _lock(fd)  # held until the file is renamed: tells remove_stale_temp_files its writer lives
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)
+            np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub reads **kwds as allow_pickle
             fh.flush()
             os.fsync(fh.fileno())
             os.replace(tmp, path)

@@ -327,7 +327,8 @@ class Model:
         out = {}
         for name in self.problem.function_names:
             truth = self.problem.true_function(name, p)
-            out[name] = float(np.linalg.norm(self.function(name, p) - truth) / max(np.linalg.norm(truth), 1e-300))
+            scale = max(float(np.linalg.norm(truth)), 1e-300)
+            out[name] = float(np.linalg.norm(self.function(name, p) - truth) / scale)
         return out
 
     def _input_names(self) -> List[str]:
@@ -691,10 +692,10 @@ class _NoBar:
         pass
 
 
-def _progress_bar(total: int, desc: str, show: bool) -> object:
+def _progress_bar(total: int, desc: str, show: bool) -> Any:
     if not show:
         return _NoBar()
-    from tqdm.auto import tqdm
+    from tqdm.auto import tqdm  # type: ignore[import-untyped]  # no stubs for tqdm
 
     return tqdm(total=total, desc=desc, leave=False)
 

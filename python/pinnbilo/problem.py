@@ -137,7 +137,7 @@ class Data:
 def float_array(x: object, what: str) -> np.ndarray:
     """x as a float64 array, or InputError when it is not numeric (strings, ragged lists, ...)."""
     try:
-        if np.iscomplexobj(x):
+        if np.iscomplexobj(x):  # type: ignore[arg-type]  # any object: numpy tells
             raise InputError(f"{what} must be real numbers, got a complex array")
         return np.asarray(x, dtype=np.float64)
     except (TypeError, ValueError) as exc:
@@ -478,15 +478,15 @@ def problem_from_dict(d: Mapping[str, object]) -> Problem:
         )
     params = [
         Parameter(p["name"], p["init"], tuple(p["bounds"]), p["true"], p.get("scale"))  # type: ignore[index, union-attr]
-        for p in d["params"]  # type: ignore[union-attr]
+        for p in d["params"]  # type: ignore[attr-defined]
     ]
     functions = [
         Function(f["name"], tuple(f["inputs"]), f["transform"], tuple(f["hidden"]), f["activation"])
-        for f in d.get("functions", [])  # type: ignore[union-attr]
+        for f in d.get("functions", [])  # type: ignore[attr-defined]
     ]
     return Problem(
         d["coords"],  # type: ignore[arg-type]
-        {k: tuple(v) for k, v in d["domain"].items()},  # type: ignore[union-attr]
+        {k: tuple(v) for k, v in d["domain"].items()},  # type: ignore[attr-defined]
         params,
         str(d["residual"]),
         str(d["transform"]),

@@ -180,7 +180,8 @@ class Session:
                 f"built-in problems here: {', '.join(self.controls.equations)}"
             )
         eq = self.controls.equations[str(name)]
-        kwargs = spec.get("kwargs", {})
+        found = spec.get("kwargs", {}) if isinstance(spec, dict) else {}
+        kwargs: Dict[str, Any] = found if isinstance(found, dict) else {}
         true = model.problem.true_params
         changes: Dict[str, Any] = {
             "equation": eq.name,
@@ -249,7 +250,7 @@ class Session:
                 "on_diverge": "return",
             }
             pretrain = cfg["phase"] == "pretrain"
-            fixed = {"lr_params": FIXED_LR, "lr_functions": FIXED_LR}
+            fixed: Dict[str, Any] = {"lr_params": FIXED_LR, "lr_functions": FIXED_LR}
             lr_a = cfg["lr_a"] * decay
             if m.method == "bilo":
                 # BiLO's first pretrain_steps steps (or all, in the pretrain phase) keep the parameters fixed.
