@@ -52,6 +52,16 @@ cmake -S "$root/cpp/examples" -B "$tmp/example" "${generator[@]}" \
 cmake --build "$tmp/example" --parallel "$jobs"
 "$tmp/example/bilo_exponential"
 
+# (b') -----------------------------------------------------------------------------------------
+if command -v pkg-config > /dev/null 2>&1; then
+  section "The example built through pkg-config"
+  pc_dir=$(dirname "$(find "$tmp/prefix" -name pinnbilo.pc | head -n 1)")
+  # shellcheck disable=SC2046
+  c++ -O2 "$root/cpp/examples/bilo_exponential.cpp" -o "$tmp/bilo_pkgconfig" \
+    $(PKG_CONFIG_PATH="$pc_dir" pkg-config --define-variable=prefix="$tmp/prefix" --cflags --libs pinnbilo) -pthread
+  "$tmp/bilo_pkgconfig" > /dev/null
+fi
+
 # (c) ------------------------------------------------------------------------------------------
 section "Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"
 cmake -S "$root" -B "$tmp/sanitize" "${generator[@]}" \

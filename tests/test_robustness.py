@@ -288,3 +288,36 @@ def test_a_live_save_keeps_its_temp_file(tmp_path):
         assert checkpoint.remove_stale_temp_files(str(tmp_path), min_age_s=0.0) == []
         assert path.exists()
     assert checkpoint.remove_stale_temp_files(str(tmp_path), min_age_s=0.0) == [str(path)]
+
+
+# -- arguments that used to give bare Python errors -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda p, d: pb.BiLO(p, d, hidden=8), "sequence of layer widths"),
+        (lambda p, d: pb.BiLO(p, d, hidden=(2**40,)), "above 4096"),
+        (lambda p, d: pb.BiLO(p, d, n_res=2**63), "over the limit"),
+        (lambda p, d: pb.Parameter("a", 1.0, None), "pair"),
+        (lambda p, d: pb.Parameter("a", 1.0, (None, float("nan"))), "upper bound"),
+        (lambda p, d: pb.Problem(("t",), {"t": (0, 1)}, ["a"], "u.t - a*u", "1 + t*N"), "pinnbilo.Parameter"),
+        (lambda p, d: pb.BiLO(p, d, hidden=(4,)).set_params([1.0]), "mapping"),
+        (lambda p, d: pb.BiLO(p, d, hidden=(4,)).set_params({"a": "x"}), "finite number"),
+        (lambda p, d: p.synthetic_data(5, params={"zz": 1.0}), "unknown parameter"),
+        (lambda p, d: p.synthetic_data(5, params={"a": 1.0 + 0j}), "finite number|complex"),
+        (lambda p, d: p.grid(10**8), "over"),
+    ],
+)
+def test_bad_arguments_name_themselves(exp_problem, make, words):
+    data = exp_problem.synthetic_data(10)
+    with pytest.raises(pb.InputError, match=words):
+        make(exp_problem, data)
+
+
+def test_function_derivative_orders_are_checked():
+    p = pb.problems.variable_poisson()
+    m = pb.BiLO(p, p.synthetic_data(10), n_res=11, hidden=(4,))
+    with pytest.raises(pb.InputError, match="derivative order"):
+        m.function("D", np.linspace(0, 1, 5), [{"x": 1.5}])
+    assert len(m.function("D", np.linspace(0, 1, 5), [{"x": 2}])) == 1

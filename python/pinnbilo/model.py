@@ -117,7 +117,14 @@ class Model:
             raise InputError(f"problem must be a pinnbilo Problem, got {type(problem).__name__}")
         if not isinstance(data, Data):
             raise InputError("data must be a pinnbilo.Data, e.g. problem.synthetic_data(20, noise=0.01)")
-        hidden = tuple(hidden)
+        if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
+            raise InputError(f"hidden must be a sequence of layer widths such as (32, 32), got the number {hidden!r}")
+        try:
+            hidden = tuple(hidden)
+        except TypeError:
+            raise InputError(f"hidden must be a sequence of layer widths such as (32, 32), got {hidden!r}") from None
+        if any(isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h > 4096 for h in hidden):
+            raise InputError(f"hidden: layer widths above 4096 are not supported, got {hidden!r}")
         if not hidden or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h <= 0 for h in hidden):
             raise InputError(f"hidden must be a non-empty sequence of positive layer widths, got {hidden!r}")
         if activation not in ACTIVATIONS:
@@ -217,8 +224,12 @@ class Model:
     @_locked
     def set_params(self, values: Mapping[str, float]) -> None:
         """Set parameters by name (others keep their values)."""
+        if not isinstance(values, Mapping):
+            raise InputError(f"set_params takes a mapping {{name: value}}, got {type(values).__name__}")
         current = self.params
         for k, v in values.items():
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(v):
+                raise InputError(f"parameter '{k}' must be set to a finite number, got {v!r}")
             if k not in current:
                 raise InputError(f"unknown parameter '{k}'; parameters: {', '.join(current) or 'none'}")
             current[k] = float(v)
@@ -314,6 +325,9 @@ class Model:
         for d in derivatives:
             if not isinstance(d, Mapping) or any(c not in self.problem.coords for c in d):
                 raise InputError(f"derivatives are mappings over the coordinates {self.problem.coords}, got {d!r}")
+            for c, v in d.items():
+                if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v <= 16:
+                    raise InputError(f"derivative order for '{c}' must be an int in [0, 16], got {v!r}")
             multis.append([int(d.get(c, 0)) for c in self.problem.coords])
         out = self._trainer.predict_function(k, p, multis)
         return [row.astype(np.float64) for row in out]

@@ -41,7 +41,14 @@ class Parameter:
         if self.name in RESERVED:
             raise InputError(f"parameter name '{self.name}' is reserved; pick another")
         _require_finite_number(self.init, f"initial guess of '{self.name}'")
+        if not isinstance(self.bounds, (tuple, list)) or len(self.bounds) != 2:
+            raise InputError(
+                f"bounds of '{self.name}' must be a pair (lower, upper), either None for no bound, got {self.bounds!r}"
+            )
         lo, hi = self.bounds
+        for side, v in (("lower", lo), ("upper", hi)):
+            if v is not None:
+                _require_finite_number(v, f"{side} bound of '{self.name}'")
         if lo is not None and hi is not None and not lo < hi:
             raise InputError(f"bounds of '{self.name}': lower {lo} must be below upper {hi}")
         if (lo is not None and self.init <= lo) or (hi is not None and self.init >= hi):
@@ -208,6 +215,11 @@ class Problem:
         extra = set(domain) - set(self.coords)
         if extra:
             raise InputError(f"domain names unknown coordinates {sorted(extra)}; coordinates: {self.coords}")
+        if isinstance(params, (str, Parameter)) or not isinstance(params, (list, tuple)):
+            raise InputError(f"params must be a list of pinnbilo.Parameter, got {params!r}")
+        for p in params:
+            if not isinstance(p, Parameter):
+                raise InputError(f"params must be pinnbilo.Parameter objects such as Parameter('a', 1.0), got {p!r}")
         self.params: Tuple[Parameter, ...] = tuple(params)
         names = [p.name for p in self.params]
         if len(set(names)) != len(names):
@@ -377,6 +389,10 @@ class Problem:
         n = _positive_int(n, "grid size n")
         if n < 2:
             raise InputError("grid size n must be >= 2")
+        if n ** len(self.coords) > MAX_POINTS:
+            raise InputError(
+                f"a grid of {n} points per coordinate has {n ** len(self.coords)} points, over {MAX_POINTS}"
+            )
         if interior:
             axes = [np.linspace(lo, hi, n + 2)[1:-1] for lo, hi in (self.domain[c] for c in self.coords)]
         else:
@@ -398,8 +414,28 @@ class Problem:
         if self.solution is None:
             raise InputError(f"problem '{self.name}' has no exact solution; pass solution=... or give data")
         p = self.as_points(points)
-        vals = np.asarray(self.solution(p, dict(params) if params is not None else self.true_params), dtype=np.float64)
+        if params is not None:
+            if not isinstance(params, Mapping):
+                raise InputError(f"params must be a mapping {{name: value}}, got {type(params).__name__}")
+            unknown = set(params) - set(self.param_names)
+            if unknown:
+                raise InputError(
+                    f"unknown parameter(s) {sorted(unknown)}; parameters: {', '.join(self.param_names) or 'none'}"
+                )
+            for k, v in params.items():
+                _require_finite_number(v, f"parameter '{k}'")
+            params = {**self.true_params_or_init(), **{k: float(v) for k, v in params.items()}}
+        vals = np.asarray(self.solution(p, dict(params) if params is not None else self.true_params))
+        if np.iscomplexobj(vals):
+            raise InputError(f"the exact solution of '{self.name}' returned complex values; it must be real")
+        vals = vals.astype(np.float64)
+        if vals.size != p.shape[0]:
+            raise InputError(f"the exact solution returned {vals.size} values for {p.shape[0]} points")
         return vals.reshape(p.shape[0])
+
+    def true_params_or_init(self) -> Dict[str, float]:
+        """The true value of each parameter where known, else its initial guess."""
+        return {p.name: float(p.true if p.true is not None else p.init) for p in self.params}
 
     def synthetic_data(
         self,
@@ -495,9 +531,14 @@ def problem_from_dict(d: Mapping[str, object]) -> Problem:
     )
 
 
-def _positive_int(n: object, what: str) -> int:
+MAX_POINTS = 10_000_000  # points per array a problem makes (grids, data): a cap, not an allocation failure
+
+
+def _positive_int(n: object, what: str, cap: int = MAX_POINTS) -> int:
     if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or int(n) <= 0:
         raise InputError(f"{what} must be a positive integer, got {n!r}")
+    if int(n) > cap:
+        raise InputError(f"{what} = {n} is over the limit of {cap}")
     return int(n)
 
 
