@@ -89,6 +89,9 @@ RECIPES: Dict[str, Recipe] = {
         model={"n_res": 21, "hidden": (32, 32), "w_reg": 1e-3, "w_data": 100.0},
         fit={"steps": 8000, "lr": 2e-3},
         bilo_fit={"pretrain_steps": 2000},
+        # PINN fits the final-time data (L_data ~ 1e-6) with a residual that stays ~3e-3; L-BFGS
+        # halves its error (42% -> 23%) but does not close the gap to BiLO (docs/pinn-fisher-kpp.md).
+        pinn_fit={"lbfgs_steps": 2000},
     ),
     "darcy": Recipe(
         n_data=100,
