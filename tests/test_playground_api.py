@@ -215,6 +215,8 @@ def test_bad_values_get_400_with_a_message(client: Client, changes: Dict[str, An
         (b'{"session": "nope", "changes": {"lr": 0.1}}', 404, "unknown or expired session"),
         (b'{"session": 5, "changes": {"lr": 0.1}}', 404, "unknown or expired session"),
         (b'{"session": "SID", "changes": {"lr": 0.1}, "pad": "' + b"x" * 70000 + b'"}', 413, "too large"),
+        (b'{"session": "SID", "changes": {"lr": ' + b"[" * 20000 + b"]" * 20000 + b"}}", 400, "nested too deeply"),
+        (b'{"session": "SID", "changes": {"seed": ' + b"7" * 5000 + b"}}", 400, "cannot read"),
     ],
 )
 def test_malformed_bodies(client: Client, raw: bytes, status: int, words: str) -> None:
@@ -375,6 +377,15 @@ def test_save_and_load_checkpoints(client: Client, tmp_path: Any) -> None:
         assert status == 400 and words in r["error"]
     status, r = client.json("POST", f"/api/load?session={other}", raw=b"")
     assert status == 400 and "no file" in r["error"]
+    # A small file asking for a huge network is refused before anything is allocated.
+    with np.load(str(path)) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(arrays["meta"].tobytes().decode())
+    meta["hidden"] = [30000, 30000]
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(str(tmp_path / "huge.npz"), **arrays)
+    status, r = client.json("POST", f"/api/load?session={other}", raw=(tmp_path / "huge.npz").read_bytes())
+    assert status == 400 and "layer width" in r["error"]
 
     # A checkpoint of a problem the playground does not show.
     problem = pb.ode_problem("u.t + a*u", 1.0, [pb.Parameter("a", 1.0, true=1.0)], solution=None)

@@ -195,6 +195,10 @@ class Handler(BaseHTTPRequestHandler):
             obj = json.loads(raw.decode("utf-8") or "{}", parse_constant=no_constants)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise HttpError(400, f"request body is not JSON: {exc}") from None
+        except RecursionError:
+            raise HttpError(400, "request body is nested too deeply") from None
+        except ValueError as exc:  # e.g. an integer of thousands of digits
+            raise HttpError(400, f"request body has a value the playground cannot read: {str(exc)[:80]}") from None
         if not isinstance(obj, dict):
             raise HttpError(400, "request body must be a JSON object")
         return obj
