@@ -108,6 +108,8 @@ struct TrainerOptions {
   LrSchedule schedule_weights, schedule_params, schedule_functions;
 };
 
+// One Trainer is not safe to use from several threads at once (its evaluations share work
+// buffers with the training loop): serialise the calls, as pinnbilo.Model does with its lock.
 template <class T>
 class Trainer {
  public:
