@@ -148,7 +148,7 @@ def time_case(case: Case, peers: Dict[str, Callable], budget_s: float, min_repea
     runners: Dict[str, Callable[[], None]] = {}
 
     def pinnbilo_step() -> None:
-        trainer.run(1, True, 1 << 30, None, 0.0)
+        trainer.run({"steps": 1, "train_params": True, "callback_every": 1 << 30}, None)
 
     runners["pinnbilo"] = pinnbilo_step
     for name, make in peers.items():

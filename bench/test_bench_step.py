@@ -34,7 +34,7 @@ def _time_steps(benchmark, case: Case, threads: int) -> None:
     benchmark.extra_info.update(steps_per_round=steps, flops=step_flops(case)["total"], threads=threads)
 
     def run() -> None:
-        trainer.run(steps, True, 1 << 30, None, 0.0)
+        trainer.run({"steps": steps, "train_params": True, "callback_every": 1 << 30}, None)
         trainer.clear_history()
 
     benchmark.pedantic(run, rounds=10, warmup_rounds=1)
@@ -64,7 +64,7 @@ def test_latency_step(benchmark, method):
     trainer = make_model(Case("ode", method, 32, 2, 128))._trainer
 
     def run() -> None:
-        trainer.run(1, True, 1 << 30, None, 0.0)
+        trainer.run({"steps": 1, "train_params": True, "callback_every": 1 << 30}, None)
 
     benchmark.pedantic(run, rounds=2000, iterations=1, warmup_rounds=20)
     trainer.clear_history()
