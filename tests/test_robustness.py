@@ -321,3 +321,28 @@ def test_function_derivative_orders_are_checked():
     with pytest.raises(pb.InputError, match="derivative order"):
         m.function("D", np.linspace(0, 1, 5), [{"x": 1.5}])
     assert len(m.function("D", np.linspace(0, 1, 5), [{"x": 2}])) == 1
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("+".join(["u"] * 5000) + " + u.t", "nested"),
+        ("-" * 100_000 + "u.t", "over the limit"),
+        ("u.t" + "*u" * 3000, "nested"),
+        ("u.t - a*u\ud800", "not valid text"),
+    ],
+)
+def test_hostile_expressions_are_refused(text, words):
+    with pytest.raises(pb.InputError, match=words):
+        pb.ode_problem(text, 1.0, {"a": 1.0})
+
+
+def test_deep_expression_objects_are_refused():
+    e = pb.expr.u.t
+    for _ in range(5000):
+        e = e + pb.expr.u
+    with pytest.raises(pb.InputError, match="nested"):
+        pb.ode_problem(e, 1.0, {"a": 1.0})
+    # An ordinary polynomial of degree 60 is fine.
+    poly = " + ".join(f"{k}*t**{k}" for k in range(60))
+    assert pb.ode_problem(f"u.t - a*u - ({poly})", 1.0, {"a": 1.0}).residual is not None

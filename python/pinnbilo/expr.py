@@ -208,6 +208,24 @@ def to_string(e: Expr) -> str:
 # Parsing
 
 
+MAX_TEXT = 20_000  # characters of one expression
+MAX_DEPTH = 200  # nesting levels of one expression (operators, calls, parentheses)
+
+
+def _short(text: str) -> str:
+    return repr(text) if len(text) <= 60 else repr(text[:57]) + "..."
+
+
+def _depth(tree: ast.AST) -> int:
+    """The nesting depth of a syntax tree, without recursion."""
+    deepest, stack = 0, [(tree, 1)]
+    while stack:
+        node, d = stack.pop()
+        deepest = max(deepest, d)
+        stack.extend((child, d + 1) for child in ast.iter_child_nodes(node))
+    return deepest
+
+
 def parse(
     text: str,
     coords: Sequence[str],
@@ -227,10 +245,20 @@ def parse(
     functions = dict(functions or {})
     if not isinstance(text, str) or not text.strip():
         raise InputError("expression must be a non-empty string such as 'u.t - a*u'")
+    if len(text) > MAX_TEXT:
+        raise InputError(f"expression of {len(text)} characters is over the limit of {MAX_TEXT}")
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InputError("expression contains characters that are not valid text (lone surrogates)") from None
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as exc:
-        raise InputError(f"cannot parse expression {text!r}: {exc.msg}") from None
+        raise InputError(f"cannot parse expression {_short(text)}: {exc.msg}") from None
+    except (RecursionError, MemoryError):  # the parser's own guard against deep nesting
+        raise InputError(f"expression {_short(text)} is nested too deeply; write it with fewer levels") from None
+    if _depth(tree) > MAX_DEPTH:
+        raise InputError(f"expression {_short(text)} is nested more than {MAX_DEPTH} levels deep")
     names: Dict[str, Expr] = {c: coord(c) for c in coords}
     names.update({p: param(p) for p in params})
     for cname, cval in {**CONSTANTS, **(constants or {})}.items():
@@ -335,7 +363,15 @@ def names_in(e: Expr) -> Dict[str, set]:
     """Coordinates, parameters and u-derivative names an expression uses."""
     found: Dict[str, set] = {"coord": set(), "param": set(), "u": set(), "net": set(), "fn": set(), "known": set()}
 
-    def walk(x: Expr) -> None:
+    # An explicit stack and a depth check: expressions built from pb.expr objects may be deep.
+    seen, stack = set(), [(e, 1)]
+    while stack:
+        x, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise InputError(f"expression is nested more than {MAX_DEPTH} levels deep; build it with fewer levels")
+        if id(x) in seen:
+            continue
+        seen.add(id(x))
         if x.kind in ("coord", "param", "known"):
             found[x.kind].add(x.name)
         elif x.kind == "u":
@@ -344,10 +380,7 @@ def names_in(e: Expr) -> Dict[str, set]:
             found["fn"].add((x.name, x.deriv))
         elif x.kind == "net":
             found["net"].add(True)
-        for a in x.args:
-            walk(a)
-
-    walk(e)
+        stack.extend((a, depth + 1) for a in x.args)
     return found
 
 
@@ -507,7 +540,10 @@ def compile_expr(
             return emit(("mul",) + tuple(sorted((a, inv))), (OP_MUL, a, inv, 0.0, 0, -1)), None
         raise InputError(f"{context}: unknown expression kind '{k}'")
 
-    out, value = lower(e)
+    try:
+        out, value = lower(e)
+    except RecursionError:
+        raise InputError(f"{context} is nested too deeply; build it with fewer levels") from None
     if out < 0:
         out = emit(("const", value), (OP_CONST, -1, -1, float(value), 0, -1))  # type: ignore[arg-type]
     if out != len(ops) - 1:
