@@ -346,3 +346,13 @@ def test_deep_expression_objects_are_refused():
     # An ordinary polynomial of degree 60 is fine.
     poly = " + ".join(f"{k}*t**{k}" for k in range(60))
     assert pb.ode_problem(f"u.t - a*u - ({poly})", 1.0, {"a": 1.0}).residual is not None
+
+
+def test_complex_sources_are_refused():
+    problem = pb.Problem(
+        ("x",), {"x": (0.0, 1.0)}, [pb.Parameter("k", 1.0)], "u.xx + k*f", "x*(1 - x)*N",
+        sources={"f": lambda z: np.exp(1j * z[:, 0])},
+    )  # fmt: skip
+    data = pb.Data(np.linspace(0.1, 0.9, 5)[:, None], np.zeros(5))
+    with pytest.raises(pb.InputError, match="complex"):
+        pb.PINN(problem, data, hidden=(4,), n_res=11)

@@ -335,7 +335,13 @@ class Problem:
             return None
         cols = []
         for sname, fn in self.sources.items():
-            v = np.asarray(fn(points), dtype=np.float64)
+            raw = np.asarray(fn(points))
+            if np.iscomplexobj(raw):
+                raise InputError(f"source '{sname}' returned complex values; it must return real numbers")
+            try:
+                v = raw.astype(np.float64)
+            except (TypeError, ValueError):
+                raise InputError(f"source '{sname}' must return numbers, got {raw.dtype}") from None
             if v.shape not in ((points.shape[0],), (points.shape[0], 1)):
                 raise InputError(f"source '{sname}' returned shape {v.shape}; expected ({points.shape[0]},)")
             if not np.all(np.isfinite(v)):
