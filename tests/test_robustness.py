@@ -356,3 +356,13 @@ def test_complex_sources_are_refused():
     data = pb.Data(np.linspace(0.1, 0.9, 5)[:, None], np.zeros(5))
     with pytest.raises(pb.InputError, match="complex"):
         pb.PINN(problem, data, hidden=(4,), n_res=11)
+
+
+def test_float32_range_is_checked_at_construction():
+    p = pb.problems.exponential_growth(u0=1e39)
+    data = pb.Data(np.linspace(0.1, 1, 5), np.ones(5))
+    with pytest.raises(pb.InputError, match="float32"):
+        pb.PINN(p, data, hidden=(4,), dtype="float32")
+    with pytest.raises(pb.InputError, match="float32"):
+        pb.BiLO(pb.problems.exponential_growth(), pb.Data(np.linspace(0.1, 1, 5), np.full(5, 1e40)), dtype="float32")
+    assert pb.PINN(p, data, hidden=(4,)).dtype == "float64"  # float64 holds 1e39: no error

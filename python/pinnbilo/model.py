@@ -157,6 +157,8 @@ class Model:
             "w_data": float(w_data),
             "w_reg": float(w_reg),
         }
+        if dtype == "float32":
+            self._require_float32_range()
         n_perturb = len(problem.params) + len(problem.functions)
         n_in = len(problem.coords) + (n_perturb if self.method == "bilo" else 0)
         self.sizes = [n_in, *self.hidden, 1]
@@ -196,6 +198,24 @@ class Model:
             known=problem.known_values(self.collocation),
         )
         self._trainer.set_params([p.init for p in problem.params])
+
+    def _require_float32_range(self) -> None:
+        """Every number the float32 core will hold must be a finite float32."""
+        limit = float(np.finfo(np.float32).max)
+        arrays = {
+            "data values": self.data.values,
+            "data points": self.data.points,
+            "collocation points": self.collocation,
+        }
+        programs = {"the residual": self.problem.compiled_residual, "the transform": self.problem.compiled_transform}
+        for what, prog in programs.items():
+            arrays[f"the constants of {what}"] = np.array([op[3] for op in prog.ops], dtype=np.float64)
+        for what, values in arrays.items():
+            if values.size and float(np.max(np.abs(values))) > limit:
+                raise InputError(
+                    f"{what} reach {float(np.max(np.abs(values))):.3g}, beyond float32's range ({limit:.3g}); "
+                    "use dtype='float64' or rescale the problem"
+                )
 
     def _function_defs(self) -> List[tuple]:
         out = []
