@@ -92,3 +92,30 @@ def test_bad_model_arguments():
         st.observe_periodic(st.PeriodicStates(GRID, _states(), sigma=1.0), noise=-0.1)
     with pytest.raises(pb.InputError, match="distill: x and y"):
         st.distill(np.zeros(3), np.zeros(4), st.constant())
+
+
+@pytest.mark.parametrize(
+    "call, words",
+    [
+        (lambda: st.evolve(GRID, np.ones(32), t_end=1e12, dt=1e-9), "over the limit"),
+        (lambda: st.evolve(GRID, np.ones(32), t_end=-1.0), "t_end must be positive"),
+        (lambda: st.evolve(GRID, np.ones(32), sigma="1"), "sigma must be a positive number"),
+        (lambda: st.evolve(GRID, np.ones(32), kappa=None), "kappa must be a finite number"),
+        (lambda: st.evolve(GRID, np.ones(32), tol=float("nan")), "tol must be"),
+        (lambda: st.fourier(10**7), "modes must be an integer"),
+        (lambda: st.fourier("3"), "modes must be an integer"),
+        (lambda: st.distill(GRID.x, np.sin(GRID.x), st.fourier(2), max_iter=-1), "max_iter"),
+        (lambda: st.distill(GRID.x, np.sin(GRID.x), st.fourier(2), threshold=float("nan")), "threshold"),
+        (lambda: st.distill(GRID.x, np.sin(GRID.x), st.fourier(2), threshold="0.1"), "threshold"),
+    ],
+)
+def test_steady_arguments_are_checked(call, words):
+    with pytest.raises(pb.InputError, match=words):
+        call()
+
+
+def test_more_observations_than_grid_points_are_refused():
+    data = st.PeriodicStates(GRID, _states(), sigma=1.0)
+    with pytest.raises(pb.InputError, match="more than the grid"):
+        st.observe_periodic(data, m=10**9)
+    assert st.observe_periodic(data, m=32).u.shape == (2, 32)

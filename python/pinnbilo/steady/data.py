@@ -123,10 +123,14 @@ class DirichletStates:
 
 def sample_indices(n: int, m: Optional[int]) -> np.ndarray:
     """m indices spread evenly over n grid points (all of them when m is None or m >= n)."""
-    if m is None or m >= n:
+    if m is None:
         return np.arange(n)
-    if isinstance(m, bool) or int(m) != m or m < 2:
+    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 2:
         raise InputError(f"m (observations per state) must be an integer >= 2, got {m!r}")
+    if m > n:
+        raise InputError(f"m = {m} observations per state is more than the grid's {n} points")
+    if m == n:
+        return np.arange(n)
     return np.unique(np.round(np.linspace(0, n, int(m), endpoint=False)).astype(int))
 
 

@@ -47,8 +47,15 @@ def polynomials(degree: int, var: str = "x") -> List[Term]:
     return [Term(var if p == 1 else f"{var}^{p}", _power(p)) for p in range(1, int(degree) + 1)]
 
 
+MAX_MODES = 10_000  # Fourier candidates: each is a column of the least-squares matrix
+
+
 def fourier(modes: int, length: float = 1.0, var: str = "x", even: bool = False) -> List[Term]:
     """cos(2 pi k x / L) and (unless even) sin(2 pi k x / L) for k = 1..modes."""
+    if isinstance(modes, bool) or not isinstance(modes, (int, np.integer)) or not 0 <= modes <= MAX_MODES:
+        raise InputError(f"modes must be an integer in [0, {MAX_MODES}], got {modes!r}")
+    if isinstance(length, bool) or not isinstance(length, (int, float)) or not np.isfinite(length) or length <= 0:
+        raise InputError(f"length must be a positive number, got {length!r}")
     out = []
     for k in range(1, int(modes) + 1):
         arg = f"2 pi {k if k > 1 else ''}{var}" + (f"/{length:g}" if length != 1 else "")
@@ -123,8 +130,10 @@ def distill(
     terms = list(terms)
     if not terms:
         raise InputError("distill: give at least one candidate term")
-    if not (0 <= threshold < 1):
-        raise InputError(f"threshold must be in [0, 1), got {threshold!r}")
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not (0 <= threshold < 1):
+        raise InputError(f"threshold must be a number in [0, 1), got {threshold!r}")
+    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
+        raise InputError(f"max_iter must be a positive integer, got {max_iter!r}")
     A = np.stack([np.asarray(t.func(x), dtype=float) * np.ones_like(x) for t in terms], axis=1)
     norms = np.sqrt(np.mean(A * A, axis=0))
     if np.any(norms == 0) or not np.all(np.isfinite(norms)):

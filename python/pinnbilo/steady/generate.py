@@ -31,7 +31,12 @@ def _grid_function(grid: PeriodicGrid, f: Union[None, np.ndarray, Callable], nam
     return grid.check_values(f, name)
 
 
+MAX_TIME_STEPS = 10_000_000  # evolve: a cap on t_end / dt (a run of hours), not a hang
+
+
 def _positive(v: float, name: str) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise InputError(f"{name} must be a positive number, got {v!r}")
     v = float(v)
     if not np.isfinite(v) or v <= 0:
         raise InputError(f"{name} must be positive and finite, got {v!r}")
@@ -141,7 +146,20 @@ def evolve(
     """
     V = _grid_function(grid, V, "V", grid.x)
     W = _grid_function(grid, W, "W", grid.lags)
-    sigma, dt = _positive(sigma, "sigma"), _positive(dt, "dt")
+    sigma, dt, t_end = _positive(sigma, "sigma"), _positive(dt, "dt"), _positive(t_end, "t_end")
+    if (
+        isinstance(kappa, bool)
+        or not isinstance(kappa, (int, float, np.integer, np.floating))
+        or not np.isfinite(kappa)
+    ):
+        raise InputError(f"kappa must be a finite number, got {kappa!r}")
+    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)) or not tol >= 0:
+        raise InputError(f"tol must be a finite number >= 0, got {tol!r}")
+    if t_end / dt > MAX_TIME_STEPS:
+        raise InputError(
+            f"t_end / dt = {t_end / dt:.3g} time steps is over the limit of {MAX_TIME_STEPS}; use a larger dt "
+            "(the scheme is stable for any dt) or a tolerance tol to stop at the steady state"
+        )
     u = grid.check_values(u0, "u0").copy()
     if np.any(u <= 0):
         raise InputError("u0 must be a positive density")
