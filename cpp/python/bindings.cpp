@@ -9,6 +9,7 @@
 #include <exception>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <vector>
 
 #include "pinnbilo/elementary.hpp"
@@ -156,36 +157,46 @@ py::dict losses_dict(const Losses& l) {
   return d;
 }
 
+// Sets `field` from d[key] when the key is there (enums through their int codes).
+template <class F>
+void read(const py::dict& d, const char* key, F& field) {
+  if (!d.contains(key)) return;
+  if constexpr (std::is_enum_v<F>)
+    field = static_cast<F>(d[key].cast<int>());
+  else
+    field = d[key].cast<F>();
+}
+
 AdamConfig adam_from(const py::dict& d) {
   AdamConfig c;
-  if (d.contains("lr")) c.lr = d["lr"].cast<double>();
-  if (d.contains("beta1")) c.beta1 = d["beta1"].cast<double>();
-  if (d.contains("beta2")) c.beta2 = d["beta2"].cast<double>();
-  if (d.contains("eps")) c.eps = d["eps"].cast<double>();
-  if (d.contains("amsgrad")) c.amsgrad = d["amsgrad"].cast<bool>();
+  read(d, "lr", c.lr);
+  read(d, "beta1", c.beta1);
+  read(d, "beta2", c.beta2);
+  read(d, "eps", c.eps);
+  read(d, "amsgrad", c.amsgrad);
   return c;
 }
 
 LrSchedule schedule_from(const py::dict& d) {
   LrSchedule s;
-  if (d.contains("kind")) s.kind = static_cast<ScheduleKind>(d["kind"].cast<int>());
-  if (d.contains("warmup")) s.warmup = d["warmup"].cast<long>();
-  if (d.contains("gamma")) s.gamma = d["gamma"].cast<double>();
-  if (d.contains("decay_steps")) s.decay_steps = d["decay_steps"].cast<long>();
-  if (d.contains("final_factor")) s.final_factor = d["final_factor"].cast<double>();
-  if (d.contains("patience")) s.patience = d["patience"].cast<long>();
-  if (d.contains("threshold")) s.threshold = d["threshold"].cast<double>();
-  if (d.contains("min_factor")) s.min_factor = d["min_factor"].cast<double>();
+  read(d, "kind", s.kind);
+  read(d, "warmup", s.warmup);
+  read(d, "gamma", s.gamma);
+  read(d, "decay_steps", s.decay_steps);
+  read(d, "final_factor", s.final_factor);
+  read(d, "patience", s.patience);
+  read(d, "threshold", s.threshold);
+  read(d, "min_factor", s.min_factor);
   return s;
 }
 
 TrainerOptions options_from(const py::dict& d) {
   TrainerOptions o;
-  if (d.contains("w_res")) o.w_res = d["w_res"].cast<double>();
-  if (d.contains("w_rgrad")) o.w_rgrad = d["w_rgrad"].cast<double>();
-  if (d.contains("w_data")) o.w_data = d["w_data"].cast<double>();
-  if (d.contains("w_reg")) o.w_reg = d["w_reg"].cast<double>();
-  if (d.contains("lr_functions")) o.lr_functions = d["lr_functions"].cast<double>();
+  read(d, "w_res", o.w_res);
+  read(d, "w_rgrad", o.w_rgrad);
+  read(d, "w_data", o.w_data);
+  read(d, "w_reg", o.w_reg);
+  read(d, "lr_functions", o.lr_functions);
   if (d.contains("adam_weights")) o.adam_weights = adam_from(d["adam_weights"].cast<py::dict>());
   if (d.contains("adam_params")) o.adam_params = adam_from(d["adam_params"].cast<py::dict>());
   if (d.contains("schedule_weights")) o.schedule_weights = schedule_from(d["schedule_weights"].cast<py::dict>());
@@ -196,19 +207,19 @@ TrainerOptions options_from(const py::dict& d) {
 
 RunControl control_from(const py::dict& d) {
   RunControl c;
-  if (d.contains("steps")) c.steps = d["steps"].cast<long>();
-  if (d.contains("train_params")) c.train_params = d["train_params"].cast<bool>();
-  if (d.contains("callback_every")) c.callback_every = d["callback_every"].cast<long>();
-  if (d.contains("tol")) c.tol = d["tol"].cast<double>();
-  if (d.contains("keep")) c.keep = static_cast<Keep>(d["keep"].cast<int>());
-  if (d.contains("monitor")) c.monitor = static_cast<Monitor>(d["monitor"].cast<int>());
-  if (d.contains("spike_factor")) c.spike_factor = d["spike_factor"].cast<double>();
-  if (d.contains("spike_lr_factor")) c.spike_lr_factor = d["spike_lr_factor"].cast<double>();
-  if (d.contains("max_spikes")) c.max_spikes = d["max_spikes"].cast<int>();
-  if (d.contains("patience")) c.patience = d["patience"].cast<long>();
-  if (d.contains("min_delta")) c.min_delta = d["min_delta"].cast<double>();
-  if (d.contains("max_iter_lower")) c.max_iter_lower = d["max_iter_lower"].cast<long>();
-  if (d.contains("tol_lower")) c.tol_lower = d["tol_lower"].cast<double>();
+  read(d, "steps", c.steps);
+  read(d, "train_params", c.train_params);
+  read(d, "callback_every", c.callback_every);
+  read(d, "tol", c.tol);
+  read(d, "keep", c.keep);
+  read(d, "monitor", c.monitor);
+  read(d, "spike_factor", c.spike_factor);
+  read(d, "spike_lr_factor", c.spike_lr_factor);
+  read(d, "max_spikes", c.max_spikes);
+  read(d, "patience", c.patience);
+  read(d, "min_delta", c.min_delta);
+  read(d, "max_iter_lower", c.max_iter_lower);
+  read(d, "tol_lower", c.tol_lower);
   return c;
 }
 

@@ -360,42 +360,30 @@ void Trainer<T>::record(const Losses& losses) {
   history_.reg.push_back(losses.reg);
   history_.total.push_back(losses.total);
   for (std::size_t j = 0; j < bounds_.size(); ++j)
-    history_.params.push_back(bounds_[j].to_physical(static_cast<double>(good_raw_[j])));
+    history_.params.push_back(bounds_[j].to_physical(static_cast<double>(good_.raw[j])));
+}
+
+template <class T>
+void Trainer<T>::save(Saved& to) const {
+  // Same sizes every step: these assignments copy without allocating.
+  to.weights = weights_;
+  to.raw = raw_;
+  to.adam_w = adam_w_;
+  to.adam_p = adam_p_;
+}
+
+template <class T>
+void Trainer<T>::load(const Saved& from) {
+  weights_ = from.weights;
+  raw_ = from.raw;
+  adam_w_ = from.adam_w;
+  adam_p_ = from.adam_p;
 }
 
 template <class T>
 void Trainer<T>::snapshot() {
-  // Same sizes every step: these assignments copy without allocating.
-  good_weights_ = weights_;
-  good_raw_ = raw_;
-  good_adam_w_ = adam_w_;
-  good_adam_p_ = adam_p_;
+  save(good_);
   have_good_ = true;
-}
-
-template <class T>
-void Trainer<T>::restore() {
-  if (!have_good_) return;
-  weights_ = good_weights_;
-  raw_ = good_raw_;
-  adam_w_ = good_adam_w_;
-  adam_p_ = good_adam_p_;
-}
-
-template <class T>
-void Trainer<T>::save_best() {  // the snapshot is the state the current losses were measured at
-  best_weights_ = good_weights_;
-  best_raw_ = good_raw_;
-  best_adam_w_ = good_adam_w_;
-  best_adam_p_ = good_adam_p_;
-}
-
-template <class T>
-void Trainer<T>::restore_best() {
-  weights_ = best_weights_;
-  raw_ = best_raw_;
-  adam_w_ = best_adam_w_;
-  adam_p_ = best_adam_p_;
 }
 
 void RunControl::validate() const {
@@ -450,13 +438,12 @@ RunResult Trainer<T>::run(const RunControl& c, const std::function<bool(long)>& 
   long since_improved = 0;
   double early_best = std::numeric_limits<double>::infinity();
   double spike_scale = 1.0;  // the spike control's factor on every group
-  const double floor = options_.schedule_weights.min_factor;
   Losses losses;
   auto finish = [&](RunStatus status) {
     result.status = status;
     result.lr_factor = spike_scale;
     if (c.keep == Keep::Best && result.best_step >= 0 && status != RunStatus::Diverged) {
-      restore_best();
+      load(best_);
       result.kept_best = true;
     }
     return result;
@@ -474,9 +461,9 @@ RunResult Trainer<T>::run(const RunControl& c, const std::function<bool(long)>& 
         snapshot();
         record(losses);
       }
-      restore_best();
+      load(best_);
       snapshot();
-      spike_scale = std::max(spike_scale * c.spike_lr_factor, floor);
+      spike_scale *= c.spike_lr_factor;
       ++result.spikes;
       ++global_step_;
       ++result.steps;
@@ -484,7 +471,7 @@ RunResult Trainer<T>::run(const RunControl& c, const std::function<bool(long)>& 
       continue;
     }
     if (!ok) {
-      restore();
+      if (have_good_) load(good_);
       result.diverged_step = global_step_;
       return finish(RunStatus::Diverged);
     }
@@ -494,7 +481,7 @@ RunResult Trainer<T>::run(const RunControl& c, const std::function<bool(long)>& 
       best = obj;
       result.best_step = global_step_;
       result.best_objective = obj;
-      save_best();
+      best_ = good_;  // the snapshot is the state these losses were measured at
     }
     const double fw = schedule_factor(options_.schedule_weights, sw, k, c.steps, obj) * spike_scale;
     const double fp = schedule_factor(options_.schedule_params, sp, k, c.steps, obj) * spike_scale;

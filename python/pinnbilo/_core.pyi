@@ -3,7 +3,7 @@
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 Op = Tuple[int, int, int, float, int, int]
 LeafEntry = Tuple[int, int, List[int]]
@@ -101,8 +101,8 @@ class AggregationDiffusionFit:
         kappa: float,
         states: NDArray[np.float64],
         weights: NDArray[np.float64],
-        sigma: Sequence[float],
-        mass: Sequence[float],
+        sigma: ArrayLike,
+        mass: ArrayLike,
     ) -> None: ...
     def set_v_network(self, net: NetDef, zero_mean: bool) -> None: ...
     def set_v_values(self, v: NDArray[np.float64]) -> None: ...
@@ -135,8 +135,8 @@ class SemilinearFit:
         diffusion: float,
         states: NDArray[np.float64],
         weights: NDArray[np.float64],
-        left: Sequence[float],
-        right: Sequence[float],
+        left: ArrayLike,
+        right: ArrayLike,
     ) -> None: ...
     def set_g_network(self, net: NetDef) -> None: ...
     def set_g_values(self, g: NDArray[np.float64]) -> None: ...

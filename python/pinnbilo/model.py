@@ -622,10 +622,10 @@ class Model:
             monitor=monitor,
             spike_factor=spike_factor,
             spike_lr_factor=spike_lr_factor,
-            max_spikes=int(max_spikes) if isinstance(max_spikes, np.integer) else max_spikes,
-            patience=int(patience) if isinstance(patience, np.integer) else patience,
+            max_spikes=max_spikes,
+            patience=patience,
             min_delta=min_delta,
-            max_iter_lower=int(max_iter_lower) if isinstance(max_iter_lower, np.integer) else max_iter_lower,
+            max_iter_lower=max_iter_lower,
             tol_lower=tol_lower,
         )
         self._trainer.set_options(self._adam_options(lr, lr_params, amsgrad, lr_functions, schedule))

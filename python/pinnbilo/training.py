@@ -12,6 +12,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Dict, Mapping, Optional, Union
 
+import numpy as np
+
 from .errors import InputError
 
 SCHEDULE_KINDS = {"constant": 0, "exponential": 1, "cosine": 2, "step": 3, "plateau": 4}
@@ -48,7 +50,7 @@ class Schedule:
             raise InputError(f"unknown schedule kind {self.kind!r}; choose one of {', '.join(SCHEDULE_KINDS)}")
         for name in ("warmup", "decay_steps", "patience"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < (0 if name == "warmup" else 1):
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < (0 if name == "warmup" else 1):
                 raise InputError(f"schedule {name} must be an integer >= {0 if name == 'warmup' else 1}, got {v!r}")
         checks = {
             "gamma": lambda x: 0 < x <= 1,
@@ -66,6 +68,8 @@ class Schedule:
         """The dict the C++ binding reads (kind as its code)."""
         d: Dict[str, object] = asdict(self)
         d["kind"] = SCHEDULE_KINDS[self.kind]
+        for name in ("warmup", "decay_steps", "patience"):
+            d[name] = int(getattr(self, name))
         return d
 
 
@@ -125,7 +129,7 @@ class RunOptions:
             raise InputError(f"spike_lr_factor must lie in (0, 1), got {self.spike_lr_factor!r}")
         for name in ("max_spikes", "patience", "max_iter_lower"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 0:
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
                 raise InputError(f"{name} must be a non-negative integer, got {v!r}")
         if not (_number(self.min_delta) and 0 <= self.min_delta < 1):
             raise InputError(f"min_delta must lie in [0, 1), got {self.min_delta!r}")

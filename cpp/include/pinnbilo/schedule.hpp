@@ -24,7 +24,7 @@ struct LrSchedule {
   double final_factor = 0.0;  // Cosine: the factor at the end of the run
   long patience = 500;        // Plateau: steps without improvement before a drop
   double threshold = 1e-3;    // Plateau: relative improvement that counts
-  double min_factor = 0.0;    // floor of every factor (and of the spike control's reductions)
+  double min_factor = 0.0;    // floor of the factor
 
   // Throws InputError naming the field when a number is out of range.
   void validate() const;

@@ -196,10 +196,14 @@ class Trainer {
   bool inner_lower(long max_iter, double tol, double lr_factor, long& taken);
   double monitored(const Losses& l, Monitor m) const;
   void record(const Losses& losses);
+  // A copy of everything a step changes: weights, upper variables, both Adam states.
+  struct Saved {
+    std::vector<T> weights, raw;
+    Adam<T> adam_w, adam_p;
+  };
+  void save(Saved& to) const;
+  void load(const Saved& from);
   void snapshot();
-  void restore();
-  void save_best();
-  void restore_best();
 
   Mlp mlp_;
   ProblemDef def_;
@@ -215,13 +219,10 @@ class Trainer {
   long global_step_ = 0;
   // Work buffers (sized once).
   std::vector<T> grad_w_, grad_raw_, phys_, grad_phys_;
-  // Last good state, for divergence recovery.
-  std::vector<T> good_weights_, good_raw_;
-  Adam<T> good_adam_w_, good_adam_p_;
+  // Last good state, for divergence recovery; the state of the lowest monitored objective in
+  // the current run (keep = Best, spike control).
+  Saved good_, best_;
   bool have_good_ = false;
-  // State of the lowest monitored objective in the current run (keep = Best, spike control).
-  std::vector<T> best_weights_, best_raw_;
-  Adam<T> best_adam_w_, best_adam_p_;
 };
 
 }  // namespace pinnbilo

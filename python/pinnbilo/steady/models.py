@@ -157,15 +157,8 @@ class AggregationDiffusion:
             raise InputError(
                 f"data grid {data.grid} differs from the model grid {self.grid}; use the same PeriodicGrid"
             )
-        # The binding takes any 1-D float array for sigma and mass; _core.pyi says Sequence[float].
         core = _core.AggregationDiffusionFit(
-            self.grid.n,
-            self.grid.length,
-            self.kappa,
-            data.u,
-            data.weights,
-            data.sigma,  # type: ignore[arg-type]
-            data.mass,  # type: ignore[arg-type]
+            self.grid.n, self.grid.length, self.kappa, data.u, data.weights, data.sigma, data.mass
         )
         for name, setter, set_vals, lag in (
             ("V", core.set_v_network, core.set_v_values, self.grid.x),
@@ -307,15 +300,8 @@ class Semilinear:
             )
         lo, hi = float(data.u.min()), float(data.u.max())
         self.u_range = (lo, hi) if hi > lo else (lo - 1.0, lo + 1.0)
-        # The binding takes any 1-D float array for left and right; _core.pyi says Sequence[float].
         core = _core.SemilinearFit(
-            self.grid.n,
-            self.grid.h,
-            self.diffusion,
-            data.u,
-            data.weights,
-            data.left,  # type: ignore[arg-type]
-            data.right,  # type: ignore[arg-type]
+            self.grid.n, self.grid.h, self.diffusion, data.u, data.weights, data.left, data.right
         )
         feats = self.features(np.broadcast_to(self.grid.x, data.u.shape), data.u)
         core.set_g_network((self.spec.sizes(feats.shape[0]), self.spec.activation, feats))
