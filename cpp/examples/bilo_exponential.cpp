@@ -51,12 +51,14 @@ ProblemDef exponential_growth() {
   def.n_params = 1;  // a
 
   // u = 1 + t * N
-  def.transform_leaves = {{LeafKind::Coord, 0, {}}, {LeafKind::Net, 0, {}}};
-  def.transform.code = {leaf(0), leaf(1), binary(OpCode::Mul, 0, 1), add_const(2, 1.0)};
+  def.transforms.emplace_back();
+  def.transforms.back().leaves = {{LeafKind::Coord, 0, {}}, {LeafKind::Net, 0, {}}};
+  def.transforms.back().program.code = {leaf(0), leaf(1), binary(OpCode::Mul, 0, 1), add_const(2, 1.0)};
 
   // r = u_t - a * u
-  def.residual_leaves = {{LeafKind::UDeriv, 0, {1}}, {LeafKind::Param, 0, {}}, {LeafKind::UDeriv, 0, {0}}};
-  def.residual.code = {leaf(0), leaf(1), leaf(2), binary(OpCode::Mul, 1, 2), binary(OpCode::Sub, 0, 3)};
+  def.residuals.emplace_back();
+  def.residuals.back().leaves = {{LeafKind::UDeriv, 0, {1}}, {LeafKind::Param, 0, {}}, {LeafKind::UDeriv, 0, {0}}};
+  def.residuals.back().program.code = {leaf(0), leaf(1), leaf(2), binary(OpCode::Mul, 1, 2), binary(OpCode::Sub, 0, 3)};
   return def;
 }
 

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <exception>
+#include <memory>
 #include <string>
 #include <tuple>
 #include <type_traits>
@@ -124,7 +125,7 @@ std::vector<Leaf> leaves_from(const py::list& items) {
 // functions: one (input coordinate indices, layer sizes, activation, transform ops, transform leaves) per function.
 ProblemDef problem_from(int n_coords, int n_params, const py::list& transform, const py::list& transform_leaves,
                         const py::list& residual, const py::list& residual_leaves, const py::list& functions,
-                        int n_known) {
+                        int n_known, bool validate = true) {
   ProblemDef def;
   def.n_coords = n_coords;
   def.n_params = n_params;
@@ -139,10 +140,48 @@ ProblemDef problem_from(int n_coords, int n_params, const py::list& transform, c
     f.transform_leaves = leaves_from(t[4].cast<py::list>());
     def.functions.push_back(std::move(f));
   }
-  def.transform = program_from(transform);
-  def.transform_leaves = leaves_from(transform_leaves);
-  def.residual = program_from(residual);
-  def.residual_leaves = leaves_from(residual_leaves);
+  if (!validate) return def;
+  def.transforms = {Expression{program_from(transform), leaves_from(transform_leaves)}};
+  def.residuals = {Expression{program_from(residual), leaves_from(residual_leaves)}};
+  def.validate();
+  return def;
+}
+
+// An expression as the pair (ops, leaves) Python compiles.
+Expression expression_from(const py::handle& item, const std::string& what) {
+  auto t = item.cast<py::tuple>();
+  if (t.size() < 2) throw InputError(what + ": every expression is (ops, leaves, ...)");
+  return Expression{program_from(t[0].cast<py::list>()), leaves_from(t[1].cast<py::list>())};
+}
+
+template <class K>
+K get(const py::dict& d, const char* key) {
+  if (!d.contains(key)) throw InputError(std::string("problem definition: missing '") + key + "'");
+  return d[key].cast<K>();
+}
+
+// The general problem statement: {n_coords, n_params, n_fields, n_known, functions, transforms:
+// [(ops, leaves)], residuals: [(ops, leaves)], conditions: [(ops, leaves, weight, paired)],
+// observations: [(ops, leaves, integral)]}.
+ProblemDef problem_from_dict(const py::dict& d) {
+  ProblemDef def = problem_from(get<int>(d, "n_coords"), get<int>(d, "n_params"), py::list(), py::list(), py::list(),
+                                py::list(), d.contains("functions") ? d["functions"].cast<py::list>() : py::list(),
+                                get<int>(d, "n_known"), false);
+  def.n_fields = get<int>(d, "n_fields");
+  def.transforms.clear();
+  def.residuals.clear();
+  for (const auto& e : get<py::list>(d, "transforms")) def.transforms.push_back(expression_from(e, "transform"));
+  for (const auto& e : get<py::list>(d, "residuals")) def.residuals.push_back(expression_from(e, "residual"));
+  for (const auto& e : get<py::list>(d, "conditions")) {
+    auto t = e.cast<py::tuple>();
+    if (t.size() != 4) throw InputError("condition: (ops, leaves, weight, paired)");
+    def.conditions.push_back(ConditionDef{expression_from(e, "condition"), t[2].cast<double>(), t[3].cast<bool>()});
+  }
+  for (const auto& e : get<py::list>(d, "observations")) {
+    auto t = e.cast<py::tuple>();
+    if (t.size() != 3) throw InputError("observation: (ops, leaves, integral)");
+    def.observations.push_back(ObservationDef{expression_from(e, "observation"), t[2].cast<bool>()});
+  }
   def.validate();
   return def;
 }
@@ -285,6 +324,83 @@ void bind_trainer(py::module_& m, const char* name) {
            py::arg("bounds"), py::arg("collocation"), py::arg("data_points"), py::arg("data_values"),
            py::arg("options"), py::arg("seed"), py::arg("functions") = py::list(), py::arg("n_known") = 0,
            py::arg("known") = py::none())
+      .def_static(
+          "create",
+          [](const py::dict& problem, const std::vector<std::vector<int>>& nets, const std::string& activation,
+             int method, const std::vector<std::tuple<double, double, double>>& bounds, const py::object& collocation,
+             const py::object& known, const py::list& conditions, const py::list& observations,
+             const py::dict& options, std::uint64_t seed) {
+            ProblemDef def = problem_from_dict(problem);
+            const int nc = def.n_coords, nk = def.n_known;
+            auto col = as_matrix<T>(collocation, -1, nc, "collocation points");
+            require_all_finite(col, "collocation points");
+            if (col.shape(0) == 0) throw InputError("collocation points: need at least one point");
+            auto kn = known_values<T>(known, col.shape(0), nk);
+            if (method != 0 && method != 1) throw InputError("method must be 0 (PINN) or 1 (BiLO)");
+            auto matrix = [&](const py::dict& d, const char* key, const std::string& what) {
+              auto a = as_matrix<T>(d[key], -1, nc, what);
+              require_all_finite(a, what);
+              if (a.shape(0) == 0) throw InputError(what + ": need at least one point");
+              return std::vector<T>(a.data(), a.data() + a.size());
+            };
+            auto vec = [&](const py::dict& d, const char* key, const std::string& what) {
+              if (!d.contains(key) || d[key].is_none()) return std::vector<T>();
+              auto a = as_vector<T>(d[key], -1, what);
+              require_all_finite(a, what);
+              return std::vector<T>(a.data(), a.data() + a.size());
+            };
+            auto known_of = [&](const py::dict& d, std::size_t rows, const std::string& what) {
+              if (nk == 0 || !d.contains("known") || d["known"].is_none()) return std::vector<T>();
+              auto a = as_matrix<T>(d["known"], static_cast<py::ssize_t>(rows), nk, what + " known values");
+              require_all_finite(a, what + " known values");
+              return std::vector<T>(a.data(), a.data() + a.size());
+            };
+            std::vector<ConditionPoints<T>> cps;
+            for (std::size_t c = 0; c < conditions.size(); ++c) {
+              const std::string what = "condition " + std::to_string(c);
+              auto d = conditions[c].cast<py::dict>();
+              ConditionPoints<T> cp;
+              cp.points = matrix(d, "points", what + " points");
+              cp.known = known_of(d, cp.points.size() / static_cast<std::size_t>(nc), what);
+              cps.push_back(std::move(cp));
+            }
+            std::vector<ObservationData<T>> ods;
+            for (std::size_t o = 0; o < observations.size(); ++o) {
+              const std::string what = "observation " + std::to_string(o);
+              auto d = observations[o].cast<py::dict>();
+              ObservationData<T> od;
+              od.points = matrix(d, "points", what + " points");
+              od.values = vec(d, "values", what + " values");
+              od.weights = vec(d, "weights", what + " weights");
+              od.quadrature = vec(d, "quadrature", what + " quadrature weights");
+              od.known = known_of(d, od.points.size() / static_cast<std::size_t>(nc), what);
+              ods.push_back(std::move(od));
+            }
+            std::vector<ParamBound> pb;
+            for (const auto& b : bounds) pb.push_back(ParamBound{std::get<0>(b), std::get<1>(b), std::get<2>(b)});
+            std::vector<Mlp> mlps;
+            for (const auto& sizes : nets) mlps.emplace_back(sizes, func_from_name(activation));
+            if (mlps.empty()) throw InputError("need at least one network");
+            return std::make_unique<TR>(mlps.size() == 1 ? Networks(mlps[0]) : Networks(mlps), def,
+                                        static_cast<Method>(method), pb, col.data(),
+                                        static_cast<std::size_t>(col.shape(0)), nk > 0 ? kn.data() : nullptr, cps, ods,
+                                        options_from(options), seed);
+          },
+          py::arg("problem"), py::arg("nets"), py::arg("activation"), py::arg("method"), py::arg("bounds"),
+          py::arg("collocation"), py::arg("known"), py::arg("conditions"), py::arg("observations"),
+          py::arg("options"), py::arg("seed"),
+          "A trainer for the general problem statement: several fields, conditions, observations. nets: the layer "
+          "sizes of one shared network, or of one network per field.")
+      .def_property_readonly("n_fields", [](TR& t) { return t.problem().n_fields; })
+      .def_property_readonly("n_observations", &TR::n_observations)
+      .def("observe", [](TR& t, int o) {
+             std::vector<T> y;
+             {
+               py::gil_scoped_release release;
+               y = t.observe(o);
+             }
+             return to_numpy(y);
+           }, "Observation o's predictions at its own points (one value per row).")
       .def_property_readonly("n_weights", [](TR& t) { return t.weights().size(); })
       .def_property_readonly("n_raw", [](TR& t) { return t.raw_params().size(); },
                              "Length of the raw upper vector: parameters, then the functions' weights.")
@@ -506,17 +622,19 @@ void bind_trainer(py::module_& m, const char* name) {
           "as a dict. A Python exception in the callback (Ctrl-C) ends the run and is re-raised after it.")
       .def(
           "predict",
-          [](TR& t, const py::object& points, const std::vector<std::vector<int>>& derivs) {
+          [](TR& t, const py::object& points, const std::vector<std::vector<int>>& derivs, int field) {
             const int nc = t.problem().n_coords;
+            if (field < 0 || field >= t.problem().n_fields) throw InputError("field index out of range");
             auto p = as_matrix<T>(points, -1, nc, "points");
             require_all_finite(p, "points");
             if (p.shape(0) == 0) throw InputError("points: need at least one point");
             const auto n = static_cast<std::size_t>(p.shape(0));
             Array<T> out({static_cast<py::ssize_t>(derivs.size()), static_cast<py::ssize_t>(n)});
-            t.predict(p.data(), n, derivs, out.mutable_data());
+            t.predict(field, p.data(), n, derivs, out.mutable_data());
             return out;
           },
-          "u and its derivatives (multi-indices over the network inputs) at points (n, n_coords): (len(derivs), n).")
+          py::arg("points"), py::arg("derivs"), py::arg("field") = 0,
+          "Field `field` (default 0) and its derivatives (multi-indices over the network inputs) at points (n, n_coords): (len(derivs), n).")
       .def(
           "residual",
           [](TR& t, const py::object& points, const py::object& known) {

@@ -108,12 +108,34 @@ void History::clear() {
 // ---------------------------------------------------------------------------------------------
 // Trainer
 
+namespace {
+
+template <class T>
+std::vector<ObservationData<T>> point_values(const T* points, const T* values, std::size_t n, int n_coords) {
+  require(n > 0, "need at least one data point");
+  ObservationData<T> d;
+  d.points.assign(points, points + n * static_cast<std::size_t>(n_coords));
+  d.values.assign(values, values + n);
+  return {d};
+}
+
+}  // namespace
+
 template <class T>
 Trainer<T>::Trainer(const Mlp& mlp, const ProblemDef& def, Method method, std::vector<ParamBound> bounds,
                     const T* collocation, std::size_t n_res, const T* data_points, const T* data_values,
                     std::size_t n_data, TrainerOptions options, std::uint64_t seed, const T* known)
-    : mlp_(mlp), def_(def), method_(method), bounds_(std::move(bounds)), options_(options) {
+    : Trainer(Networks(mlp), def, method, std::move(bounds), collocation, n_res, known, {},
+              point_values(data_points, data_values, n_data, def.n_coords), options, seed) {}
+
+template <class T>
+Trainer<T>::Trainer(const Networks& nets, const ProblemDef& def, Method method, std::vector<ParamBound> bounds,
+                    const T* collocation, std::size_t n_res, const T* known,
+                    const std::vector<ConditionPoints<T>>& conditions,
+                    const std::vector<ObservationData<T>>& observations, TrainerOptions options, std::uint64_t seed)
+    : nets_(nets), def_(def), method_(method), bounds_(std::move(bounds)), options_(options) {
   def_.validate();
+  nets_.validate(def_.n_fields, def_.n_net_inputs(method_));
   validate_options(options_);
   require(bounds_.size() == static_cast<std::size_t>(def_.n_params),
           "need one bound per parameter: got " + std::to_string(bounds_.size()) + " for " +
@@ -124,11 +146,44 @@ Trainer<T>::Trainer(const Mlp& mlp, const ProblemDef& def, Method method, std::v
     require(std::isfinite(b.gain) && b.gain > 0, "a parameter's gain must be a positive finite number");
   }
   require(n_res > 0, "need at least one collocation point");
-  require(n_data > 0, "need at least one data point");
   set_collocation(collocation, n_res, known);
-  data_ = std::make_unique<DataTerm<T>>(mlp_, def_, method_, data_points, data_values, n_data);
-  weights_.resize(mlp_.n_params());
-  mlp_.init_params(weights_.data(), seed);
+  const std::size_t nc = static_cast<std::size_t>(def_.n_coords), nk = static_cast<std::size_t>(def_.n_known);
+  require(conditions.size() == def_.conditions.size(),
+          "need the points of every condition: got " + std::to_string(conditions.size()) + " point sets for " +
+              std::to_string(def_.conditions.size()) + " conditions");
+  for (std::size_t c = 0; c < conditions.size(); ++c) {
+    const ConditionPoints<T>& cp = conditions[c];
+    const std::string what = "condition " + std::to_string(c);
+    require(!cp.points.empty() && cp.points.size() % nc == 0, what + ": need points of shape (n, n_coords), n >= 1");
+    const std::size_t n = cp.points.size() / nc;
+    require(cp.known.empty() || cp.known.size() == n * nk, what + ": known values must be n x n_known");
+    conditions_.push_back(std::make_unique<ResidualTerm<T>>(
+        nets_, def_, method_, std::vector<Expression>{def_.conditions[c].residual}, def_.conditions[c].paired,
+        cp.points.data(), cp.known.empty() ? nullptr : cp.known.data(), n));
+  }
+  const std::vector<ObservationDef> obs = def_.resolved_observations();
+  require(observations.size() == obs.size(), "need the data of every observation: got " +
+                                                 std::to_string(observations.size()) + " for " +
+                                                 std::to_string(obs.size()) + " observations");
+  for (std::size_t o = 0; o < obs.size(); ++o) {
+    const ObservationData<T>& d = observations[o];
+    const std::string what = "observation " + std::to_string(o);
+    require(!d.points.empty() && d.points.size() % nc == 0, what + ": need points of shape (n, n_coords), n >= 1");
+    const std::size_t n = d.points.size() / nc, rows = obs[o].integral ? 1 : n;
+    require(d.values.size() == rows, what + ": expected " + std::to_string(rows) + " values, got " +
+                                         std::to_string(d.values.size()));
+    require(d.weights.empty() || d.weights.size() == rows, what + ": expected one weight per value");
+    require(!obs[o].integral || d.quadrature.size() == n, what + ": an integral needs one quadrature weight per point");
+    require(d.known.empty() || d.known.size() == n * nk, what + ": known values must be n x n_known");
+    const std::vector<T> ones(rows, T(1));
+    observations_.push_back(std::make_unique<ObservationTerm<T>>(
+        nets_, def_, method_, obs[o], d.points.data(), n, d.values.data(),
+        d.weights.empty() ? ones.data() : d.weights.data(), obs[o].integral ? d.quadrature.data() : nullptr,
+        d.known.empty() ? nullptr : d.known.data()));
+    n_data_rows_ += rows;
+  }
+  weights_.resize(nets_.n_params());
+  nets_.init_params(weights_.data(), seed);
   raw_.assign(def_.n_upper(), T(0));
   for (int j = 0; j < def_.n_params; ++j) raw_[j] = static_cast<T>(bounds_[j].to_raw(bounds_[j].to_physical(0.0)));
   // Each function network gets its own stream of the seed.
@@ -146,7 +201,7 @@ Trainer<T>::Trainer(const Mlp& mlp, const ProblemDef& def, Method method, std::v
 template <class T>
 void Trainer<T>::set_collocation(const T* points, std::size_t n, const T* known) {
   require(n > 0, "need at least one collocation point");
-  residual_ = std::make_unique<ResidualTerm<T>>(mlp_, def_, method_, points, known, n);
+  residual_ = std::make_unique<ResidualTerm<T>>(nets_, def_, method_, def_.residuals, false, points, known, n);
   if (def_.n_functions() > 0) smooth_ = std::make_unique<SmoothnessTerm<T>>(def_.functions, def_.n_coords, points, n);
 }
 
@@ -243,16 +298,37 @@ void Trainer<T>::chain_to_raw(const T* raw, const T* grad_physical, T* grad_raw)
 }
 
 template <class T>
+typename ResidualTerm<T>::Losses Trainer<T>::residual_losses(const T* weights, const T* phys, double w_rgrad,
+                                                             T* grad_w, T* grad_phys) {
+  auto total = residual_->evaluate(weights, phys, options_.w_res, w_rgrad, grad_w, grad_phys);
+  for (std::size_t c = 0; c < conditions_.size(); ++c) {
+    const double wc = def_.conditions[c].weight;
+    const auto l = conditions_[c]->evaluate(weights, phys, options_.w_res * wc, w_rgrad * wc, grad_w, grad_phys);
+    total.res += wc * l.res;
+    total.rgrad += wc * l.rgrad;
+  }
+  return total;
+}
+
+template <class T>
+double Trainer<T>::data_loss(const T* weights, const T* phys, T* grad_w, T* grad_phys) {
+  const double per_row = 1.0 / static_cast<double>(n_data_rows_);
+  double sum = 0.0;
+  for (auto& o : observations_) sum += o->evaluate(weights, phys, options_.w_data * per_row, grad_w, grad_phys);
+  return sum * per_row;
+}
+
+template <class T>
 Losses Trainer<T>::pinn(const T* weights, const T* raw, T* grad_w, T* grad_raw) {
   raw_to_physical(raw, phys_.data());
   std::fill(grad_phys_.begin(), grad_phys_.end(), T(0));
   T* gp = grad_raw ? grad_phys_.data() : nullptr;
   Losses l;
   // The PINN objective has no residual-gradient term (its weight is 0 here even for a BiLO trainer).
-  const auto r = residual_->evaluate(weights, phys_.data(), options_.w_res, 0.0, grad_w, gp);
+  const auto r = residual_losses(weights, phys_.data(), 0.0, grad_w, gp);
   l.res = r.res;
   l.rgrad = r.rgrad;
-  l.data = data_->evaluate(weights, phys_.data(), options_.w_data, grad_w, gp);
+  l.data = data_loss(weights, phys_.data(), grad_w, gp);
   if (smooth_) l.reg = smooth_->evaluate(phys_.data() + def_.n_params, options_.w_reg, gp ? gp + def_.n_params : nullptr);
   l.total = options_.w_res * l.res + options_.w_data * l.data + options_.w_reg * l.reg;
   if (grad_raw) chain_to_raw(raw, grad_phys_.data(), grad_raw);
@@ -263,7 +339,7 @@ template <class T>
 Losses Trainer<T>::lower(const T* weights, const T* raw, T* grad_w) {
   raw_to_physical(raw, phys_.data());
   Losses l;
-  const auto r = residual_->evaluate(weights, phys_.data(), options_.w_res, options_.w_rgrad, grad_w, nullptr);
+  const auto r = residual_losses(weights, phys_.data(), options_.w_rgrad, grad_w, nullptr);
   l.res = r.res;
   l.rgrad = r.rgrad;
   l.total = options_.w_res * l.res + options_.w_rgrad * l.rgrad;
@@ -276,7 +352,7 @@ Losses Trainer<T>::upper(const T* weights, const T* raw, T* grad_raw) {
   std::fill(grad_phys_.begin(), grad_phys_.end(), T(0));
   Losses l;
   T* gp = grad_raw ? grad_phys_.data() : nullptr;
-  l.data = data_->evaluate(weights, phys_.data(), options_.w_data, nullptr, gp);
+  l.data = data_loss(weights, phys_.data(), nullptr, gp);
   if (smooth_) l.reg = smooth_->evaluate(phys_.data() + def_.n_params, options_.w_reg, gp ? gp + def_.n_params : nullptr);
   l.total = options_.w_data * l.data + options_.w_reg * l.reg;
   if (grad_raw) chain_to_raw(raw, grad_phys_.data(), grad_raw);
@@ -504,19 +580,22 @@ RunResult Trainer<T>::run(const RunControl& c, const std::function<bool(long)>& 
 }
 
 template <class T>
-void Trainer<T>::predict(const T* points, std::size_t n, const std::vector<MultiIndex>& derivs, T* out) {
+void Trainer<T>::predict(int field, const T* points, std::size_t n, const std::vector<MultiIndex>& derivs,
+                         T* out) {
+  require(field >= 0 && field < def_.n_fields, "field index out of range");
+  require(n > 0, "need at least one point");
   const int n_inputs = def_.n_net_inputs(method_);
   for (const auto& d : derivs)
     require(d.size() == static_cast<std::size_t>(n_inputs),
             "a derivative multi-index must have one entry per network input (" + std::to_string(n_inputs) + ")");
   JetSpec spec(n_inputs, derivs);
-  SolutionJets<T> sol(mlp_, def_, method_, spec, points, n);
+  SolutionJets<T> sol(nets_, def_, method_, spec, points, n);
   raw_to_physical(raw_.data(), phys_.data());
   sol.forward(weights_.data(), phys_.data());
   for (std::size_t r = 0; r < derivs.size(); ++r) {
     const int idx = spec.index_of(derivs[r]);
     const T f = static_cast<T>(spec.factorial(idx));
-    const T* src = sol.u() + static_cast<std::size_t>(idx) * n;
+    const T* src = sol.u(field) + static_cast<std::size_t>(idx) * n;
     for (std::size_t i = 0; i < n; ++i) out[r * n + i] = f * src[i];
   }
 }
@@ -546,22 +625,33 @@ void Trainer<T>::predict_function(int k, const T* points, std::size_t n, const s
 
 template <class T>
 std::size_t Trainer<T>::residual_rows() const {
-  return static_cast<std::size_t>(1 + def_.n_perturb(method_));
+  return def_.residuals.size() * static_cast<std::size_t>(1 + def_.n_perturb(method_));
 }
 
 template <class T>
 void Trainer<T>::residual(const T* points, std::size_t n, T* out, const T* known) {
-  ResidualTerm<T> term(mlp_, def_, method_, points, known, n);
+  require(n > 0, "need at least one point");
+  ResidualTerm<T> term(nets_, def_, method_, def_.residuals, false, points, known, n);
   raw_to_physical(raw_.data(), phys_.data());
   term.evaluate(weights_.data(), phys_.data(), 1.0, 1.0, nullptr, nullptr);
-  const T* r = term.residual();
-  std::copy(r, r + n, out);  // r itself: the constant coefficient
-  if (method_ == Method::BiLO) {
+  const std::size_t per = static_cast<std::size_t>(1 + def_.n_perturb(method_));
+  for (int m = 0; m < term.n_residuals(); ++m) {
+    const T* r = term.residual(m);
+    T* o = out + static_cast<std::size_t>(m) * per * n;
+    std::copy(r, r + n, o);  // r itself: the constant coefficient
     for (int j = 0; j < def_.n_perturb(method_); ++j) {  // dr/dp_j: the coefficient of the unit monomial p_j
       const T* row = r + static_cast<std::size_t>(term.residual_spec().unit(j)) * n;
-      std::copy(row, row + n, out + static_cast<std::size_t>(1 + j) * n);
+      std::copy(row, row + n, o + static_cast<std::size_t>(1 + j) * n);
     }
   }
+}
+
+template <class T>
+std::vector<T> Trainer<T>::observe(int o) {
+  require(o >= 0 && o < n_observations(), "observation index out of range");
+  raw_to_physical(raw_.data(), phys_.data());
+  observations_[static_cast<std::size_t>(o)]->evaluate(weights_.data(), phys_.data(), 0.0, nullptr, nullptr);
+  return observations_[static_cast<std::size_t>(o)]->prediction();
 }
 
 template class Trainer<float>;

@@ -22,11 +22,13 @@ inline ProblemDef ode() {
   ProblemDef d;
   d.n_coords = 1;
   d.n_params = 2;
-  d.transform_leaves = {{LeafKind::Param, 1, {}}, {LeafKind::Coord, 0, {}}, {LeafKind::Net, 0, {}}};
-  d.transform.code = {leaf(0), leaf(1), leaf(2), mul(1, 2), add(0, 3)};
-  d.residual_leaves = {{LeafKind::UDeriv, 0, {1}}, {LeafKind::Param, 0, {}}, {LeafKind::UDeriv, 0, {0}},
+  d.transforms.emplace_back();
+  d.transforms.back().leaves = {{LeafKind::Param, 1, {}}, {LeafKind::Coord, 0, {}}, {LeafKind::Net, 0, {}}};
+  d.transforms.back().program.code = {leaf(0), leaf(1), leaf(2), mul(1, 2), add(0, 3)};
+  d.residuals.emplace_back();
+  d.residuals.back().leaves = {{LeafKind::UDeriv, 0, {1}}, {LeafKind::Param, 0, {}}, {LeafKind::UDeriv, 0, {0}},
                        {LeafKind::Param, 1, {}},   {LeafKind::Coord, 0, {}}};
-  d.residual.code = {leaf(0), leaf(1),   leaf(2),   mul(1, 2),           sub(0, 3),
+  d.residuals.back().program.code = {leaf(0), leaf(1),   leaf(2),   mul(1, 2),           sub(0, 3),
                      leaf(3), leaf(4),   mul(5, 6), unary(Func::Sin, 7), add(4, 8)};
   return d;
 }
@@ -36,12 +38,14 @@ inline ProblemDef pde() {
   ProblemDef d;
   d.n_coords = 2;
   d.n_params = 1;
-  d.transform_leaves = {{LeafKind::Coord, 0, {}}, {LeafKind::Coord, 1, {}}, {LeafKind::Net, 0, {}}};
-  d.transform.code = {leaf(0),   leaf(1),          leaf(2),   unary(Func::Sin, 1), mul(0, 1),
+  d.transforms.emplace_back();
+  d.transforms.back().leaves = {{LeafKind::Coord, 0, {}}, {LeafKind::Coord, 1, {}}, {LeafKind::Net, 0, {}}};
+  d.transforms.back().program.code = {leaf(0),   leaf(1),          leaf(2),   unary(Func::Sin, 1), mul(0, 1),
                       neg(1),    add_const(5, 1.0), mul(4, 6), mul(7, 2),           add(3, 8)};
-  d.residual_leaves = {{LeafKind::UDeriv, 0, {1, 0}}, {LeafKind::Param, 0, {}}, {LeafKind::UDeriv, 0, {0, 2}},
+  d.residuals.emplace_back();
+  d.residuals.back().leaves = {{LeafKind::UDeriv, 0, {1, 0}}, {LeafKind::Param, 0, {}}, {LeafKind::UDeriv, 0, {0, 2}},
                        {LeafKind::UDeriv, 0, {0, 0}}, {LeafKind::Coord, 1, {}}};
-  d.residual.code = {leaf(0), leaf(1),   leaf(2),   mul(1, 2), sub(0, 3),           leaf(3),
+  d.residuals.back().program.code = {leaf(0), leaf(1),   leaf(2),   mul(1, 2), sub(0, 3),           leaf(3),
                      mul(5, 5), add(4, 6), leaf(4), unary(Func::Exp, 8), scale(9, 0.5), sub(7, 10)};
   return d;
 }

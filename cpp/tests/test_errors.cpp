@@ -96,18 +96,29 @@ TEST(errors, problem) {
   };
   CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.n_coords = 0; }).validate());
   CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.n_params = -1; }).validate());
-  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residual_leaves[1].index = 2; }).validate());
-  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residual_leaves[4].index = 1; }).validate());
-  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residual_leaves[1].kind = LeafKind::Net; }).validate());
+  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residuals[0].leaves[1].index = 2; }).validate());
+  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residuals[0].leaves[4].index = 1; }).validate());
+  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residuals[0].leaves[1].kind = LeafKind::Net; }).validate());
   CHECK_THROWS(InputError, bad([](ProblemDef& d) {
-                 d.transform_leaves[0] = {LeafKind::UDeriv, 0, {1}};
+                 d.transforms[0].leaves[0] = {LeafKind::UDeriv, 0, {1}};
                }).validate());
-  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residual_leaves[0].deriv = {1, 0}; }).validate());
-  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residual_leaves[0].deriv = {9}; }).validate());
-  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residual_leaves[0].deriv = {-1}; }).validate());
-  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residual_leaves.pop_back(); }).validate());
-  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.transform.code.clear(); }).validate());
-  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residual.code.push_back(ops::add(3, 12)); }).validate());
+  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residuals[0].leaves[0].deriv = {1, 0}; }).validate());
+  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residuals[0].leaves[0].deriv = {9}; }).validate());
+  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residuals[0].leaves[0].deriv = {-1}; }).validate());
+  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residuals[0].leaves.pop_back(); }).validate());
+  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.transforms[0].program.code.clear(); }).validate());
+  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residuals[0].program.code.push_back(ops::add(3, 12)); }).validate());
+  // Several fields: a transform per field, field indices in range.
+  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.n_fields = 2; }).validate());
+  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residuals[0].leaves[0].index = 1; }).validate());
+  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.transforms[0].leaves[2].index = 1; }).validate());
+  CHECK_THROWS(InputError, bad([](ProblemDef& d) { d.residuals.clear(); }).validate());
+  CHECK_THROWS(InputError, bad([](ProblemDef& d) {
+                 d.conditions.push_back({d.residuals[0], -1.0, false});
+               }).validate());
+  CHECK_THROWS(InputError, bad([](ProblemDef& d) {
+                 d.observations.push_back({d.transforms[0], false});  // reads the raw network output
+               }).validate());
   problems::ode().validate();
   problems::pde().validate();
 }

@@ -6,6 +6,9 @@
 //   BiLO upper  upper           <-  w_data L_data + w_reg L_reg        (weights held fixed)
 // "upper" is the parameters and the unknown functions' network weights (ProblemDef::n_upper);
 // L_reg is the functions' smoothness, mean |grad f|^2 over the collocation points.
+// L_res (and L_rgrad) sum the residuals on the collocation points and every condition term, each
+// condition times its weight: conditions belong to the lower level, as in the BiLO paper.
+// L_data = sum over observations and their rows of w_r (y_r - d_r)^2, divided by the number of rows.
 // In a pretraining run (train_params = false) the upper variables stay fixed and BiLO skips the
 // upper level.
 #pragma once
@@ -108,6 +111,20 @@ struct TrainerOptions {
   LrSchedule schedule_weights, schedule_params, schedule_functions;
 };
 
+// Points of one condition term: n x n_coords, and n x n_known known values (empty when none).
+template <class T>
+struct ConditionPoints {
+  std::vector<T> points, known;
+};
+
+// The data of one observation (ProblemDef::observations, in order): its points (n x n_coords),
+// values and weights (n each, or 1 for an integral), quadrature weights (n, integrals only) and
+// known values (n x n_known, empty when none).  Empty weights mean 1 for every row.
+template <class T>
+struct ObservationData {
+  std::vector<T> points, values, weights, quadrature, known;
+};
+
 // One Trainer is not safe to use from several threads at once (its evaluations share work
 // buffers with the training loop): serialise the calls, as pinnbilo.Model does with its lock.
 template <class T>
@@ -115,12 +132,18 @@ class Trainer {
  public:
   // collocation: n_res x n_coords; data_points: n_data x n_coords; data_values: n_data;
   // known: n_res x def.n_known values the residual reads (null when there are none).
+  // The single-field form: data are point values of field 0.
   Trainer(const Mlp& mlp, const ProblemDef& def, Method method, std::vector<ParamBound> bounds,
           const T* collocation, std::size_t n_res, const T* data_points, const T* data_values,
           std::size_t n_data, TrainerOptions options, std::uint64_t seed, const T* known = nullptr);
+  // The general form: one ConditionPoints per def.conditions entry, one ObservationData per
+  // def.resolved_observations() entry.
+  Trainer(const Networks& nets, const ProblemDef& def, Method method, std::vector<ParamBound> bounds,
+          const T* collocation, std::size_t n_res, const T* known, const std::vector<ConditionPoints<T>>& conditions,
+          const std::vector<ObservationData<T>>& observations, TrainerOptions options, std::uint64_t seed);
 
   Method method() const { return method_; }
-  const Mlp& mlp() const { return mlp_; }
+  const Networks& networks() const { return nets_; }
   const ProblemDef& problem() const { return def_; }
   int n_params() const { return def_.n_params; }
   const TrainerOptions& options() const { return options_; }
@@ -175,13 +198,20 @@ class Trainer {
   // The same with schedules, keep-best, spike control, early stopping and BiLO's inner lower loop.
   RunResult run(const RunControl& control, const std::function<bool(long)>& callback);
 
-  // Prediction of u and its derivatives at points (n x n_coords), for derivative multi-indices
-  // over the network inputs (coordinates, then parameters for BiLO): out is derivs.size() x n.
-  void predict(const T* points, std::size_t n, const std::vector<MultiIndex>& derivs, T* out);
+  // Prediction of field `field` and its derivatives at points (n x n_coords), for derivative
+  // multi-indices over the network inputs (coordinates, then parameters for BiLO): out is derivs.size() x n.
+  void predict(int field, const T* points, std::size_t n, const std::vector<MultiIndex>& derivs, T* out);
+  void predict(const T* points, std::size_t n, const std::vector<MultiIndex>& derivs, T* out) {
+    predict(0, points, n, derivs, out);
+  }
+  // Observation o's predictions y_r at its own points (n_rows values, see ObservationTerm).
+  std::vector<T> observe(int o);
+  int n_observations() const { return static_cast<int>(observations_.size()); }
   // Function k and its coordinate derivatives (multi-indices over coordinates) at points: derivs.size() x n.
   void predict_function(int k, const T* points, std::size_t n, const std::vector<MultiIndex>& derivs, T* out);
-  // Residual r (and for BiLO its derivative along each parameter and function shift: rows
-  // 1..n_perturb) at points: out is residual_rows() x n.  known: n x n_known, or null.
+  // Residuals r_m (and for BiLO each one's derivative along every parameter and function shift)
+  // at points: out is residual_rows() x n, residual m in rows m (1 + n_perturb) ... (m + 1)(1 + n_perturb) - 1.
+  // known: n x n_known, or null.
   std::size_t residual_rows() const;
   void residual(const T* points, std::size_t n, T* out, const T* known = nullptr);
 
@@ -195,6 +225,10 @@ class Trainer {
   // Weight-only steps until the lower loss < tol (at most max_iter); false if a loss was not finite.
   bool inner_lower(long max_iter, double tol, double lr_factor, long& taken);
   double monitored(const Losses& l, Monitor m) const;
+  // The residual and condition terms, and the data misfit, with gradients added when requested.
+  typename ResidualTerm<T>::Losses residual_losses(const T* weights, const T* phys, double w_rgrad, T* grad_w,
+                                                   T* grad_phys);
+  double data_loss(const T* weights, const T* phys, T* grad_w, T* grad_phys);
   void record(const Losses& losses);
   // A copy of everything a step changes: weights, upper variables, both Adam states.
   struct Saved {
@@ -205,13 +239,15 @@ class Trainer {
   void load(const Saved& from);
   void snapshot();
 
-  Mlp mlp_;
+  Networks nets_;
   ProblemDef def_;
   Method method_;
   std::vector<ParamBound> bounds_;
   TrainerOptions options_;
   std::unique_ptr<ResidualTerm<T>> residual_;
-  std::unique_ptr<DataTerm<T>> data_;
+  std::vector<std::unique_ptr<ResidualTerm<T>>> conditions_;
+  std::vector<std::unique_ptr<ObservationTerm<T>>> observations_;
+  std::size_t n_data_rows_ = 0;
   std::unique_ptr<SmoothnessTerm<T>> smooth_;  // only when there are functions
   std::vector<T> weights_, raw_;
   Adam<T> adam_w_, adam_p_;
