@@ -189,16 +189,17 @@ const char* func_name(Func f) {
     case Func::Sigmoid: return "sigmoid";
     case Func::Softplus: return "softplus";
     case Func::Pow: return "pow";
+    case Func::Abs: return "abs";
   }
   return "?";
 }
 
 Func func_from_name(const std::string& name) {
-  for (int i = 0; i <= static_cast<int>(Func::Pow); ++i) {
+  for (int i = 0; i <= kLastFunc; ++i) {
     if (name == func_name(static_cast<Func>(i))) return static_cast<Func>(i);
   }
   throw InputError("unknown function '" + name +
-                   "'; known: tanh, sin, cos, exp, log, sigmoid, softplus, pow");
+                   "'; known: tanh, sin, cos, exp, log, sigmoid, softplus, pow, abs");
 }
 
 bool derivative_from_value(Func f, double q[3]) {
@@ -282,6 +283,15 @@ void taylor_coefficients(Func f, T p, const T* x, std::size_t n, int order, T* o
           out[static_cast<std::size_t>(k) * n + i] =
               binom == 0.0 ? T(0) : static_cast<T>(binom * std::pow(xi, pd - k));
         }
+      }
+      return;
+    }
+    case Func::Abs: {
+      for (std::size_t i = 0; i < n; ++i) {
+        const double xi = static_cast<double>(x[i]);
+        out[i] = static_cast<T>(std::fabs(xi));
+        if (order >= 1) out[n + i] = static_cast<T>(xi < 0 ? -1.0 : 1.0);
+        for (int k = 2; k <= order; ++k) out[static_cast<std::size_t>(k) * n + i] = T(0);
       }
       return;
     }

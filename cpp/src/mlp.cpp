@@ -33,7 +33,7 @@ struct SplitMix64 {
 Mlp::Mlp(std::vector<int> sizes, Func activation) : sizes_(std::move(sizes)), activation_(activation) {
   require(sizes_.size() >= 2, "Mlp: need at least input and output sizes");
   for (int s : sizes_) require(s > 0, "Mlp: every layer size must be positive, got " + std::to_string(s));
-  require(activation != Func::Pow && activation != Func::Log,
+  require(activation != Func::Pow && activation != Func::Log && activation != Func::Abs,
           std::string("Mlp: activation '") + func_name(activation) + "' is not allowed; use tanh, sin, "
           "cos, sigmoid, softplus or exp");
   for (int l = 0; l + 1 < static_cast<int>(sizes_.size()); ++l) {

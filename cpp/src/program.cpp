@@ -33,7 +33,7 @@ void Program::validate() const {
                                                              " must refer to an earlier op");
     if (ins.op == OpCode::Unary) {
       const int f = static_cast<int>(ins.func);
-      require(f >= 0 && f <= static_cast<int>(Func::Pow), "program: unknown function at " + std::to_string(i));
+      require(f >= 0 && f <= kLastFunc, "program: unknown function at " + std::to_string(i));
     }
   }
 }

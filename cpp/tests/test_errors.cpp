@@ -33,7 +33,7 @@ TEST(errors, jet_spec) {
 TEST(errors, functions) {
   CHECK_THROWS(InputError, func_from_name("relu"));
   CHECK_THROWS(InputError, func_from_name(""));
-  for (int i = 0; i <= static_cast<int>(Func::Pow); ++i)
+  for (int i = 0; i <= kLastFunc; ++i)
     CHECK(func_from_name(func_name(static_cast<Func>(i))) == static_cast<Func>(i));
   double x = 0.5, out[20];
   CHECK_THROWS(InputError, taylor_coefficients<double>(Func::Tanh, 0.0, &x, 1, 19, out));

@@ -19,6 +19,7 @@ from ._version import __version__
 from .checkpoint import load
 from .errors import InputError, PinnbiloError, TrainingDiverged
 from .model import PINN, BiLO, Model
+from .conditions import Condition, dirichlet, initial, neumann, periodic, robin
 from .problem import Data, Function, Parameter, Problem, ode_problem
 from .results import FitResult, History, LbfgsReport
 from .training import Schedule
@@ -42,6 +43,12 @@ __all__ = [
     "Parameter",
     "Function",
     "Data",
+    "Condition",
+    "dirichlet",
+    "neumann",
+    "robin",
+    "initial",
+    "periodic",
     "ode_problem",
     "problems",
     "expr",

@@ -19,7 +19,7 @@ if TYPE_CHECKING:
     from .model import Model
 
 FORMAT = "pinnbilo-checkpoint"
-VERSION = 2  # 2: parameters trained in units of their scale (stored as param_gains)
+VERSION = 3  # 2: parameters trained in units of their scale (param_gains); 3: observations, networks
 HISTORY_KEYS = ("step", "res", "rgrad", "data", "reg", "total", "params")
 TEMP_PREFIX, TEMP_SUFFIX = ".pinnbilo-", ".tmp"
 # What a checkpoint may ask for before anything is allocated: a file is refused, not obeyed.
@@ -47,6 +47,11 @@ def save(model: "Model", path: str) -> None:
         "global_step": t.global_step,
         "data_noise": model.data.noise,
         "param_gains": list(model.param_gains),
+        "networks": model.networks,
+        "observations": [
+            {"of": d.of, "integral": bool(d.integral), "noise": d.noise, "sigma": d.sigma is not None}
+            for d in model.observations
+        ],
     }
     arrays: Dict[str, np.ndarray] = {
         "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
@@ -56,6 +61,14 @@ def save(model: "Model", path: str) -> None:
         "data_points": model.data.points,
         "data_values": model.data.values,
     }
+    for k, d in enumerate(model.observations):
+        if k > 0:  # observation 0 is data_points, data_values
+            arrays[f"obs{k}_points"] = d.points
+            arrays[f"obs{k}_values"] = d.values
+        if d.sigma is not None:
+            arrays[f"obs{k}_sigma"] = np.asarray(d.sigma)
+        if d.quadrature is not None:
+            arrays[f"obs{k}_quadrature"] = d.quadrature
     for group in ("weights", "params"):
         for key in ("m", "v", "v_max"):
             arrays[f"adam_{group}_{key}"] = np.asarray(adam[group][key])
@@ -165,7 +178,13 @@ def load(path: str, problem: "Optional[Problem]" = None, strict: bool = True) ->
         raise InputError(f"{path}: data_noise {noise!r} must be a finite number >= 0")
     cls = {"pinn": PINN, "bilo": BiLO}[method]
     n_in = len(problem.coords) + (len(problem.params) + len(problem.functions) if method == "bilo" else 0)
-    n_weights = _n_weights([n_in, *hidden, 1])
+    networks = meta.get("networks", "shared")
+    if networks not in ("shared", "per_field"):
+        raise InputError(f"{path}: unknown networks layout {networks!r}")
+    n_fields = len(problem.fields)
+    n_weights = (
+        _n_weights([n_in, *hidden, n_fields]) if networks == "shared" else n_fields * _n_weights([n_in, *hidden, 1])
+    )
     n_raw = len(problem.params) + sum(
         _n_weights([len(problem.function_inputs[f.name]), *f.hidden, 1]) for f in problem.functions
     )
@@ -185,10 +204,11 @@ def load(path: str, problem: "Optional[Problem]" = None, strict: bool = True) ->
     if n_hist > global_step:
         raise InputError(f"{path}: the history has {n_hist} records but global_step is {global_step}")
     try:
-        data = Data(arrays["data_points"], arrays["data_values"], noise=float(noise))
+        data = _observations(meta, arrays, float(noise), path)
         model = cls(
             problem,
             data,
+            networks=networks,
             hidden=hidden,
             activation=activation,
             collocation=arrays["collocation"],
@@ -220,6 +240,37 @@ def load(path: str, problem: "Optional[Problem]" = None, strict: bool = True) ->
     except (TypeError, ValueError, RuntimeError) as exc:
         raise InputError(f"{path}: checkpoint content is malformed: {exc}") from None
     return model
+
+
+def _observations(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray], noise: float, path: str) -> List[Data]:
+    """The model's observations: one Data per stored entry (version 3), else the single data set."""
+    stored = meta.get("observations")
+    if stored is None:
+        return [Data(arrays["data_points"], arrays["data_values"], noise=noise)]
+    if not isinstance(stored, list) or not stored or len(stored) > 10_000:
+        raise InputError(f"{path}: 'observations' must be a non-empty list")
+    out = []
+    for k, o in enumerate(stored):
+        if not isinstance(o, dict) or not isinstance(o.get("integral", False), bool):
+            raise InputError(f"{path}: observation {k} is malformed")
+        of = o.get("of")
+        if of is not None and not isinstance(of, str):
+            raise InputError(f"{path}: observation {k}: 'of' must be text")
+        obs_noise = o.get("noise", 0.0)
+        if not _finite_number(obs_noise) or obs_noise < 0:
+            raise InputError(f"{path}: observation {k}: noise must be a finite number >= 0")
+        out.append(
+            Data(
+                arrays["data_points" if k == 0 else f"obs{k}_points"],
+                arrays["data_values" if k == 0 else f"obs{k}_values"],
+                noise=float(obs_noise),
+                of=of,
+                sigma=arrays[f"obs{k}_sigma"] if o.get("sigma") else None,
+                integral=bool(o.get("integral", False)),
+                quadrature=arrays.get(f"obs{k}_quadrature"),
+            )
+        )
+    return out
 
 
 def _read_arrays(path: str) -> Dict[str, np.ndarray]:
@@ -254,9 +305,9 @@ def _read_meta(path: str, arrays: Mapping[str, np.ndarray]) -> Dict[str, Any]:
         raise InputError(f"{path} is not a pinnbilo checkpoint: unreadable metadata ({type(exc).__name__})") from None
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise InputError(f"{path} is not a pinnbilo checkpoint")
-    if meta.get("version") not in (1, VERSION):
+    if meta.get("version") not in (1, 2, VERSION):
         raise InputError(
-            f"{path}: checkpoint version {meta.get('version')!r} is not supported (expected 1 or {VERSION})"
+            f"{path}: checkpoint version {meta.get('version')!r} is not supported (expected 1 to {VERSION})"
         )
     return meta
 
@@ -338,6 +389,13 @@ def _definition(d: Mapping[str, Any]) -> Dict[str, Any]:
             if isinstance(f, dict)
         ],
         "sources": d.get("sources"),
+        # Version 2 files predate systems: one field u, one residual, no conditions.
+        "fields": d.get("fields", ["u"]),
+        "residuals": d.get("residuals", {"residual": d.get("residual")}),
+        "conditions": [
+            (c.get("residual"), c.get("on"), c.get("periodic"), c.get("weight")) for c in d.get("conditions", [])
+            if isinstance(c, dict)
+        ],  # fmt: skip
     }
 
 

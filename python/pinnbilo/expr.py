@@ -7,15 +7,16 @@ and the core derives the BiLO residual-gradient ``dr/da`` itself.
 
 Names inside expressions:
 
-* ``u`` the solution; ``u.t``, ``u.tt``, ``u.xt`` its derivatives (one letter per order and
-  coordinate), ``u.d(t=1, x=2)`` for any order.
-* ``N`` the raw network output (output transforms only).
+* ``u`` the solution (or each field by its name in a system, ``S``, ``I``, ...); ``u.t``,
+  ``u.tt``, ``u.xt`` its derivatives (one letter per order and coordinate), ``u.d(t=1, x=2)`` for
+  any order.
+* ``N`` the raw network output (output transforms only: the output of the transform's own field).
 * unknown functions by name (``D``, or ``D(x)``) with derivatives like u (``D.x``, ``D.xx``);
   output transforms may use their values.
 * known sources by name (callables of the coordinates evaluated at the collocation points;
   residuals only).
 * coordinates (``t``, ``x``, ...) and parameters (``a``, ...) by name.
-* functions ``exp, log, sin, cos, tanh, sigmoid, softplus, sqrt`` and the constants ``pi``, ``e``.
+* functions ``exp, log, sin, cos, tanh, sigmoid, softplus, sqrt, abs`` and the constants ``pi``, ``e``.
 """
 
 from __future__ import annotations
@@ -29,12 +30,12 @@ from .errors import InputError
 
 # Codes shared with the C++ core (cpp/include/pinnbilo/program.hpp, elementary.hpp, problem.hpp).
 OP_LEAF, OP_CONST, OP_ADD, OP_SUB, OP_MUL, OP_NEG, OP_SCALE, OP_ADDCONST, OP_UNARY = range(9)
-FUNC_CODES = {"tanh": 0, "sin": 1, "cos": 2, "exp": 3, "log": 4, "sigmoid": 5, "softplus": 6, "pow": 7}
+FUNC_CODES = {"tanh": 0, "sin": 1, "cos": 2, "exp": 3, "log": 4, "sigmoid": 5, "softplus": 6, "pow": 7, "abs": 8}
 LEAF_COORD, LEAF_PARAM, LEAF_NET, LEAF_UDERIV, LEAF_FUNC, LEAF_KNOWN = range(6)
 
 MAX_ORDER = 8  # highest derivative order per coordinate the core accepts
 
-FUNCTIONS = ("exp", "log", "sin", "cos", "tanh", "sigmoid", "softplus", "sqrt")
+FUNCTIONS = ("exp", "log", "sin", "cos", "tanh", "sigmoid", "softplus", "sqrt", "abs")
 CONSTANTS = {"pi": math.pi, "e": math.e}
 
 Number = Union[int, float]
@@ -44,8 +45,8 @@ Number = Union[int, float]
 class Expr:
     """A node of an expression graph. Build them with the operators, not directly.
 
-    ``kind`` is one of: const, coord, param, u, fn (an unknown function ``name``), known (a known
-    source ``name``), net, add, sub, mul, div, neg, pow, func.
+    ``kind`` is one of: const, coord, param, u (the field ``name``), fn (an unknown function
+    ``name``), known (a known source ``name``), net, add, sub, mul, div, neg, pow, func.
     """
 
     kind: str
@@ -90,6 +91,9 @@ class Expr:
 
     def __pos__(self) -> "Expr":
         return self
+
+    def __abs__(self) -> "Expr":
+        return Expr("func", (self,), name="abs")
 
     # -- derivatives of u ---------------------------------------------------------------------
     def d(self, **orders: int) -> "Expr":
@@ -155,7 +159,12 @@ def known(name: str) -> Expr:
     return Expr("known", name=name)
 
 
-u = Expr("u")
+def field(name: str) -> Expr:
+    """A field of a system by name; ``field("S").t`` is its t-derivative."""
+    return Expr("u", name=name)
+
+
+u = field("u")
 N = Expr("net")
 
 
@@ -176,6 +185,7 @@ tanh = _func("tanh")
 sigmoid = _func("sigmoid")
 softplus = _func("softplus")
 sqrt = _func("sqrt")
+abs_ = _func("abs")
 
 _PRECEDENCE = {"add": 1, "sub": 1, "mul": 2, "div": 2, "neg": 3, "pow": 4}
 
@@ -184,13 +194,16 @@ def to_string(e: Expr) -> str:
     """A string that :func:`parse` reads back to the same expression."""
     k = e.kind
     if k == "const":
+        for cname, cval in CONSTANTS.items():
+            if e.value == cval:
+                return cname
         return f"({e.value!r})" if math.copysign(1.0, e.value) < 0 else repr(e.value)
     if k in ("coord", "param", "known"):
         return e.name
     if k == "net":
         return "N"
     if k in ("u", "fn"):
-        base = "u" if k == "u" else e.name
+        base = (e.name or "u") if k == "u" else e.name
         if not e.deriv:
             return base
         if all(len(n) == 1 for n, _ in e.deriv):
@@ -235,11 +248,13 @@ def parse(
     allow_net: bool = False,
     functions: Optional[Mapping[str, Sequence[str]]] = None,
     known_names: Sequence[str] = (),
+    fields: Sequence[str] = ("u",),
 ) -> Expr:
     """Parse a residual or transform written as Python-like text.
 
     ``functions`` maps each unknown function's name to the coordinates it depends on;
-    ``known_names`` are known sources. Unknown names raise :class:`InputError` listing the
+    ``known_names`` are known sources; ``fields`` the names of the solution fields (with
+    ``allow_u``). Unknown names raise :class:`InputError` listing the
     names that are known.
     """
     functions = dict(functions or {})
@@ -266,7 +281,7 @@ def parse(
     names.update({f: function(f) for f in functions})
     names.update({k: known(k) for k in known_names})
     if allow_u:
-        names["u"] = u
+        names.update({f: field(f) for f in fields})
     if allow_net:
         names["N"] = N
     known_list = sorted(set(names) | set(FUNCTIONS))
@@ -283,7 +298,9 @@ def parse(
         if isinstance(node, ast.Attribute):
             base = visit(node.value)
             if base.kind not in ("u", "fn"):
-                raise InputError(f"'.{node.attr}' in {text!r}: only u and unknown functions have derivatives")
+                raise InputError(
+                    f"'.{node.attr}' in {text!r}: only the fields and unknown functions have derivatives"
+                )
             for letter in node.attr:
                 if letter not in coords:
                     raise InputError(
@@ -361,7 +378,9 @@ class CompiledProgram:
 
 def names_in(e: Expr) -> Dict[str, set]:
     """Coordinates, parameters and u-derivative names an expression uses."""
-    found: Dict[str, set] = {"coord": set(), "param": set(), "u": set(), "net": set(), "fn": set(), "known": set()}
+    found: Dict[str, set] = {
+        "coord": set(), "param": set(), "u": set(), "field": set(), "net": set(), "fn": set(), "known": set()
+    }  # fmt: skip
 
     # An explicit stack and a depth check: expressions built from pb.expr objects may be deep.
     seen, stack = set(), [(e, 1)]
@@ -376,6 +395,7 @@ def names_in(e: Expr) -> Dict[str, set]:
             found[x.kind].add(x.name)
         elif x.kind == "u":
             found["u"].add(x.deriv)
+            found["field"].add((x.name or "u", x.deriv))
         elif x.kind == "fn":
             found["fn"].add((x.name, x.deriv))
         elif x.kind == "net":
@@ -391,11 +411,14 @@ def compile_expr(
     context: str,
     functions: Optional[Mapping[str, Sequence[str]]] = None,
     known_names: Sequence[str] = (),
+    fields: Sequence[str] = ("u",),
+    net_index: int = 0,
 ) -> CompiledProgram:
     """Lower an expression DAG to the core's op list, with common subexpressions shared and
     constants folded.  ``context`` names the expression in error messages; ``functions`` maps
     unknown functions (in order) to the coordinates they depend on; ``known_names`` lists the
-    known sources (in order)."""
+    known sources (in order); ``fields`` the solution fields (in order); ``net_index`` the network
+    output that ``N`` reads (a field's transform reads its own)."""
     functions = dict(functions or {})
     fnames = list(functions)
     ops: List[Tuple[int, int, int, float, int, int]] = []
@@ -449,7 +472,7 @@ def compile_expr(
             j = list(params).index(x.name)
             return leaf(("param", j), (LEAF_PARAM, j, [])), None
         if k == "net":
-            return leaf(("net",), (LEAF_NET, 0, [])), None
+            return leaf(("net",), (LEAF_NET, int(net_index), [])), None
         if k == "known":
             if x.name not in known_names:
                 raise InputError(f"{context}: unknown source '{x.name}'; sources: {', '.join(known_names) or 'none'}")
@@ -469,6 +492,11 @@ def compile_expr(
             j = fnames.index(x.name)
             return leaf(("fn", j, tuple(multi)), (LEAF_FUNC, j, multi)), None
         if k == "u":
+            fname_u = x.name or "u"
+            if fname_u not in fields:
+                raise InputError(
+                    f"{context}: unknown field '{fname_u}'; fields: {', '.join(fields)} (declare it in fields=...)"
+                )
             multi = [0] * len(coords)
             for name, order in x.deriv:
                 if name not in coords:
@@ -477,7 +505,8 @@ def compile_expr(
                         f"coordinates: {', '.join(coords)}"
                     )
                 multi[list(coords).index(name)] = order
-            return leaf(("u", tuple(multi)), (LEAF_UDERIV, 0, multi)), None
+            fi = list(fields).index(fname_u)
+            return leaf(("u", fi, tuple(multi)), (LEAF_UDERIV, fi, multi)), None
         if k == "func":
             a, ca = lower(x.args[0])
             fname = x.name
@@ -562,6 +591,7 @@ def _eval_func(name: str, v: float, context: str) -> float:
         "sigmoid": lambda x: 1.0 / (1.0 + math.exp(-x)),
         "softplus": lambda x: math.log1p(math.exp(x)),
         "sqrt": math.sqrt,
+        "abs": abs,
     }
     try:
         return float(table[name](v))

@@ -68,9 +68,15 @@ class Model:
     data : observations (see :class:`~pinnbilo.Data`).
     hidden : hidden layer widths, e.g. ``(32, 32)``.
     activation : one of tanh, sin, cos, sigmoid, softplus, exp.
+    data : observations (see :class:`~pinnbilo.Data`): one Data, or a list of them for several
+        observed quantities (fields of a system, derivatives, integrals), each on its own points.
     collocation : residual points, (n, n_coords); default a uniform grid of ``n_res`` points
         per coordinate.
-    n_res : collocation grid size per coordinate when ``collocation`` is not given.
+    n_res : collocation grid size per coordinate when ``collocation`` is not given; default 101
+        for one coordinate, 33 for two (1,089 points, a BiLO step of a few milliseconds with the
+        default network), 13 for three, 7 beyond.
+    networks : "shared" (one network with an output per field, the default) or "per_field" (one
+        network of the same hidden sizes per field, which stiff systems often train better with).
     dtype : "float64" (default) or "float32".
     seed : seeds the weight initialisation; equal seeds give identical runs.
     w_res, w_data : loss weights; ``w_rgrad`` weights BiLO's residual-gradient term (default
@@ -93,17 +99,18 @@ class Model:
     def __init__(
         self,
         problem: Problem,
-        data: Data,
+        data: Union[Data, Sequence[Data]],
         hidden: Sequence[int] = (32, 32),
         activation: str = "tanh",
         collocation: Optional[object] = None,
-        n_res: int = 101,
+        n_res: Optional[int] = None,
         dtype: str = "float64",
         seed: int = 0,
         w_res: float = 1.0,
         w_rgrad: Optional[float] = None,
         w_data: float = 1.0,
         w_reg: float = 0.0,
+        networks: str = "shared",
         _param_gains: Optional[Sequence[float]] = None,
     ) -> None:
         if type(self) is Model:
@@ -115,8 +122,13 @@ class Model:
             w_rgrad = self.default_w_rgrad
         if not isinstance(problem, Problem):
             raise InputError(f"problem must be a pinnbilo Problem, got {type(problem).__name__}")
-        if not isinstance(data, Data):
-            raise InputError("data must be a pinnbilo.Data, e.g. problem.synthetic_data(20, noise=0.01)")
+        observations = [data] if isinstance(data, Data) else list(data) if isinstance(data, (list, tuple)) else None
+        if not observations or not all(isinstance(d, Data) for d in observations):
+            raise InputError(
+                "data must be a pinnbilo.Data or a non-empty list of them, e.g. problem.synthetic_data(20, noise=0.01)"
+            )
+        if networks not in ("shared", "per_field"):
+            raise InputError(f"networks must be 'shared' or 'per_field', got {networks!r}")
         if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
             raise InputError(f"hidden must be a sequence of layer widths such as (32, 32), got the number {hidden!r}")
         try:
@@ -136,21 +148,28 @@ class Model:
         for wname, w in (("w_res", w_res), ("w_rgrad", w_rgrad), ("w_data", w_data), ("w_reg", w_reg)):
             if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
                 raise InputError(f"{wname} must be a finite number >= 0, got {w!r}")
-        if data.points.shape[1] != len(problem.coords):
-            raise InputError(
-                f"data points have {data.points.shape[1]} columns but the problem has coordinates {problem.coords}"
-            )
+        for d in observations:
+            if d.points.shape[1] != len(problem.coords):
+                raise InputError(
+                    f"data points have {d.points.shape[1]} columns but the problem has coordinates {problem.coords}"
+                )
         self.problem = problem
-        self.data = data
+        self.observations: List[Data] = observations
+        self.data = observations[0]
+        self.networks = networks
         self.hidden = tuple(int(h) for h in hidden)
         self.activation = activation
         self.dtype = dtype
         self.seed = int(seed)
+        if n_res is None:
+            n_res = {1: 101, 2: 33, 3: 13}.get(len(problem.coords), 7)
         self.collocation = (
             problem.grid(n_res) if collocation is None else problem.as_points(collocation, "collocation points")
         )
         problem.require_inside(self.collocation, "collocation points")
-        problem.require_inside(data.points, "data points")
+        for d in observations:
+            problem.require_inside(d.points, "data points")
+        compiled_obs = [self._compile_observation(d) for d in observations]
         self.weights_config = {
             "w_res": float(w_res),
             "w_rgrad": float(w_rgrad),
@@ -161,7 +180,12 @@ class Model:
             self._require_float32_range()
         n_perturb = len(problem.params) + len(problem.functions)
         n_in = len(problem.coords) + (n_perturb if self.method == "bilo" else 0)
-        self.sizes = [n_in, *self.hidden, 1]
+        n_fields = len(problem.fields)
+        if networks == "shared":
+            self.network_sizes = [[n_in, *self.hidden, n_fields]]
+        else:
+            self.network_sizes = [[n_in, *self.hidden, 1] for _ in range(n_fields)]
+        self.sizes = self.network_sizes[0]
         trainer_cls = _core.Trainer64 if dtype == "float64" else _core.Trainer32
         lows = [-math.inf if p.bounds[0] is None else float(p.bounds[0]) for p in problem.params]
         highs = [math.inf if p.bounds[1] is None else float(p.bounds[1]) for p in problem.params]
@@ -177,36 +201,78 @@ class Model:
         )
         self.param_gains = tuple(gains)
         bounds = list(zip(lows, highs, gains))
-        self._trainer = trainer_cls(
-            self.sizes,
+        definition = {
+            "n_coords": len(problem.coords),
+            "n_params": len(problem.params),
+            "n_fields": n_fields,
+            "n_known": len(problem.sources),
+            "functions": self._function_defs(),
+            "transforms": [(c.ops, c.leaves) for c in problem.compiled_transforms],
+            "residuals": [(c.ops, c.leaves) for c in problem.compiled_residuals],
+            "conditions": [(c.program.ops, c.program.leaves, c.weight, c.paired) for c in problem.compiled_conditions],
+            "observations": [(prog.ops, prog.leaves, d.integral) for d, prog in zip(observations, compiled_obs)],
+        }
+        row_weights = _row_weights(observations)
+        obs_arrays = [
+            {
+                "points": d.points,
+                "values": d.values,
+                "weights": w,
+                "quadrature": d.quadrature,
+                "known": problem.known_values(d.points),
+            }
+            for d, w in zip(observations, row_weights)
+        ]
+        cond_arrays = [
+            {"points": c.points, "known": problem.known_values(c.points)} for c in problem.compiled_conditions
+        ]
+        self._trainer = trainer_cls.create(
+            definition,
+            self.network_sizes,
             activation,
             self._method_code,
-            len(problem.coords),
-            len(problem.params),
-            problem.compiled_transform.ops,
-            problem.compiled_transform.leaves,
-            problem.compiled_residual.ops,
-            problem.compiled_residual.leaves,
             bounds,
             self.collocation,
-            data.points,
-            data.values,
+            problem.known_values(self.collocation),
+            cond_arrays,
+            obs_arrays,
             {**self.weights_config},
             self.seed,
-            functions=self._function_defs(),
-            n_known=len(problem.sources),
-            known=problem.known_values(self.collocation),
         )
         self._trainer.set_params([p.init for p in problem.params])
+
+    def _compile_observation(self, d: Data) -> Any:
+        """The core's program for what a Data observes (its ``of``)."""
+        from . import expr as ex
+
+        p = self.problem
+        if d.of is None:
+            if len(p.fields) > 1:
+                raise InputError(
+                    f"data for a system must say what they observe: Data(..., of='{p.fields[0]}'); "
+                    f"fields: {', '.join(p.fields)}"
+                )
+            text = p.fields[0]
+        else:
+            text = d.of
+        e = ex.parse(
+            text, p.coords, p.param_names, functions=p.function_inputs, known_names=list(p.sources), fields=p.fields
+        )
+        if not ex.names_in(e)["u"]:
+            raise InputError(f"data of {text!r} must observe a field ({', '.join(p.fields)}) or an expression of them")
+        return ex.compile_expr(
+            e, p.coords, p.param_names, f"observation {text!r}", p.function_inputs, list(p.sources), fields=p.fields
+        )
 
     def _require_float32_range(self) -> None:
         """Every number the float32 core will hold must be a finite float32."""
         limit = float(np.finfo(np.float32).max)
-        arrays = {
-            "data values": self.data.values,
-            "data points": self.data.points,
-            "collocation points": self.collocation,
-        }
+        arrays = {"collocation points": self.collocation}
+        for k, d in enumerate(self.observations):
+            arrays[f"data values ({k})"] = d.values
+            arrays[f"data points ({k})"] = d.points
+            if d.sigma is not None:
+                arrays[f"data weights 1/sigma^2 ({k})"] = 1.0 / np.asarray(d.sigma) ** 2
         programs = {"the residual": self.problem.compiled_residual, "the transform": self.problem.compiled_transform}
         for what, prog in programs.items():
             arrays[f"the constants of {what}"] = np.array([op[3] for op in prog.ops], dtype=np.float64)
@@ -263,24 +329,27 @@ class Model:
 
     @_locked
     def get_weights(self) -> List[Tuple[np.ndarray, np.ndarray]]:
-        """The network as [(W, b), ...] per layer; W has shape (out, in), b shape (out,)."""
+        """The network as [(W, b), ...] per layer; W has shape (out, in), b shape (out,). With
+        ``networks="per_field"``, the layers of each field's network one network after another."""
         flat = self._trainer.get_weights()
         out, pos = [], 0
-        for n_in, n_out in zip(self.sizes[:-1], self.sizes[1:]):
-            w = flat[pos : pos + n_in * n_out].reshape(n_out, n_in).copy()
-            pos += n_in * n_out
-            b = flat[pos : pos + n_out].copy()
-            pos += n_out
-            out.append((w, b))
+        for sizes in self.network_sizes:
+            for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+                w = flat[pos : pos + n_in * n_out].reshape(n_out, n_in).copy()
+                pos += n_in * n_out
+                b = flat[pos : pos + n_out].copy()
+                pos += n_out
+                out.append((w, b))
         return out
 
     @_locked
     def set_weights(self, layers: Sequence[Tuple[np.ndarray, np.ndarray]]) -> None:
         """Inverse of :meth:`get_weights`; shapes must match exactly."""
-        if len(layers) != len(self.sizes) - 1:
-            raise InputError(f"expected {len(self.sizes) - 1} layers (W, b), got {len(layers)}")
+        shapes = [(n_out, n_in) for sizes in self.network_sizes for n_in, n_out in zip(sizes[:-1], sizes[1:])]
+        if len(layers) != len(shapes):
+            raise InputError(f"expected {len(shapes)} layers (W, b), got {len(layers)}")
         parts = []
-        for i, ((w, b), n_in, n_out) in enumerate(zip(layers, self.sizes[:-1], self.sizes[1:])):
+        for i, ((w, b), (n_out, n_in)) in enumerate(zip(layers, shapes)):
             w, b = float_array(w, f"layer {i} W"), float_array(b, f"layer {i} b")
             if w.shape != (n_out, n_in) or b.shape != (n_out,):
                 raise InputError(f"layer {i}: expected W {(n_out, n_in)} and b {(n_out,)}, got {w.shape} and {b.shape}")
@@ -304,31 +373,64 @@ class Model:
 
     # -- evaluation ----------------------------------------------------------------------------
     @_locked
-    def predict(self, points: object, derivatives: Optional[Sequence[Union[str, Mapping[str, int]]]] = None):
+    def predict(
+        self,
+        points: object,
+        derivatives: Optional[Sequence[Union[str, Mapping[str, int]]]] = None,
+        field: Optional[str] = None,
+    ) -> Any:
         """The fitted solution at points ((n, n_coords), or (n,) for one coordinate).
 
-        Without ``derivatives``: u, shape (n,). With a list such as ``["u", "u_t", "u_tt"]``
-        (or ``{"t": 2}``): a dict name -> (n,) array. BiLO models also give derivatives in the
-        parameters (``"u_a"``, ``"u_ta"``) at the current parameter values.
+        Without ``derivatives``: u, shape (n,); for a system, the field ``field``, or without it
+        a dict {field: (n,)}. With a list such as ``["u", "u_t", "u_tt"]`` (or ``{"t": 2}``; for a
+        system ``["S", "S_t", "I_t"]``): a dict name -> (n,) array. BiLO models also give
+        derivatives in the parameters (``"u_a"``, ``"u_ta"``) at the current parameter values.
         """
         p = self.problem.as_points(points)
+        fields = self.problem.fields
+        zero = [0] * self.sizes[0]
         if derivatives is None:
-            return self._trainer.predict(p, [[0] * self.sizes[0]])[0].astype(np.float64)
+            if field is None and len(fields) > 1:
+                return {f: self._trainer.predict(p, [zero], j)[0].astype(np.float64) for j, f in enumerate(fields)}
+            j = self.problem.field_index(field)
+            return self._trainer.predict(p, [zero], j)[0].astype(np.float64)
         if isinstance(derivatives, (str, Mapping)):
             derivatives = [derivatives]
+        out: Dict[str, np.ndarray] = {}
         for d in derivatives:
             if not isinstance(d, (str, Mapping)):
                 raise InputError(f"a derivative is a name such as 'u_t' or a mapping such as {{'t': 1}}, got {d!r}")
-        multis = [self._multi_index(d) for d in derivatives]
-        names = [d if isinstance(d, str) else _deriv_name(d) for d in derivatives]
-        out = self._trainer.predict(p, multis)
-        return {n: out[i].astype(np.float64) for i, n in enumerate(names)}
+            if isinstance(d, str):
+                j, multi = self._named_derivative(d)
+                name = d
+            else:
+                j = self.problem.field_index(field)
+                multi = self._multi_index(d)
+                name = _deriv_name(d, fields[j])
+            out[name] = self._trainer.predict(p, [multi], j)[0].astype(np.float64)
+        return out
+
+    def _named_derivative(self, d: str) -> Tuple[int, List[int]]:
+        """'S_t' -> (index of S, multi-index of t); 'u_ta' for BiLO's parameter derivatives."""
+        fields = self.problem.fields
+        for j, f in sorted(enumerate(fields), key=lambda jf: -len(jf[1])):
+            if d == f:
+                return j, [0] * self.sizes[0]
+            if d.startswith(f + "_"):
+                return j, self._multi_index(d[len(f) + 1 :], whole=d)
+        raise InputError(
+            f"derivative names look like {fields[0]!r}, '{fields[0]}_t', '{fields[0]}_tt'; got {d!r} "
+            f"(fields: {', '.join(fields)})"
+        )
 
     @_locked
     def residual(self, points: object) -> np.ndarray:
-        """The residual r at points: (n,)."""
+        """The residual r at points: (n,); for several residuals (n_residuals, n)."""
         p = self.problem.as_points(points)
-        return self._trainer.residual(p, self.problem.known_values(p))[0].astype(np.float64)
+        rows = self._trainer.residual(p, self.problem.known_values(p)).astype(np.float64)
+        per = rows.shape[0] // len(self.problem.residuals)
+        out = rows[::per]
+        return out[0] if out.shape[0] == 1 else out
 
     @_locked
     def function(
@@ -370,15 +472,13 @@ class Model:
             return list(self.problem.coords)
         return list(self.problem.coords) + self.problem.param_names + self.problem.function_names
 
-    def _multi_index(self, d: Union[str, Mapping[str, int]]) -> List[int]:
+    def _multi_index(self, d: Union[str, Mapping[str, int]], whole: str = "") -> List[int]:
+        """Orders over the network inputs from a mapping, or from the letters after 'u_' (whole:
+        the full name, for messages)."""
         names = self._input_names()
         if isinstance(d, str):
-            if d == "u":
-                return [0] * len(names)
-            if not d.startswith("u_"):
-                raise InputError(f"derivative names look like 'u', 'u_t', 'u_tt', 'u_ta'; got {d!r}")
             orders: Dict[str, int] = {}
-            rest = d[2:]
+            rest = d
             # Greedy match of input names (longest first) so multi-letter names work.
             while rest:
                 for name in sorted(names, key=len, reverse=True):
@@ -388,7 +488,7 @@ class Model:
                         break
                 else:
                     raise InputError(
-                        f"cannot read derivative {d!r}: inputs of this {self.display_name} network are {names}"
+                        f"cannot read derivative {whole or d!r}: inputs of this {self.display_name} network are {names}"
                     )
         else:
             orders = dict(d)
@@ -734,8 +834,25 @@ def _progress_bar(total: int, desc: str, show: bool) -> Any:
     return tqdm(total=total, desc=desc, leave=False)
 
 
-def _deriv_name(d: Mapping[str, int]) -> str:
-    return "u_" + "".join(k * int(v) for k, v in d.items()) if any(d.values()) else "u"
+def _deriv_name(d: Mapping[str, int], field: str = "u") -> str:
+    return f"{field}_" + "".join(k * int(v) for k, v in d.items()) if any(d.values()) else field
+
+
+def _row_weights(observations: Sequence[Data]) -> List[Optional[np.ndarray]]:
+    """Per-row weights 1/sigma^2 scaled to mean 1 over all rows (None everywhere without sigma):
+    the data loss is then the Gaussian negative log-likelihood up to a constant factor."""
+    given = [d.sigma is not None for d in observations]
+    if not any(given):
+        return [None] * len(observations)
+    if not all(given):
+        missing = [k for k, g in enumerate(given) if not g]
+        raise InputError(
+            f"sigma is given for some observations but not for {missing}: give every observation its standard "
+            "deviation (Data(..., sigma=...)) or none"
+        )
+    raw = [np.asarray(d.weights, dtype=np.float64) for d in observations]
+    mean = float(np.mean(np.concatenate(raw)))
+    return [w / mean for w in raw]
 
 
 class PINN(Model):

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
 from . import expr as ex
+from .conditions import Condition
 from .errors import InputError
 
 Bounds = Tuple[Optional[float], Optional[float]]
@@ -105,25 +107,41 @@ class Function:
 
 @dataclass
 class Data:
-    """Observations ``values[i] ~ u(points[i])``.
+    """Observations of one quantity: ``values[i] ~ y(points[i])``, where ``y`` is ``of``: a field
+    (``"u"``, ``"I"``), a derivative (``"u.x"``: flux data) or any expression of the fields
+    (``"S + I"``).  ``of=None`` means the problem's only field.
 
-    points: (m, n_coords) array; values: (m,) array. ``noise`` records the noise level used to
-    make synthetic data (informational).
+    points: (m, n_coords) array; values: (m,) array. ``sigma``: the noise standard deviation, a
+    number or one per point ((m,) array), so that the data loss is the Gaussian negative
+    log-likelihood up to a constant factor: each row weighs ``1 / sigma^2`` (weights are scaled to
+    mean 1 over all the observations a model gets; ``w_data`` sets the overall scale). ``noise``
+    records the relative noise level used to make synthetic data (informational).
+
+    An integral observation (see :meth:`Problem.integral_data`) has ``integral=True``: one value,
+    ``values[0] ~ sum_i quadrature[i] * y(points[i])``.
     """
 
     points: np.ndarray
     values: np.ndarray
     noise: float = 0.0
+    of: Optional[str] = None
+    sigma: Optional[Union[float, np.ndarray]] = None
+    integral: bool = False
+    quadrature: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
         pts = float_array(self.points, "data points")
         if pts.ndim == 1:
             pts = pts[:, None]
         vals = float_array(self.values, "data values")
+        if vals.ndim == 0 and self.integral:
+            vals = vals.reshape(1)
         if pts.ndim != 2:
             raise InputError(f"data points must have shape (m, n_coords), got {pts.shape}")
-        if vals.ndim != 1 or vals.shape[0] != pts.shape[0]:
-            raise InputError(f"data values must have shape ({pts.shape[0]},) to match the points, got {vals.shape}")
+        rows = 1 if self.integral else pts.shape[0]
+        if vals.ndim != 1 or vals.shape[0] != rows:
+            what = "one value (the integral)" if self.integral else f"shape ({pts.shape[0]},) to match the points"
+            raise InputError(f"data values must have {what}, got {vals.shape}")
         if pts.shape[0] == 0:
             raise InputError("data is empty: need at least one observation")
         if not np.all(np.isfinite(pts)):
@@ -135,10 +153,132 @@ class Data:
             )
         if not (isinstance(self.noise, (int, float)) and math.isfinite(self.noise) and self.noise >= 0):
             raise InputError(f"noise must be a finite number >= 0, got {self.noise!r}")
+        if self.of is not None and (not isinstance(self.of, str) or not self.of.strip()):
+            raise InputError(f"of must name what the data observe, e.g. 'u', 'I' or 'u.x', got {self.of!r}")
+        if self.sigma is not None:
+            sig = float_array(self.sigma, "sigma")
+            if sig.ndim == 0:
+                sig = np.full(rows, float(sig))
+            if sig.shape != (rows,):
+                raise InputError(f"sigma must be a number or one value per observation ({rows},), got {sig.shape}")
+            if not np.all(np.isfinite(sig)) or not np.all(sig > 0):
+                bad = np.flatnonzero(~(np.isfinite(sig) & (sig > 0)))
+                raise InputError(
+                    f"sigma must be positive and finite (a standard deviation); rows {bad[:10].tolist()} are not"
+                )
+            self.sigma = sig
+        if self.integral:
+            if self.quadrature is None:
+                raise InputError("an integral observation needs quadrature weights, one per point")
+            q = float_array(self.quadrature, "quadrature weights")
+            if q.shape != (pts.shape[0],) or not np.all(np.isfinite(q)):
+                raise InputError(f"quadrature weights must be {pts.shape[0]} finite numbers, got shape {q.shape}")
+            self.quadrature = q
+        elif self.quadrature is not None:
+            raise InputError("quadrature weights belong to integral observations (integral=True)")
         self.points, self.values = pts, vals
 
     def __len__(self) -> int:
         return int(self.values.shape[0])
+
+    @property
+    def weights(self) -> Optional[np.ndarray]:
+        """1 / sigma^2 per row, or None without sigma."""
+        return None if self.sigma is None else 1.0 / np.asarray(self.sigma) ** 2
+
+    @overload
+    @staticmethod
+    def from_arrays(
+        points: object, values: Mapping[str, object], sigma: object = None, of: None = None
+    ) -> List["Data"]: ...
+
+    @overload
+    @staticmethod
+    def from_arrays(points: object, values: object, sigma: object = None, of: Optional[str] = None) -> "Data": ...
+
+    @staticmethod
+    def from_arrays(
+        points: object, values: object, sigma: object = None, of: Optional[str] = None
+    ) -> Union["Data", List["Data"]]:
+        """Observations from arrays: ``values`` (m,) of one quantity ``of``, giving a Data; or a
+        mapping ``{field or expression: (m,) values}`` on shared points, giving one Data per entry
+        (entries that are NaN are left out of that entry: partial observation). ``sigma``: a
+        number, (m,) values, or a mapping like ``values``."""
+        if isinstance(values, Mapping):
+            if of is not None:
+                raise InputError("with values given by name, the names say what is observed; drop of=")
+            if not values:
+                raise InputError("values is an empty mapping: observe at least one quantity")
+            out = []
+            pts = float_array(points, "data points")
+            for name, v in values.items():
+                vals = float_array(v, f"values of '{name}'")
+                sig = sigma.get(name) if isinstance(sigma, Mapping) else sigma
+                keep = np.isfinite(vals)
+                if vals.ndim != 1 or (pts.ndim >= 1 and vals.shape[0] != pts.shape[0]):
+                    raise InputError(f"values of '{name}' must have one entry per point, got shape {vals.shape}")
+                if not keep.any():
+                    raise InputError(f"values of '{name}' are all NaN: nothing observed")
+                if sig is not None and np.ndim(sig) == 1:
+                    sig = float_array(sig, f"sigma of '{name}'")[keep]
+                out.append(Data(pts[keep], vals[keep], of=str(name), sigma=sig))  # type: ignore[arg-type]
+            return out
+        return Data(points, values, of=of, sigma=sigma)  # type: ignore[arg-type]
+
+    @staticmethod
+    def from_table(table: object, coords: Sequence[str], fields: Optional[Sequence[str]] = None) -> List["Data"]:
+        """Observations from a table: a CSV file (path) with a header row, or a pandas DataFrame.
+        Columns named by coordinate hold the points; every other column (or those in ``fields``)
+        is an observed quantity, with empty/NaN cells where it was not measured. A column
+        ``<name>_sigma`` gives that quantity's per-point standard deviation. One Data per quantity."""
+        columns: Dict[str, np.ndarray] = {}
+        if isinstance(table, (str, bytes)) or hasattr(table, "__fspath__"):
+            import csv
+            import os
+
+            path = os.fspath(table)  # type: ignore[arg-type]
+            if not os.path.isfile(path):
+                raise InputError(f"no table file at {path!r}")
+            with open(path, newline="") as fh:
+                rows = list(csv.reader(fh))
+            if len(rows) < 2:
+                raise InputError(f"{path}: need a header row and at least one data row")
+            header = [h.strip() for h in rows[0]]
+            body = rows[1:]
+            for j, h in enumerate(header):
+                try:
+                    columns[h] = np.array([float(r[j]) if j < len(r) and r[j].strip() else np.nan for r in body])
+                except ValueError:
+                    raise InputError(f"{path}: column '{h}' holds a value that is not a number") from None
+        elif hasattr(table, "columns") and hasattr(table, "to_numpy"):
+            for h in table.columns:  # type: ignore[attr-defined]
+                columns[str(h)] = float_array(table[h].to_numpy(dtype=float), f"column '{h}'")  # type: ignore[index]
+        else:
+            raise InputError(f"table must be a CSV path or a pandas DataFrame, got {type(table).__name__}")
+        missing = [c for c in coords if c not in columns]
+        if missing:
+            raise InputError(f"the table has no column for coordinate(s) {missing}; columns: {sorted(columns)}")
+        pts = np.stack([columns[c] for c in coords], axis=1)
+        if not np.all(np.isfinite(pts)):
+            raise InputError("the table's coordinate columns contain empty or non-numeric cells")
+        names = list(fields) if fields is not None else [
+            h for h in columns if h not in coords and not h.endswith("_sigma")
+        ]
+        if not names:
+            raise InputError("the table has no observed columns besides the coordinates")
+        out = []
+        for name in names:
+            if name not in columns:
+                raise InputError(f"the table has no column '{name}'; columns: {sorted(columns)}")
+            vals = columns[name]
+            keep = np.isfinite(vals)
+            if not keep.any():
+                continue
+            sig = columns.get(f"{name}_sigma")
+            out.append(Data(pts[keep], vals[keep], of=name, sigma=None if sig is None else sig[keep]))
+        if not out:
+            raise InputError("every observed column of the table is empty")
+        return out
 
 
 def float_array(x: object, what: str) -> np.ndarray:
@@ -161,20 +301,52 @@ def _require_finite_number(v: object, what: str) -> None:
 ExprInput = Union[str, ex.Expr]
 
 
+@dataclass
+class CompiledCondition:
+    """A condition as the core takes it: its program, weight, pairing and points (n, n_coords)."""
+
+    program: ex.CompiledProgram
+    weight: float
+    paired: bool
+    points: np.ndarray
+    expr: ex.Expr
+
+
+def _field_names(fields: object) -> Tuple[str, ...]:
+    if isinstance(fields, str) or not isinstance(fields, (list, tuple)):
+        raise InputError(f"fields must be a sequence of names such as ('S', 'I', 'R'), got {fields!r}")
+    out = tuple(fields)
+    if not out:
+        raise InputError("a problem needs at least one field")
+    for f in out:
+        if not isinstance(f, str) or not f.isidentifier() or (f in RESERVED and f != "u"):
+            raise InputError(f"field name {f!r} must be an identifier other than {sorted(RESERVED - {'u'})}")
+    if len(set(out)) != len(out):
+        raise InputError(f"duplicate field names in {out}")
+    return out
+
+
 class Problem:
-    """An inverse problem: residual r[u](z; params) = 0 on a box domain, with the solution
-    represented as ``u = transform(N, z, params)`` so boundary/initial conditions hold exactly.
+    """An inverse problem: residuals r_m[u](z; params) = 0 on a box domain, with each field
+    represented as ``u = transform(N, z, params)`` so boundary/initial conditions can hold exactly,
+    and further conditions as loss terms.
 
     Parameters
     ----------
     coords : names of the coordinates, e.g. ``("t",)``.
     domain : {coordinate: (low, high)}.
     params : the unknown parameters.
-    residual : text such as ``"u.t - a*u"`` or an :class:`~pinnbilo.expr.Expr`.
+    residual : text such as ``"u.t - a*u"`` or an :class:`~pinnbilo.expr.Expr`; for a system, a
+        list of them or a dict by name (``{"prey": "x.t - a*x + b*x*y", ...}``).
     transform : text or expression in ``N`` (the network output), coordinates and parameters;
-        default ``"N"`` (no hard constraint).
-    solution : optional ``f(points (n, n_coords), params dict) -> (n,)`` exact solution, used for
-        synthetic data and error measurement.
+        default ``"N"`` (no hard constraint). For a system, a dict by field (``{"S": "S0 + t*N"}``;
+        fields left out get ``"N"``); in each, ``N`` is that field's network output.
+    solution : optional ``f(points (n, n_coords), params dict) -> (n,)`` exact solution (for a
+        system ``(n, n_fields)``), used for synthetic data and error measurement.
+    fields : the names of the unknown fields, default ``("u",)``; residuals and conditions read
+        them and their derivatives by name (``S.t``, ``I.xx``, ``v.d(x=1, t=1)``).
+    conditions : :class:`~pinnbilo.Condition` terms (Dirichlet, Neumann, Robin, periodic,
+        initial values and derivatives) evaluated on their own points with their own weights.
     functions : unknown functions (:class:`Function`); the residual reads them by name (``D``,
         ``D.x``), the transform may read their values.
     sources : known source terms ``{name: f(points (n, n_coords)) -> (n,)}`` the residual reads by
@@ -186,14 +358,18 @@ class Problem:
         coords: Sequence[str],
         domain: Mapping[str, Tuple[float, float]],
         params: Sequence[Parameter],
-        residual: ExprInput,
-        transform: ExprInput = "N",
+        residual: Union[ExprInput, Sequence[ExprInput], Mapping[str, ExprInput]],
+        transform: Union[ExprInput, Mapping[str, ExprInput]] = "N",
         solution: Optional[SolutionFn] = None,
         name: str = "custom",
         spec: Optional[Dict[str, object]] = None,
         functions: Sequence[Function] = (),
         sources: Optional[Mapping[str, Callable[[np.ndarray], np.ndarray]]] = None,
+        fields: Sequence[str] = ("u",),
+        conditions: Sequence[Condition] = (),
     ) -> None:
+        if isinstance(coords, str):
+            raise InputError(f"coords must be a sequence of names such as ('t', 'x'), got the string {coords!r}")
         self.coords: Tuple[str, ...] = tuple(coords)
         if not self.coords:
             raise InputError("a problem needs at least one coordinate, e.g. coords=('t',)")
@@ -204,9 +380,14 @@ class Problem:
             raise InputError(f"duplicate coordinate names in {self.coords}")
         self.domain: Dict[str, Tuple[float, float]] = {}
         for c in self.coords:
-            if c not in domain:
+            if not isinstance(domain, Mapping) or c not in domain:
                 raise InputError(f"domain has no interval for coordinate '{c}'; give domain={{'{c}': (low, high)}}")
-            lo, hi = domain[c]
+            try:
+                lo, hi = domain[c]
+            except (TypeError, ValueError):
+                raise InputError(
+                    f"domain of '{c}' must be an interval (low, high), got {domain[c]!r}"
+                ) from None
             _require_finite_number(lo, f"domain low of '{c}'")
             _require_finite_number(hi, f"domain high of '{c}'")
             if not float(lo) < float(hi):
@@ -234,10 +415,14 @@ class Problem:
                 raise InputError(f"source name {sname!r} must be an identifier other than {sorted(RESERVED)}")
             if not callable(fn):
                 raise InputError(f"source '{sname}' must be a callable f(points (n, n_coords)) -> (n,)")
-        all_names = list(self.coords) + names + [f.name for f in self.functions] + list(self.sources)
+        self.fields: Tuple[str, ...] = _field_names(fields)
+        all_names = (
+            list(self.coords) + names + [f.name for f in self.functions] + list(self.sources)
+            + [f for f in self.fields if f != "u"]
+        )  # fmt: skip
         dupes = sorted({n for n in all_names if all_names.count(n) > 1})
         if dupes:
-            raise InputError(f"names used twice among coordinates, parameters, functions and sources: {dupes}")
+            raise InputError(f"names used twice among coordinates, parameters, functions, sources and fields: {dupes}")
         self.function_inputs: Dict[str, Tuple[str, ...]] = {}
         for f in self.functions:
             inputs = self.coords if f.inputs is None else f.inputs
@@ -247,25 +432,165 @@ class Problem:
                     f"inputs of function '{f.name}' must be distinct coordinates among {self.coords}, got {inputs}"
                 )
             self.function_inputs[f.name] = tuple(inputs)
-        self.residual: ex.Expr = self._as_expr(residual, allow_u=True, allow_net=False, what="residual")
-        self.transform: ex.Expr = self._as_expr(transform, allow_u=False, allow_net=True, what="transform")
-        if not ex.names_in(self.transform)["net"]:
-            raise InputError("the transform must use the network output N, e.g. 'u0 + t*N'")
-        for fname, deriv in ex.names_in(self.transform)["fn"]:
-            if deriv:
-                raise InputError(f"the transform may use the value of '{fname}', not its derivatives")
-        if not ex.names_in(self.residual)["u"]:
-            raise InputError("the residual must use u or its derivatives, e.g. 'u.t - a*u'")
+        self.residual_names, self.residuals = self._residual_list(residual)
+        self.residual: ex.Expr = self.residuals[0]
+        self.transforms: Dict[str, ex.Expr] = self._transform_map(transform)
+        self.transform: ex.Expr = self.transforms[self.fields[0]]
         self.solution = solution
         self.name = name
         self.spec = spec  # how to rebuild a built-in problem (for checkpoints)
-        self.compiled_residual = ex.compile_expr(
-            self.residual, self.coords, self.param_names, "residual", self.function_inputs, list(self.sources)
-        )
-        self.compiled_transform = ex.compile_expr(
-            self.transform, self.coords, self.param_names, "transform", self.function_inputs
-        )
+        self.compiled_residuals = [
+            ex.compile_expr(
+                r, self.coords, self.param_names, f"residual '{n}'", self.function_inputs, list(self.sources),
+                fields=self.fields,
+            )
+            for n, r in zip(self.residual_names, self.residuals)
+        ]  # fmt: skip
+        self.compiled_residual = self.compiled_residuals[0]
+        self.compiled_transforms = [
+            ex.compile_expr(
+                self.transforms[f], self.coords, self.param_names, f"transform of '{f}'", self.function_inputs,
+                net_index=i,
+            )
+            for i, f in enumerate(self.fields)
+        ]  # fmt: skip
+        self.compiled_transform = self.compiled_transforms[0]
         self.compiled_functions = [self._compile_function(f) for f in self.functions]
+        if isinstance(conditions, Condition) or not isinstance(conditions, (list, tuple)):
+            raise InputError(f"conditions must be a list of pinnbilo.Condition, got {type(conditions).__name__}")
+        self.conditions: Tuple[Condition, ...] = tuple(conditions)
+        self.compiled_conditions: List[CompiledCondition] = [self._compile_condition(c) for c in self.conditions]
+        self._warn_undetermined()
+
+    def _residual_list(self, residual: object) -> Tuple[List[str], Tuple[ex.Expr, ...]]:
+        if isinstance(residual, (str, ex.Expr)):
+            items = [("residual", residual)]
+        elif isinstance(residual, Mapping):
+            items = [(str(k), v) for k, v in residual.items()]
+        elif isinstance(residual, (list, tuple)):
+            items = [(f"r{i}", v) for i, v in enumerate(residual)]
+        else:
+            raise InputError(
+                f"residual must be text such as 'u.t - a*u', a list of them or a dict by name, got {type(residual).__name__}"
+            )
+        if not items:
+            raise InputError("a problem needs at least one residual")
+        exprs = []
+        for rname, r in items:
+            what = "the residual" if rname == "residual" else f"residual '{rname}'"
+            e = self._as_expr(r, allow_u=True, allow_net=False, what=what)
+            if not ex.names_in(e)["u"]:
+                used = self.fields[0] if len(self.fields) == 1 else "a field (" + ", ".join(self.fields) + ")"
+                raise InputError(f"{what} must use {used} or its derivatives, e.g. 'u.t - a*u'")
+            exprs.append(e)
+        return [n for n, _ in items], tuple(exprs)
+
+    def _transform_map(self, transform: object) -> Dict[str, ex.Expr]:
+        if isinstance(transform, Mapping):
+            unknown = sorted(set(transform) - set(self.fields))
+            if unknown:
+                raise InputError(f"transform names unknown field(s) {unknown}; fields: {', '.join(self.fields)}")
+            given: Dict[str, object] = dict(transform)
+        elif len(self.fields) == 1:
+            given = {self.fields[0]: transform}
+        else:
+            raise InputError(
+                f"a system's transform is a dict by field, e.g. {{'{self.fields[0]}': '1 + t*N'}}; fields left out get 'N'"
+            )
+        out = {}
+        for f in self.fields:
+            e = self._as_expr(given.get(f, "N"), allow_u=False, allow_net=True, what=f"transform of '{f}'")
+            if not ex.names_in(e)["net"]:
+                what = "the transform" if len(self.fields) == 1 else f"the transform of '{f}'"
+                raise InputError(f"{what} must use the network output N, e.g. 'u0 + t*N'")
+            for fname, deriv in ex.names_in(e)["fn"]:
+                if deriv:
+                    what = "the transform" if len(self.fields) == 1 else f"the transform of '{f}'"
+                    raise InputError(f"{what} may use the value of '{fname}', not its derivatives")
+            out[f] = e
+        return out
+
+    def _compile_condition(self, c: Condition) -> "CompiledCondition":
+        if not isinstance(c, Condition):
+            raise InputError(f"conditions must be pinnbilo.Condition objects, got {type(c).__name__}")
+        e = self._as_expr(c.residual, allow_u=True, allow_net=False, what=f"condition {c.label}")
+        if not ex.names_in(e)["u"]:
+            raise InputError(f"condition {c.label}: its residual must read a field ({', '.join(self.fields)})")
+        prog = ex.compile_expr(
+            e, self.coords, self.param_names, f"condition {c.label}", self.function_inputs, list(self.sources),
+            fields=self.fields,
+        )  # fmt: skip
+        paired = False
+        if c.points is not None:
+            pts = self.as_points(c.points, f"points of condition {c.label}")
+            self.require_inside(pts, f"points of condition {c.label}")
+        elif c.on is not None:
+            coord, value = self.face(c.on)
+            pts = self.face_points(coord, value, int(c.n))
+        else:
+            coord = str(c.periodic)
+            if coord not in self.coords:
+                raise InputError(f"periodic condition in '{coord}': not a coordinate; coordinates: {self.coords}")
+            lo, hi = self.domain[coord]
+            pts = np.concatenate([self.face_points(coord, lo, int(c.n)), self.face_points(coord, hi, int(c.n))])
+            paired = True
+        return CompiledCondition(prog, float(c.weight), paired, pts, e)
+
+    def _warn_undetermined(self) -> None:
+        read = set()
+        for r in self.residuals:
+            read |= {name for name, _ in ex.names_in(r)["field"]}
+        missing = [f for f in self.fields if f not in read]
+        if missing:
+            warnings.warn(
+                f"problem '{self.name}': no residual reads the field(s) {missing}; only data and conditions determine "
+                "them",
+                stacklevel=3,
+            )
+        elif len(self.residuals) < len(self.fields):
+            warnings.warn(
+                f"problem '{self.name}': {len(self.fields)} fields but {len(self.residuals)} residual(s); the system "
+                "may not determine every field",
+                stacklevel=3,
+            )
+
+    # -- faces ---------------------------------------------------------------------------------
+    def face(self, on: str) -> Tuple[str, float]:
+        """The face ``"x=0"`` / ``"x=high"`` as (coordinate, value); InputError if it is not a face."""
+        if not isinstance(on, str) or "=" not in on:
+            raise InputError(f"a face is written like 'x=0' or 'x=high', got {on!r}")
+        name, side = (p.strip() for p in on.split("=", 1))
+        if name not in self.coords:
+            raise InputError(f"face {on!r}: '{name}' is not a coordinate; coordinates: {', '.join(self.coords)}")
+        lo, hi = self.domain[name]
+        if side in ("low", "lo", "min"):
+            return name, lo
+        if side in ("high", "hi", "max"):
+            return name, hi
+        try:
+            v = float(side)
+        except ValueError:
+            v = math.nan
+        tol = 1e-9 * max(1.0, abs(hi - lo))
+        for end in (lo, hi):
+            if abs(v - end) <= tol:
+                return name, end
+        raise InputError(
+            f"no face {on!r}: the domain of {name} is ({lo:g}, {hi:g}), so its faces are {name}={lo:g} and {name}={hi:g}"
+        )
+
+    def face_points(self, coord: str, value: float, n: int) -> np.ndarray:
+        """About n points on the face ``coord = value``: a grid over the other coordinates
+        (endpoints included), one point for a 1-D domain: (m, n_coords)."""
+        others = [c for c in self.coords if c != coord]
+        if not others:
+            return np.array([[value]], dtype=np.float64)
+        per_axis = max(2, int(round(n ** (1.0 / len(others)))))
+        axes = [np.linspace(*self.domain[c], per_axis) for c in others]
+        mesh = np.meshgrid(*axes, indexing="ij")
+        cols = {c: m.ravel() for c, m in zip(others, mesh)}
+        cols[coord] = np.full(mesh[0].size, float(value))
+        return np.stack([cols[c] for c in self.coords], axis=1)
 
     def _compile_function(self, f: Function) -> ex.CompiledProgram:
         inputs = self.function_inputs[f.name]
@@ -274,7 +599,7 @@ class Problem:
             raise InputError(f"the transform of function '{f.name}' must use its network output N, e.g. '1 + x*N'")
         return ex.compile_expr(e, self.coords, (), f"transform of function '{f.name}'")
 
-    def _as_expr(self, e: ExprInput, allow_u: bool, allow_net: bool, what: str) -> ex.Expr:
+    def _as_expr(self, e: object, allow_u: bool, allow_net: bool, what: str) -> ex.Expr:
         if isinstance(e, str):
             return ex.parse(
                 e,
@@ -284,6 +609,7 @@ class Problem:
                 allow_net=allow_net,
                 functions=self.function_inputs,
                 known_names=list(self.sources) if allow_u else (),
+                fields=self.fields,
             )
         if isinstance(e, ex.Expr):
             return e
@@ -351,8 +677,18 @@ class Problem:
 
     @property
     def derivatives(self) -> List[Tuple[int, ...]]:
-        """Derivatives of u (multi-indices over coords) the residual needs."""
-        return self.compiled_residual.derivatives
+        """Derivatives of the fields (multi-indices over coords) the residuals need."""
+        return sorted({d for prog in self.compiled_residuals for d in prog.derivatives})
+
+    def field_index(self, field: Optional[str]) -> int:
+        """The position of a field by name (None: the only field)."""
+        if field is None:
+            if len(self.fields) > 1:
+                raise InputError(f"this problem has the fields {', '.join(self.fields)}: say which one (field='...')")
+            return 0
+        if field not in self.fields:
+            raise InputError(f"unknown field {field!r}; fields: {', '.join(self.fields)}")
+        return self.fields.index(field)
 
     # -- points --------------------------------------------------------------------------------
     def as_points(self, points: object, what: str = "points") -> np.ndarray:
@@ -416,7 +752,8 @@ class Problem:
 
     # -- data ----------------------------------------------------------------------------------
     def exact(self, points: object, params: Optional[Mapping[str, float]] = None) -> np.ndarray:
-        """The exact solution at points for params (default: the true values): (n,)."""
+        """The exact solution at points for params (default: the true values): (n,) for one
+        field, (n, n_fields) for a system."""
         if self.solution is None:
             raise InputError(f"problem '{self.name}' has no exact solution; pass solution=... or give data")
         p = self.as_points(points)
@@ -435,13 +772,31 @@ class Problem:
         if np.iscomplexobj(vals):
             raise InputError(f"the exact solution of '{self.name}' returned complex values; it must be real")
         vals = vals.astype(np.float64)
-        if vals.size != p.shape[0]:
-            raise InputError(f"the exact solution returned {vals.size} values for {p.shape[0]} points")
-        return vals.reshape(p.shape[0])
+        nf = len(self.fields)
+        if vals.size != p.shape[0] * nf:
+            raise InputError(
+                f"the exact solution returned {vals.size} values for {p.shape[0]} points and {nf} field(s)"
+            )
+        return vals.reshape(p.shape[0]) if nf == 1 else vals.reshape(p.shape[0], nf)
+
+    def exact_field(self, points: object, field: Optional[str] = None, params: Optional[Mapping[str, float]] = None) -> np.ndarray:
+        """The exact solution's field ``field`` at points: (n,)."""
+        j = self.field_index(field)
+        v = self.exact(points, params)
+        return v if v.ndim == 1 else v[:, j]
 
     def true_params_or_init(self) -> Dict[str, float]:
         """The true value of each parameter where known, else its initial guess."""
         return {p.name: float(p.true if p.true is not None else p.init) for p in self.params}
+
+    def _data_points(self, n: int, seed: int, points: Optional[object]) -> np.ndarray:
+        if points is not None:
+            return self.as_points(points, "data points")
+        n = _positive_int(n, "number of data points n")
+        if len(self.coords) == 1:
+            lo, hi = self.domain[self.coords[0]]
+            return np.linspace(lo, hi, n + 1)[1:, None]
+        return self.random_points(n, seed)
 
     def synthetic_data(
         self,
@@ -450,8 +805,9 @@ class Problem:
         seed: int = 0,
         points: Optional[object] = None,
         params: Optional[Mapping[str, float]] = None,
+        of: Optional[str] = None,
     ) -> Data:
-        """Observations of the exact solution with Gaussian noise.
+        """Observations of the exact solution (of the field ``of`` in a system) with Gaussian noise.
 
         n points on a uniform grid of the domain (for one coordinate: excluding the lower end,
         where the initial condition already fixes u), unless ``points`` are given. ``noise`` is
@@ -459,24 +815,106 @@ class Problem:
         """
         if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
             raise InputError(f"noise must be a finite number >= 0, got {noise!r}")
-        if points is None:
-            n = _positive_int(n, "number of data points n")
-            if len(self.coords) == 1:
-                lo, hi = self.domain[self.coords[0]]
-                pts = np.linspace(lo, hi, n + 1)[1:, None]
-            else:
-                pts = self.random_points(n, seed)
-        else:
-            pts = self.as_points(points, "data points")
-        clean = self.exact(pts, params)
+        j = self.field_index(of)
+        pts = self._data_points(n, seed, points)
+        clean = self.exact_field(pts, self.fields[j], params)
         rng = np.random.default_rng(seed)
         scale = float(noise) * float(np.max(np.abs(clean)))
-        return Data(pts, clean + scale * rng.standard_normal(clean.shape), noise=float(noise))
+        return Data(
+            pts, clean + scale * rng.standard_normal(clean.shape), noise=float(noise),
+            of=None if len(self.fields) == 1 else self.fields[j],
+        )  # fmt: skip
+
+    def synthetic_observations(
+        self,
+        n: int = 20,
+        noise: float = 0.0,
+        seed: int = 0,
+        fields: Optional[Sequence[str]] = None,
+        points: Optional[object] = None,
+        params: Optional[Mapping[str, float]] = None,
+    ) -> List[Data]:
+        """Noisy observations of several fields (default: all) on shared points, one Data per
+        field; each field's noise standard deviation is ``noise * max|field|``, recorded as its
+        ``sigma`` so that the data loss weighs each field by its own noise level."""
+        if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
+            raise InputError(f"noise must be a finite number >= 0, got {noise!r}")
+        names = list(self.fields) if fields is None else [self.fields[self.field_index(f)] for f in fields]
+        if not names:
+            raise InputError("fields is empty: observe at least one field")
+        pts = self._data_points(n, seed, points)
+        exact = self.exact(pts, params)
+        exact = exact[:, None] if exact.ndim == 1 else exact
+        rng = np.random.default_rng(seed)
+        out = []
+        for f in names:
+            clean = exact[:, self.fields.index(f)]
+            sd = float(noise) * float(np.max(np.abs(clean)))
+            out.append(
+                Data(pts, clean + sd * rng.standard_normal(clean.shape), noise=float(noise), of=f,
+                     sigma=sd if sd > 0 else None)
+            )  # fmt: skip
+        return out
+
+    def integral_data(
+        self,
+        of: Optional[str] = None,
+        value: Optional[float] = None,
+        over: Optional[str] = None,
+        n: int = 16,
+        sigma: Optional[float] = None,
+        params: Optional[Mapping[str, float]] = None,
+    ) -> Data:
+        """An integral observation: ``value ~ integral of `of` over the domain`` (or over the face
+        ``over="x=1"``), by an n-point Gauss-Legendre rule per axis. ``value`` defaults to the
+        exact solution's integral when ``of`` is a field (e.g. the total population of SIR)."""
+        from numpy.polynomial.legendre import leggauss
+
+        n = _positive_int(n, "quadrature points per axis n", cap=256)
+        fixed: Dict[str, float] = {}
+        if over is not None:
+            c, v = self.face(over)
+            fixed[c] = v
+        axes, weights = [], []
+        for c in self.coords:
+            if c in fixed:
+                axes.append(np.array([fixed[c]]))
+                weights.append(np.array([1.0]))
+                continue
+            lo, hi = self.domain[c]
+            x, w = leggauss(n)
+            axes.append(lo + (hi - lo) * (x + 1) / 2)
+            weights.append(w * (hi - lo) / 2)
+        mesh = np.meshgrid(*axes, indexing="ij")
+        wmesh = np.meshgrid(*weights, indexing="ij")
+        pts = np.stack([m.ravel() for m in mesh], axis=1)
+        q = np.prod(np.stack([w.ravel() for w in wmesh], axis=0), axis=0)
+        target = of if of is not None else self.fields[0]
+        if value is None:
+            if target not in self.fields:
+                raise InputError(f"give the observed value of the integral of {target!r} (only fields have a default)")
+            value = float(np.dot(q, self.exact_field(pts, target, params)))
+        _require_finite_number(value, "integral value")
+        return Data(pts, np.array([float(value)]), of=target, sigma=sigma, integral=True, quadrature=q)
 
     def describe(self) -> str:
+        """The whole problem, readably: fields, residuals, transforms, conditions, unknowns."""
         parts = [f"{p.name} (guess {p.init:g})" for p in self.params]
         parts += [f"{f.name}({', '.join(self.function_inputs[f.name])}) = {f.transform}" for f in self.functions]
-        return f"{self.name}: r = {self.residual} = 0; u = {self.transform}; unknowns: {', '.join(parts)}"
+        if len(self.fields) == 1 and len(self.residuals) == 1 and not self.conditions:
+            return f"{self.name}: r = {self.residual} = 0; u = {self.transform}; unknowns: {', '.join(parts)}"
+        dom = ", ".join(f"{c} in [{lo:g}, {hi:g}]" for c, (lo, hi) in self.domain.items())
+        lines = [f"{self.name}: fields {', '.join(self.fields)} of ({', '.join(self.coords)}), {dom}"]
+        for rn, r in zip(self.residual_names, self.residuals):
+            lines.append(f"  {rn}: {r} = 0")
+        for f in self.fields:
+            if ex.to_string(self.transforms[f]) != "N":
+                lines.append(f"  {f} = {self.transforms[f]}")
+        for c, cc in zip(self.conditions, self.compiled_conditions):
+            lines.append(f"  condition: {cc.expr} = 0 on {c.on or ('periodic ' + str(c.periodic)) if c.points is None else 'given points'} "
+                         f"({cc.points.shape[0]} points, weight {c.weight:g})")  # fmt: skip
+        lines.append(f"  unknowns: {', '.join(parts) or 'none'}")
+        return "\n".join(lines)
 
     def to_dict(self) -> Dict[str, object]:
         """A JSON-able description from which :func:`problem_from_dict` rebuilds the problem."""
@@ -502,6 +940,21 @@ class Problem:
                 for f in self.functions
             ],
             "sources": list(self.sources),
+            "fields": list(self.fields),
+            "residuals": {n: str(r) for n, r in zip(self.residual_names, self.residuals)},
+            "transforms": {f: str(e) for f, e in self.transforms.items()},
+            "conditions": [
+                {
+                    "residual": str(cc.expr),
+                    "on": c.on,
+                    "periodic": c.periodic,
+                    "points": None if c.points is None else cc.points.tolist(),
+                    "n": int(c.n),
+                    "weight": float(c.weight),
+                    "name": c.name,
+                }
+                for c, cc in zip(self.conditions, self.compiled_conditions)
+            ],
         }
 
 
@@ -526,15 +979,34 @@ def problem_from_dict(d: Mapping[str, object]) -> Problem:
         Function(f["name"], tuple(f["inputs"]), f["transform"], tuple(f["hidden"]), f["activation"])
         for f in d.get("functions", [])  # type: ignore[attr-defined]
     ]
-    return Problem(
-        d["coords"],  # type: ignore[arg-type]
-        {k: tuple(v) for k, v in d["domain"].items()},  # type: ignore[attr-defined]
-        params,
-        str(d["residual"]),
-        str(d["transform"]),
-        name=str(d.get("name", "custom")),
-        functions=functions,
-    )
+    fields = tuple(d.get("fields", ("u",)))  # type: ignore[arg-type]
+    residual: object = dict(d["residuals"]) if d.get("residuals") else str(d["residual"])  # type: ignore[call-overload]
+    if isinstance(residual, dict) and list(residual) == ["residual"]:
+        residual = residual["residual"]
+    transform: object = dict(d["transforms"]) if d.get("transforms") else str(d["transform"])  # type: ignore[call-overload]
+    if isinstance(transform, dict) and len(fields) == 1:
+        transform = transform[fields[0]]
+    conditions = [
+        Condition(
+            c["residual"], on=c.get("on"), periodic=c.get("periodic"),
+            points=None if c.get("points") is None else np.asarray(c["points"], dtype=np.float64),
+            n=int(c.get("n", 64)), weight=float(c.get("weight", 1.0)), name=str(c.get("name", "")),
+        )  # fmt: skip
+        for c in d.get("conditions", [])  # type: ignore[attr-defined]
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # warned when the problem was first made
+        return Problem(
+            d["coords"],  # type: ignore[arg-type]
+            {k: tuple(v) for k, v in d["domain"].items()},  # type: ignore[attr-defined]
+            params,
+            residual,  # type: ignore[arg-type]
+            transform,  # type: ignore[arg-type]
+            name=str(d.get("name", "custom")),
+            functions=functions,
+            fields=fields,
+            conditions=conditions,
+        )
 
 
 MAX_POINTS = 10_000_000  # points per array a problem makes (grids, data): a cap, not an allocation failure

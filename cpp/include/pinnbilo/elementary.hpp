@@ -17,7 +17,9 @@ enum class Func : int {
   Sigmoid = 5,
   Softplus = 6,
   Pow = 7,  // x^p with a constant real exponent p
+  Abs = 8,  // |x|: exact away from 0 (its derivatives there are taken as those of the side x > 0)
 };
+constexpr int kLastFunc = static_cast<int>(Func::Abs);
 
 // Name used in Python expressions ("tanh", "sin", ...).
 const char* func_name(Func f);
