@@ -255,9 +255,14 @@ class Model:
             text = p.fields[0]
         else:
             text = d.of
-        e = ex.parse(
-            text, p.coords, p.param_names, functions=p.function_inputs, known_names=list(p.sources), fields=p.fields
-        )
+        try:
+            e = ex.parse(
+                text, p.coords, p.param_names, functions=p.function_inputs, known_names=list(p.sources), fields=p.fields
+            )
+        except InputError as exc:
+            raise InputError(
+                f"data observe {text!r}, which is not a field ({', '.join(p.fields)}) or an expression of them: {exc}"
+            ) from None
         if not ex.names_in(e)["u"]:
             raise InputError(f"data of {text!r} must observe a field ({', '.join(p.fields)}) or an expression of them")
         return ex.compile_expr(

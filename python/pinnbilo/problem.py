@@ -493,6 +493,8 @@ class Problem:
             given: Dict[str, object] = dict(transform)
         elif len(self.fields) == 1:
             given = {self.fields[0]: transform}
+        elif (isinstance(transform, str) and transform.strip() == "N") or transform is ex.N:
+            given = {}  # the default: no hard constraint on any field
         else:
             raise InputError(
                 f"a system's transform is a dict by field, e.g. {{'{self.fields[0]}': '1 + t*N'}}; fields left out get 'N'"
