@@ -227,7 +227,10 @@ def test_observations_from_arrays_and_tables(tmp_path):
     obs = pb.Data.from_arrays(t, vals, sigma={"x": 0.1, "y": 0.2})
     assert [o.of for o in obs] == ["x", "y"] and len(obs[1]) == 4
     csv = tmp_path / "obs.csv"
-    csv.write_text("t,x,y,y_sigma\n" + "\n".join(f"{a},{b},{'' if np.isnan(c) else c},0.1" for a, b, c in zip(t, vals["x"], vals["y"])))
+    csv.write_text(
+        "t,x,y,y_sigma\n"
+        + "\n".join(f"{a},{b},{'' if np.isnan(c) else c},0.1" for a, b, c in zip(t, vals["x"], vals["y"]))
+    )
     table = pb.Data.from_table(str(csv), coords=("t",))
     assert [o.of for o in table] == ["x", "y"] and len(table[1]) == 4
     np.testing.assert_allclose(table[1].sigma, 0.1)

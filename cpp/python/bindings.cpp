@@ -177,6 +177,10 @@ ProblemDef problem_from_dict(const py::dict& d) {
     if (t.size() != 4) throw InputError("condition: (ops, leaves, weight, paired)");
     def.conditions.push_back(ConditionDef{expression_from(e, "condition"), t[2].cast<double>(), t[3].cast<bool>()});
   }
+  if (d.contains("input_shift")) {
+    def.input_shift = d["input_shift"].cast<std::vector<double>>();
+    def.input_scale = get<std::vector<double>>(d, "input_scale");
+  }
   for (const auto& e : get<py::list>(d, "observations")) {
     auto t = e.cast<py::tuple>();
     if (t.size() != 3) throw InputError("observation: (ops, leaves, integral)");

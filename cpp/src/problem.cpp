@@ -110,6 +110,12 @@ void ProblemDef::validate() const {
   }
   for (std::size_t o = 0; o < observations.size(); ++o)
     validate_expression(observations[o].expr, *this, false, "observation " + std::to_string(o));
+  require(input_shift.size() == input_scale.size() &&
+              (input_shift.empty() || input_shift.size() == static_cast<std::size_t>(n_coords)),
+          "problem: input shift and scale need one entry per coordinate each (or none)");
+  for (std::size_t c = 0; c < input_scale.size(); ++c)
+    require(std::isfinite(input_shift[c]) && std::isfinite(input_scale[c]) && input_scale[c] > 0,
+            "problem: input shifts must be finite and input scales finite and > 0");
 }
 
 std::size_t ProblemDef::function_offset(int k) const {
@@ -194,12 +200,18 @@ SolutionJets<T>::SolutionJets(const Networks& nets, const ProblemDef& def, Metho
     net_.emplace_back(nets_.net(j), spec_, n);
     T* in = net_.back().input();
     std::fill(in, in + static_cast<std::size_t>(n_inputs) * kn_, T(0));
+    const bool scaled = !def_.input_scale.empty();
     for (int v = 0; v < n_inputs; ++v) {
       T* jet = in + static_cast<std::size_t>(v) * kn_;
-      if (v < def_.n_coords)
-        std::copy(coords_.begin() + static_cast<std::ptrdiff_t>(v * n),
-                  coords_.begin() + static_cast<std::ptrdiff_t>((v + 1) * n), jet);
-      if (v < def_.n_coords + def_.n_params) set_unit(spec_, v, n, jet);
+      if (v < def_.n_coords) {
+        const T shift = scaled ? static_cast<T>(def_.input_shift[static_cast<std::size_t>(v)]) : T(0);
+        const T scale = scaled ? static_cast<T>(def_.input_scale[static_cast<std::size_t>(v)]) : T(1);
+        const T* x = coords_.data() + static_cast<std::size_t>(v) * n;
+        for (std::size_t i = 0; i < n; ++i) jet[i] = (x[i] - shift) * scale;
+        set_unit(spec_, v, n, jet, scale);
+      } else if (v < def_.n_coords + def_.n_params) {
+        set_unit(spec_, v, n, jet);
+      }
     }
     net_bar_.emplace_back(static_cast<std::size_t>(nets_.net(j).n_outputs()) * kn_, T(0));
   }

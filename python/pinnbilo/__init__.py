@@ -17,9 +17,9 @@ from . import expr, problems
 from ._core import get_num_threads, set_num_threads
 from ._version import __version__
 from .checkpoint import load
+from .conditions import Condition, dirichlet, initial, neumann, periodic, robin
 from .errors import InputError, PinnbiloError, TrainingDiverged
 from .model import PINN, BiLO, Model
-from .conditions import Condition, dirichlet, initial, neumann, periodic, robin
 from .problem import Data, Function, Parameter, Problem, ode_problem
 from .results import FitResult, History, LbfgsReport
 from .training import Schedule

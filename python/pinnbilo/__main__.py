@@ -54,23 +54,45 @@ def demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _assignments(items: Optional[List[str]]) -> Dict[str, object]:
+    """``["D_true=0.02", "hidden=(16,16)"]`` as keyword arguments (values read as Python literals)."""
+    import ast
+
+    out: Dict[str, object] = {}
+    for item in items or []:
+        key, sep, text = item.partition("=")
+        if not sep or not key.strip().isidentifier():
+            raise SystemExit(f"compare: --set takes NAME=VALUE pairs, got {item!r}")
+        try:
+            out[key.strip()] = ast.literal_eval(text.strip())
+        except (ValueError, SyntaxError):
+            raise SystemExit(f"compare: --set {key}: {text!r} is not a number, tuple or string literal") from None
+    return out
+
+
 def compare(args: argparse.Namespace) -> int:
     """PINN and BiLO on the same data for one built-in problem; prints a table of errors."""
     from . import compare as cmp
 
     recipe = cmp.RECIPES[args.problem]
-    problem = problems.get(args.problem)
+    problem_args = _assignments(args.set)
+    problem = problems.get(args.problem, **problem_args)
     print(f"problem: {problem.describe()}")
     if args.seeds is not None:
         if args.seeds < 1:
             raise SystemExit("compare: --seeds must be a positive number of seeds")
         seeds = list(range(args.seed, args.seed + args.seeds))
         print(f"data: {recipe.n_data} points, noise {args.noise:g}, seeds {seeds[0]}..{seeds[-1]} (data and network)")
-        spreads = cmp.run_seeds(args.problem, seeds, noise=args.noise, steps=args.steps, progress=args.progress)
+        spreads = cmp.run_seeds(
+            args.problem, seeds, noise=args.noise, steps=args.steps, progress=args.progress, problem_args=problem_args
+        )
         print(cmp.spread_table(spreads))
         return 0
     print(f"data: {recipe.n_data} points, noise {args.noise:g}, seed {args.seed}")
-    outcomes = cmp.run(args.problem, noise=args.noise, seed=args.seed, steps=args.steps, progress=args.progress)
+    outcomes = cmp.run(
+        args.problem, noise=args.noise, seed=args.seed, steps=args.steps, progress=args.progress,
+        problem_args=problem_args,
+    )  # fmt: skip
     print(cmp.table(outcomes))
     if args.plot:
         for path in cmp.save_figures(outcomes, args.plot):
@@ -134,6 +156,10 @@ def main(argv: Optional[List[str]] = None) -> int:
         "--seeds", type=int, default=None, help="run N seeds (from --seed on) and print median and IQR of each error"
     )
     c.add_argument("--plot", metavar="DIR", default=None, help="save figures (PNG) into DIR")
+    c.add_argument(
+        "--set", nargs="+", metavar="NAME=VALUE", default=None,
+        help="the built-in's own arguments, e.g. --set D_true=0.02 rho_true=1.3",
+    )  # fmt: skip
     c.add_argument("--progress", action="store_true", help="show a progress bar")
     g = sub.add_parser("playground", help="watch PINN and BiLO train live in the browser (local server)")
     g.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")

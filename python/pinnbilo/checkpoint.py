@@ -48,6 +48,7 @@ def save(model: "Model", path: str) -> None:
         "data_noise": model.data.noise,
         "param_gains": list(model.param_gains),
         "networks": model.networks,
+        "normalize_inputs": model.normalize_inputs,
         "observations": [
             {"of": d.of, "integral": bool(d.integral), "noise": d.noise, "sigma": d.sigma is not None}
             for d in model.observations
@@ -209,6 +210,7 @@ def load(path: str, problem: "Optional[Problem]" = None, strict: bool = True) ->
             problem,
             data,
             networks=networks,
+            normalize_inputs=_normalize_flag(meta, path),
             hidden=hidden,
             activation=activation,
             collocation=arrays["collocation"],
@@ -240,6 +242,14 @@ def load(path: str, problem: "Optional[Problem]" = None, strict: bool = True) ->
     except (TypeError, ValueError, RuntimeError) as exc:
         raise InputError(f"{path}: checkpoint content is malformed: {exc}") from None
     return model
+
+
+def _normalize_flag(meta: Mapping[str, Any], path: str) -> Optional[bool]:
+    # Files before version 3 never normalised: False keeps their networks' meaning.
+    flag = meta.get("normalize_inputs", None if meta.get("version") == VERSION else False)
+    if flag not in (None, True, False):
+        raise InputError(f"{path}: normalize_inputs must be true, false or null")
+    return flag  # type: ignore[no-any-return]
 
 
 def _observations(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray], noise: float, path: str) -> List[Data]:
@@ -393,7 +403,8 @@ def _definition(d: Mapping[str, Any]) -> Dict[str, Any]:
         "fields": d.get("fields", ["u"]),
         "residuals": d.get("residuals", {"residual": d.get("residual")}),
         "conditions": [
-            (c.get("residual"), c.get("on"), c.get("periodic"), c.get("weight")) for c in d.get("conditions", [])
+            (c.get("residual"), c.get("on"), c.get("periodic"), c.get("weight"))
+            for c in d.get("conditions", [])
             if isinstance(c, dict)
         ],  # fmt: skip
     }

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -40,6 +40,8 @@ class Recipe:
     bilo_model: Dict[str, object] = field(default_factory=dict)  # BiLO only (on top of `model`)
     final_time: bool = False  # observations on the last time slice only
     interior: bool = False  # collocation on an interior grid (n_res points per axis, ends excluded)
+    observe: Optional[Tuple[str, ...]] = None  # systems: the observed fields (None: all)
+    integral: Optional[str] = None  # an integral over the domain observed too (e.g. "S + I + R")
 
     def fit_options(self, method: str) -> Dict[str, object]:
         """The fit keywords of one method ('PINN' or 'BiLO'): SETTLE, then `fit`, then the method's own."""
@@ -49,11 +51,23 @@ class Recipe:
         """The model keywords of one method."""
         return {**self.model, **(self.bilo_model if method == "BiLO" else {})}
 
-    def data(self, problem: Problem, noise: float, seed: int) -> Data:
-        """The observations: uniform in 1-D, random in 2-D, or on the final time slice."""
+    def data(self, problem: Problem, noise: float, seed: int) -> Union[Data, List[Data]]:
+        """The observations: uniform in 1-D, random in 2-D, or on the final time slice; for a
+        system, one Data per observed field (each with its own noise level as sigma) and the
+        integral, if any, with the relative noise of the fields."""
         if self.final_time:
             return problems.final_time_data(problem, self.n_data, noise=noise, seed=seed)
-        return problem.synthetic_data(self.n_data, noise=noise, seed=seed)
+        if len(problem.fields) == 1 and self.integral is None:
+            return problem.synthetic_data(self.n_data, noise=noise, seed=seed)
+        out = problem.synthetic_observations(self.n_data, noise=noise, seed=seed, fields=self.observe)
+        if self.integral is not None:
+            total = problem.integral_data(self.integral)
+            value = float(total.values[0])
+            sd = noise * abs(value) if noise > 0 else None
+            if sd is not None:
+                value += sd * float(np.random.default_rng(seed + 7919).standard_normal())
+            out.append(problem.integral_data(self.integral, value=value, sigma=sd))
+        return out
 
 
 RECIPES: Dict[str, Recipe] = {
@@ -122,16 +136,18 @@ def run(
     steps: Optional[int] = None,
     progress: bool = False,
     data_seed: Optional[int] = None,
+    problem_args: Optional[Mapping[str, object]] = None,
 ) -> List[Outcome]:
     """Train PINN and BiLO on the same data for built-in problem ``name``.
 
     seed : the networks' initialisation; data_seed : the noise and the data points (default:
         seed). steps : overrides the recipe's Adam budget (pretraining scales with it).
+    problem_args : the built-in's own arguments (``{"D_true": 0.02}``), see pinnbilo.problems.
     """
     if name not in RECIPES:
         raise InputError(f"unknown problem '{name}'; built-in problems: {', '.join(sorted(RECIPES))}")
     recipe = RECIPES[name]
-    problem = problems.get(name)
+    problem = problems.get(name, **dict(problem_args or {}))
     data = recipe.data(problem, noise, seed if data_seed is None else data_seed)
     out = []
     for cls in (PINN, BiLO):
@@ -170,7 +186,12 @@ class Spread:
 
 
 def run_seeds(
-    name: str, seeds: Sequence[int], noise: float = 0.0, steps: Optional[int] = None, progress: bool = False
+    name: str,
+    seeds: Sequence[int],
+    noise: float = 0.0,
+    steps: Optional[int] = None,
+    progress: bool = False,
+    problem_args: Optional[Mapping[str, object]] = None,
 ) -> List[Spread]:
     """:func:`run` for every seed (data seed and network seed both set to it: each seed is a
     different data set and a different initialisation), summarised per method and unknown."""
@@ -178,7 +199,8 @@ def run_seeds(
         raise InputError("seeds is empty: give at least one seed")
     errors: Dict[tuple, List[float]] = {}
     for s in seeds:
-        for o in run(name, noise=noise, seed=int(s), steps=steps, progress=progress, data_seed=int(s)):
+        for o in run(name, noise=noise, seed=int(s), steps=steps, progress=progress, data_seed=int(s),
+                     problem_args=problem_args):  # fmt: skip
             for k, v in o.errors.items():
                 errors.setdefault((o.method, k), []).append(v)
     out = []

@@ -298,9 +298,7 @@ def parse(
         if isinstance(node, ast.Attribute):
             base = visit(node.value)
             if base.kind not in ("u", "fn"):
-                raise InputError(
-                    f"'.{node.attr}' in {text!r}: only the fields and unknown functions have derivatives"
-                )
+                raise InputError(f"'.{node.attr}' in {text!r}: only the fields and unknown functions have derivatives")
             for letter in node.attr:
                 if letter not in coords:
                     raise InputError(
@@ -582,7 +580,7 @@ def compile_expr(
 
 
 def _eval_func(name: str, v: float, context: str) -> float:
-    table = {
+    table: Dict[str, Callable[[float], float]] = {
         "exp": math.exp,
         "log": math.log,
         "sin": math.sin,
@@ -591,7 +589,7 @@ def _eval_func(name: str, v: float, context: str) -> float:
         "sigmoid": lambda x: 1.0 / (1.0 + math.exp(-x)),
         "softplus": lambda x: math.log1p(math.exp(x)),
         "sqrt": math.sqrt,
-        "abs": abs,
+        "abs": math.fabs,
     }
     try:
         return float(table[name](v))

@@ -77,6 +77,10 @@ class Model:
         default network), 13 for three, 7 beyond.
     networks : "shared" (one network with an output per field, the default) or "per_field" (one
         network of the same hidden sizes per field, which stiff systems often train better with).
+    normalize_inputs : map each coordinate's interval to [-1, 1] at the network input (the
+        derivatives stay in the coordinates). Default None: only coordinates whose interval
+        reaches outside [-1, 1] (a time span [0, 6]), where tanh units would otherwise start
+        saturated.
     dtype : "float64" (default) or "float32".
     seed : seeds the weight initialisation; equal seeds give identical runs.
     w_res, w_data : loss weights; ``w_rgrad`` weights BiLO's residual-gradient term (default
@@ -111,6 +115,7 @@ class Model:
         w_data: float = 1.0,
         w_reg: float = 0.0,
         networks: str = "shared",
+        normalize_inputs: Optional[bool] = None,
         _param_gains: Optional[Sequence[float]] = None,
     ) -> None:
         if type(self) is Model:
@@ -129,6 +134,8 @@ class Model:
             )
         if networks not in ("shared", "per_field"):
             raise InputError(f"networks must be 'shared' or 'per_field', got {networks!r}")
+        if normalize_inputs not in (None, True, False):
+            raise InputError(f"normalize_inputs must be True, False or None (automatic), got {normalize_inputs!r}")
         if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
             raise InputError(f"hidden must be a sequence of layer widths such as (32, 32), got the number {hidden!r}")
         try:
@@ -157,6 +164,7 @@ class Model:
         self.observations: List[Data] = observations
         self.data = observations[0]
         self.networks = networks
+        self.normalize_inputs = normalize_inputs
         self.hidden = tuple(int(h) for h in hidden)
         self.activation = activation
         self.dtype = dtype
@@ -211,6 +219,7 @@ class Model:
             "residuals": [(c.ops, c.leaves) for c in problem.compiled_residuals],
             "conditions": [(c.program.ops, c.program.leaves, c.weight, c.paired) for c in problem.compiled_conditions],
             "observations": [(prog.ops, prog.leaves, d.integral) for d, prog in zip(observations, compiled_obs)],
+            **self._input_scaling(),
         }
         row_weights = _row_weights(observations)
         obs_arrays = [
@@ -240,6 +249,20 @@ class Model:
             self.seed,
         )
         self._trainer.set_params([p.init for p in problem.params])
+
+    def _input_scaling(self) -> Dict[str, List[float]]:
+        """Shift and scale per coordinate at the network input (empty: identity)."""
+        lows = [self.problem.domain[c][0] for c in self.problem.coords]
+        highs = [self.problem.domain[c][1] for c in self.problem.coords]
+        if self.normalize_inputs is False:
+            return {}
+        wide = [lo < -1.0 or hi > 1.0 for lo, hi in zip(lows, highs)]
+        if self.normalize_inputs is None and not any(wide):
+            return {}
+        on = [True] * len(wide) if self.normalize_inputs else wide
+        shift = [(lo + hi) / 2 if o else 0.0 for lo, hi, o in zip(lows, highs, on)]
+        scale = [2.0 / (hi - lo) if o else 1.0 for lo, hi, o in zip(lows, highs, on)]
+        return {"input_shift": shift, "input_scale": scale}
 
     def _compile_observation(self, d: Data) -> Any:
         """The core's program for what a Data observes (its ``of``)."""

@@ -188,7 +188,7 @@ class Data:
 
     @overload
     @staticmethod
-    def from_arrays(
+    def from_arrays(  # type: ignore[overload-overlap]  # a Mapping of values is the list form
         points: object, values: Mapping[str, object], sigma: object = None, of: None = None
     ) -> List["Data"]: ...
 
@@ -219,7 +219,7 @@ class Data:
                     raise InputError(f"values of '{name}' must have one entry per point, got shape {vals.shape}")
                 if not keep.any():
                     raise InputError(f"values of '{name}' are all NaN: nothing observed")
-                if sig is not None and np.ndim(sig) == 1:
+                if sig is not None and np.ndim(sig) == 1:  # type: ignore[arg-type]
                     sig = float_array(sig, f"sigma of '{name}'")[keep]
                 out.append(Data(pts[keep], vals[keep], of=str(name), sigma=sig))  # type: ignore[arg-type]
             return out
@@ -261,9 +261,9 @@ class Data:
         pts = np.stack([columns[c] for c in coords], axis=1)
         if not np.all(np.isfinite(pts)):
             raise InputError("the table's coordinate columns contain empty or non-numeric cells")
-        names = list(fields) if fields is not None else [
-            h for h in columns if h not in coords and not h.endswith("_sigma")
-        ]
+        names = (
+            list(fields) if fields is not None else [h for h in columns if h not in coords and not h.endswith("_sigma")]
+        )
         if not names:
             raise InputError("the table has no observed columns besides the coordinates")
         out = []
@@ -385,9 +385,7 @@ class Problem:
             try:
                 lo, hi = domain[c]
             except (TypeError, ValueError):
-                raise InputError(
-                    f"domain of '{c}' must be an interval (low, high), got {domain[c]!r}"
-                ) from None
+                raise InputError(f"domain of '{c}' must be an interval (low, high), got {domain[c]!r}") from None
             _require_finite_number(lo, f"domain low of '{c}'")
             _require_finite_number(hi, f"domain high of '{c}'")
             if not float(lo) < float(hi):
@@ -471,7 +469,8 @@ class Problem:
             items = [(f"r{i}", v) for i, v in enumerate(residual)]
         else:
             raise InputError(
-                f"residual must be text such as 'u.t - a*u', a list of them or a dict by name, got {type(residual).__name__}"
+                "residual must be text such as 'u.t - a*u', a list of them or a dict by name, "
+                f"got {type(residual).__name__}"
             )
         if not items:
             raise InputError("a problem needs at least one residual")
@@ -497,7 +496,8 @@ class Problem:
             given = {}  # the default: no hard constraint on any field
         else:
             raise InputError(
-                f"a system's transform is a dict by field, e.g. {{'{self.fields[0]}': '1 + t*N'}}; fields left out get 'N'"
+                f"a system's transform is a dict by field, e.g. {{'{self.fields[0]}': '1 + t*N'}}; "
+                "fields left out get 'N'"
             )
         out = {}
         for f in self.fields:
@@ -578,7 +578,8 @@ class Problem:
             if abs(v - end) <= tol:
                 return name, end
         raise InputError(
-            f"no face {on!r}: the domain of {name} is ({lo:g}, {hi:g}), so its faces are {name}={lo:g} and {name}={hi:g}"
+            f"no face {on!r}: the domain of {name} is ({lo:g}, {hi:g}), "
+            f"so its faces are {name}={lo:g} and {name}={hi:g}"
         )
 
     def face_points(self, coord: str, value: float, n: int) -> np.ndarray:
@@ -781,7 +782,9 @@ class Problem:
             )
         return vals.reshape(p.shape[0]) if nf == 1 else vals.reshape(p.shape[0], nf)
 
-    def exact_field(self, points: object, field: Optional[str] = None, params: Optional[Mapping[str, float]] = None) -> np.ndarray:
+    def exact_field(
+        self, points: object, field: Optional[str] = None, params: Optional[Mapping[str, float]] = None
+    ) -> np.ndarray:
         """The exact solution's field ``field`` at points: (n,)."""
         j = self.field_index(field)
         v = self.exact(points, params)
@@ -893,9 +896,13 @@ class Problem:
         q = np.prod(np.stack([w.ravel() for w in wmesh], axis=0), axis=0)
         target = of if of is not None else self.fields[0]
         if value is None:
-            if target not in self.fields:
-                raise InputError(f"give the observed value of the integral of {target!r} (only fields have a default)")
-            value = float(np.dot(q, self.exact_field(pts, target, params)))
+            terms = [t.strip() for t in target.split("+")]
+            if not all(t in self.fields for t in terms):
+                raise InputError(
+                    f"give the observed value of the integral of {target!r} "
+                    "(only fields and sums of fields have a default)"
+                )
+            value = float(sum(np.dot(q, self.exact_field(pts, t, params)) for t in terms))
         _require_finite_number(value, "integral value")
         return Data(pts, np.array([float(value)]), of=target, sigma=sigma, integral=True, quadrature=q)
 
@@ -913,8 +920,8 @@ class Problem:
             if ex.to_string(self.transforms[f]) != "N":
                 lines.append(f"  {f} = {self.transforms[f]}")
         for c, cc in zip(self.conditions, self.compiled_conditions):
-            lines.append(f"  condition: {cc.expr} = 0 on {c.on or ('periodic ' + str(c.periodic)) if c.points is None else 'given points'} "
-                         f"({cc.points.shape[0]} points, weight {c.weight:g})")  # fmt: skip
+            where = c.on if c.on else f"periodic {c.periodic}" if c.periodic else "given points"
+            lines.append(f"  condition: {cc.expr} = 0 on {where} ({cc.points.shape[0]} points, weight {c.weight:g})")
         lines.append(f"  unknowns: {', '.join(parts) or 'none'}")
         return "\n".join(lines)
 
@@ -981,7 +988,7 @@ def problem_from_dict(d: Mapping[str, object]) -> Problem:
         Function(f["name"], tuple(f["inputs"]), f["transform"], tuple(f["hidden"]), f["activation"])
         for f in d.get("functions", [])  # type: ignore[attr-defined]
     ]
-    fields = tuple(d.get("fields", ("u",)))  # type: ignore[arg-type]
+    fields: Tuple[str, ...] = tuple(d.get("fields", ("u",)))  # type: ignore[arg-type]
     residual: object = dict(d["residuals"]) if d.get("residuals") else str(d["residual"])  # type: ignore[call-overload]
     if isinstance(residual, dict) and list(residual) == ["residual"]:
         residual = residual["residual"]
@@ -990,9 +997,13 @@ def problem_from_dict(d: Mapping[str, object]) -> Problem:
         transform = transform[fields[0]]
     conditions = [
         Condition(
-            c["residual"], on=c.get("on"), periodic=c.get("periodic"),
+            c["residual"],
+            on=c.get("on"),
+            periodic=c.get("periodic"),
             points=None if c.get("points") is None else np.asarray(c["points"], dtype=np.float64),
-            n=int(c.get("n", 64)), weight=float(c.get("weight", 1.0)), name=str(c.get("name", "")),
+            n=int(c.get("n", 64)),
+            weight=float(c.get("weight", 1.0)),
+            name=str(c.get("name", "")),
         )  # fmt: skip
         for c in d.get("conditions", [])  # type: ignore[attr-defined]
     ]

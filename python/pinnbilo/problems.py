@@ -9,6 +9,7 @@ import numpy as np
 from .errors import InputError
 from .pde_problems import darcy, final_time_data, fisher_kpp, heat_initial, poisson, variable_poisson
 from .problem import Bounds, Parameter, Problem, ode_problem
+from .system_problems import cubic_oscillator, lorenz, lotka_volterra, neumann_flux, robin_poisson, sir
 
 __all__ = [
     "exponential_growth",
@@ -19,6 +20,12 @@ __all__ = [
     "heat_initial",
     "darcy",
     "final_time_data",
+    "lotka_volterra",
+    "sir",
+    "lorenz",
+    "cubic_oscillator",
+    "robin_poisson",
+    "neumann_flux",
     "BUILTINS",
     "get",
 ]
@@ -88,6 +95,12 @@ BUILTINS: Dict[str, Callable[..., Problem]] = {
     "variable_poisson": variable_poisson,
     "heat_initial": heat_initial,
     "darcy": darcy,
+    "lotka_volterra": lotka_volterra,
+    "sir": sir,
+    "lorenz": lorenz,
+    "cubic_oscillator": cubic_oscillator,
+    "robin_poisson": robin_poisson,
+    "neumann_flux": neumann_flux,
 }
 
 
@@ -100,4 +113,10 @@ def get(name: str, **kwargs: object) -> Problem:
     for key in ("bounds", "hidden"):
         if key in kwargs and kwargs[key] is not None:
             kwargs[key] = tuple(kwargs[key])  # type: ignore[arg-type]
+    import inspect
+
+    accepted = inspect.signature(BUILTINS[name]).parameters
+    unknown = sorted(set(kwargs) - set(accepted))
+    if unknown:
+        raise InputError(f"problem '{name}' has no argument(s) {unknown}; it takes {', '.join(accepted) or 'none'}")
     return BUILTINS[name](**kwargs)  # type: ignore[arg-type]

@@ -64,6 +64,9 @@ struct ProblemDef {
   std::vector<ConditionDef> conditions;
   // What the data measure; empty: point values of field 0 (the single-field default).
   std::vector<ObservationDef> observations;
+  // The network reads coordinate c as (z_c - input_shift[c]) * input_scale[c] (empty: as is),
+  // e.g. to map a long time interval to [-1, 1]; derivatives stay in the coordinates.
+  std::vector<double> input_shift, input_scale;
 
   // Throws InputError for an inconsistent definition.
   void validate() const;

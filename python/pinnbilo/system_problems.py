@@ -1,0 +1,199 @@
+"""Built-in systems and problems with conditions as loss terms, each a short definition a user
+could have written, with a SciPy reference solution."""
+
+from __future__ import annotations
+
+import functools
+import math
+from typing import Callable, Dict, Mapping, Sequence, Tuple
+
+import numpy as np
+
+from .conditions import Condition, robin
+from .problem import Parameter, Problem
+
+
+def _spec(name: str, **kwargs: object) -> dict:
+    return {"builtin": name, "kwargs": kwargs}
+
+
+def _ode_reference(
+    rhs: Callable[[np.ndarray, Mapping[str, float]], Sequence[float]], y0: Sequence[float], t_end: float
+) -> Callable[[np.ndarray, Mapping[str, float]], np.ndarray]:
+    """An exact-solution function for an ODE system: SciPy's DOP853 at tight tolerances, one
+    dense solution per parameter set (cached), evaluated at the points' t."""
+    from scipy.integrate import solve_ivp  # type: ignore[import-untyped]  # no scipy stubs
+
+    @functools.lru_cache(maxsize=16)
+    def dense(key: Tuple[Tuple[str, float], ...]) -> Callable[[np.ndarray], np.ndarray]:
+        p = dict(key)
+        sol = solve_ivp(
+            lambda t, y: rhs(y, p), (0.0, t_end), list(y0), method="DOP853", rtol=1e-12, atol=1e-12, dense_output=True
+        )
+        if not sol.success:
+            raise RuntimeError(f"the reference ODE solve failed: {sol.message}")
+        return sol.sol  # type: ignore[no-any-return]
+
+    def solution(points: np.ndarray, p: Mapping[str, float]) -> np.ndarray:
+        return np.asarray(dense(tuple(sorted((k, float(v)) for k, v in p.items())))(points[:, 0])).T
+
+    return solution
+
+
+def lotka_volterra(
+    alpha: float = 1.0,
+    beta: float = 0.5,
+    gamma: float = 0.5,
+    delta: float = 1.0,
+    init: float = 0.7,
+    t_end: float = 6.0,
+    x0: float = 1.0,
+    y0: float = 0.5,
+) -> Problem:
+    """Prey x and predator y: ``x' = alpha x - beta x y``, ``y' = gamma x y - delta y`` on
+    [0, t_end], the initial populations as hard constraints; all four rates unknown, starting
+    from ``init``."""
+    true = {"alpha": alpha, "beta": beta, "gamma": gamma, "delta": delta}
+    params = [Parameter(k, init, (0.0, None), true=v) for k, v in true.items()]
+    return Problem(
+        ("t",),
+        {"t": (0.0, t_end)},
+        params,
+        {"prey": "x.t - (alpha*x - beta*x*y)", "predator": "y.t - (gamma*x*y - delta*y)"},
+        transform={"x": f"{x0!r} + t*N", "y": f"{y0!r} + t*N"},
+        fields=("x", "y"),
+        solution=_ode_reference(
+            lambda y, p: [p["alpha"] * y[0] - p["beta"] * y[0] * y[1], p["gamma"] * y[0] * y[1] - p["delta"] * y[1]],
+            [x0, y0],
+            t_end,
+        ),
+        name="lotka_volterra",
+        spec=_spec("lotka_volterra", alpha=alpha, beta=beta, gamma=gamma, delta=delta, init=init, t_end=t_end,
+                   x0=x0, y0=y0),
+    )  # fmt: skip
+
+
+def sir(beta: float = 3.0, gamma: float = 1.0, beta_init: float = 1.5, gamma_init: float = 0.5,
+        t_end: float = 8.0, i0: float = 0.02) -> Problem:  # fmt: skip
+    """SIR epidemic in population fractions: ``S' = -beta S I``, ``I' = beta S I - gamma I``,
+    ``R' = gamma I`` on [0, t_end] with S(0) = 1 - i0, I(0) = i0, R(0) = 0 (hard). Typically only I
+    is observed; ``problem.integral_data("S + I + R", value=t_end)`` adds the total population."""
+    params = [
+        Parameter("beta", beta_init, (0.0, None), true=beta),
+        Parameter("gamma", gamma_init, (0.0, None), true=gamma),
+    ]
+    return Problem(
+        ("t",),
+        {"t": (0.0, t_end)},
+        params,
+        {"S": "S.t + beta*S*I", "I": "I.t - beta*S*I + gamma*I", "R": "R.t - gamma*I"},
+        transform={"S": f"{1 - i0!r} + t*N", "I": f"{i0!r} + t*N", "R": "t*N"},
+        fields=("S", "I", "R"),
+        solution=_ode_reference(
+            lambda y, p: [-p["beta"] * y[0] * y[1], p["beta"] * y[0] * y[1] - p["gamma"] * y[1], p["gamma"] * y[1]],
+            [1 - i0, i0, 0.0],
+            t_end,
+        ),
+        name="sir",
+        spec=_spec("sir", beta=beta, gamma=gamma, beta_init=beta_init, gamma_init=gamma_init, t_end=t_end, i0=i0),
+    )
+
+
+def lorenz(sigma: float = 10.0, rho: float = 15.0, beta: float = 8.0 / 3.0, init: float = 1.0,
+           hard_initial: bool = True) -> Problem:  # fmt: skip
+    """The Lorenz system as in DeepXDE's Lorenz_inverse demo: ``x' = sigma (y - x)``,
+    ``y' = x (rho - z) - y``, ``z' = x y - beta z`` on [0, 3] from (-8, 7, 27); sigma, rho, beta
+    unknown from 1, 1, 1. ``hard_initial=False`` imposes the initial values as loss terms, as
+    DeepXDE does."""
+    params = [Parameter("sigma", init, (0.0, None), true=sigma), Parameter("rho", init, (0.0, None), true=rho),
+              Parameter("beta", init, (0.0, None), true=beta)]  # fmt: skip
+    x0 = (-8.0, 7.0, 27.0)
+    names = ("x", "y", "z")
+    if hard_initial:
+        transform: Dict[str, str] = {f: f"{v!r} + t*N" for f, v in zip(names, x0)}
+        conditions: Tuple[Condition, ...] = ()
+    else:
+        transform = {}
+        conditions = tuple(Condition(f"{f} - ({v!r})", on="t=0") for f, v in zip(names, x0))
+    return Problem(
+        ("t",),
+        {"t": (0.0, 3.0)},
+        params,
+        {"x": "x.t - sigma*(y - x)", "y": "y.t - x*(rho - z) + y", "z": "z.t - x*y + beta*z"},
+        transform=transform,
+        fields=names,
+        conditions=conditions,
+        solution=_ode_reference(
+            lambda y, p: [p["sigma"] * (y[1] - y[0]), y[0] * (p["rho"] - y[2]) - y[1], y[0] * y[1] - p["beta"] * y[2]],
+            x0,
+            3.0,
+        ),
+        name="lorenz",
+        spec=_spec("lorenz", sigma=sigma, rho=rho, beta=beta, init=init, hard_initial=hard_initial),
+    )
+
+
+def cubic_oscillator(a11: float = -0.1, a12: float = 2.0, a21: float = -2.0, a22: float = -0.1,
+                     init: float = 0.0, t_end: float = 2.0) -> Problem:  # fmt: skip
+    """The two-component cubic oscillator of the BiLO reference code's SimpleODE:
+    ``x' = a11 x^3 + a12 y^3``, ``y' = a21 x^3 + a22 y^3`` from (2, 0); the four coefficients
+    unknown, starting from ``init`` (with a scale of 1, since 0 has no magnitude)."""
+    true = {"a11": a11, "a12": a12, "a21": a21, "a22": a22}
+    params = [Parameter(k, init, true=v, scale=1.0) for k, v in true.items()]
+    return Problem(
+        ("t",),
+        {"t": (0.0, t_end)},
+        params,
+        {"x": "x.t - (a11*x**3 + a12*y**3)", "y": "y.t - (a21*x**3 + a22*y**3)"},
+        transform={"x": "2.0 + t*N", "y": "t*N"},
+        fields=("x", "y"),
+        solution=_ode_reference(
+            lambda y, p: [p["a11"] * y[0] ** 3 + p["a12"] * y[1] ** 3, p["a21"] * y[0] ** 3 + p["a22"] * y[1] ** 3],
+            [2.0, 0.0],
+            t_end,
+        ),
+        name="cubic_oscillator",
+        spec=_spec("cubic_oscillator", a11=a11, a12=a12, a21=a21, a22=a22, init=init, t_end=t_end),
+    )
+
+
+def robin_poisson(k: float = 2.0, k_init: float = 0.5) -> Problem:
+    """``-u'' = 4 sin(2x)`` on [0, 1], u(0) = 0 (hard) and the Robin condition
+    ``u'(1) + k u(1) = g`` as a loss term, with k unknown; exact solution u = sin(2x) + x."""
+    g = (2 * math.cos(2.0) + 1.0) + k * (math.sin(2.0) + 1.0)
+
+    def solution(points: np.ndarray, p: Mapping[str, float]) -> np.ndarray:
+        return np.sin(2 * points[:, 0]) + points[:, 0]
+
+    return Problem(
+        ("x",),
+        {"x": (0.0, 1.0)},
+        [Parameter("k", k_init, (0.0, None), true=k)],
+        "u.xx + 4*sin(2*x)",
+        transform="x*N",
+        conditions=[robin("x=1", "k", "1", repr(g), n=1)],
+        solution=solution,
+        name="robin_poisson",
+        spec=_spec("robin_poisson", k=k, k_init=k_init),
+    )
+
+
+def neumann_flux(q: float = -0.5, q_init: float = 0.5) -> Problem:
+    """``-u'' = pi^2 sin(pi x)`` on [0, 1], u(0) = 0 (hard), the flux ``u'(1) = q`` unknown and
+    imposed as a loss term; exact solution u = sin(pi x) + (q + pi) x."""
+
+    def solution(points: np.ndarray, p: Mapping[str, float]) -> np.ndarray:
+        x = points[:, 0]
+        return np.sin(np.pi * x) + (p["q"] + np.pi) * x
+
+    return Problem(
+        ("x",),
+        {"x": (0.0, 1.0)},
+        [Parameter("q", q_init, true=q)],
+        "u.xx + pi**2*sin(pi*x)",
+        transform="x*N",
+        conditions=[Condition("u.x - q", on="x=1")],
+        solution=solution,
+        name="neumann_flux",
+        spec=_spec("neumann_flux", q=q, q_init=q_init),
+    )
