@@ -5,7 +5,8 @@ initialisation each), PINN and BiLO train with the problem's recipe (``pinnbilo.
 the table gives, per method and unknown, the median relative error, its interquartile range and
 the worst seed, with the median wall time.
 
-    python bench/recipe_accuracy.py [--seeds 5] [--problems poisson,darcy] [--noise 0.0] [--json FILE]
+    python bench/recipe_accuracy.py [--seeds 5] [--problems poisson,darcy] [--methods PINN,BiLO] [--noise 0.0]
+        [--json FILE]
 """
 
 from __future__ import annotations
@@ -27,12 +28,13 @@ def main() -> int:
     ap.add_argument("--problems", default=",".join(problems.BUILTINS))
     ap.add_argument("--noise", type=float, default=0.0)
     ap.add_argument("--json", help="write the per-seed results here")
+    ap.add_argument("--methods", default="PINN,BiLO", help="comma-separated: PINN, BiLO")
     args = ap.parse_args()
     rows: List[Dict[str, object]] = []
     for name in args.problems.split(","):
         for seed in range(args.seeds):
             t0 = time.perf_counter()
-            for o in compare.run(name, noise=args.noise, seed=seed, data_seed=seed):
+            for o in compare.run(name, noise=args.noise, seed=seed, data_seed=seed, methods=args.methods.split(",")):
                 rows.append(
                     {"problem": name, "seed": seed, "method": o.method, "errors": o.errors, "wall": o.wall_time}
                 )
@@ -43,7 +45,7 @@ def main() -> int:
     print(f"| problem | method | unknown | median error | IQR | worst of {args.seeds} | median wall |")
     print("|---|---|---|---|---|---|---|")
     for name in args.problems.split(","):
-        for method in ("PINN", "BiLO"):
+        for method in args.methods.split(","):
             mine = [r for r in rows if r["problem"] == name and r["method"] == method]
             for unknown in mine[0]["errors"]:  # type: ignore[union-attr]
                 e = 100 * np.array([r["errors"][unknown] for r in mine])  # type: ignore[index]
