@@ -125,6 +125,7 @@ S apply(pinnbilo::Func f, double p, S x) {
     case Func::Sigmoid: return S(1.0) / (S(1.0) + std::exp(-x));
     case Func::Softplus: return std::log(S(1.0) + std::exp(x));
     case Func::Pow: return std::pow(x, S(p));
+    case Func::Abs: return std::real(x) < 0 ? -x : x;  // complex steps: the branch of the real part
   }
   return S(0.0);
 }
@@ -144,6 +145,7 @@ S apply_derivative(pinnbilo::Func f, double p, S x) {
     }
     case Func::Softplus: return S(1.0) / (S(1.0) + std::exp(-x));
     case Func::Pow: return S(p) * std::pow(x, S(p - 1.0));
+    case Func::Abs: return S(std::real(x) < 0 ? -1.0 : 1.0);
   }
   return S(0.0);
 }

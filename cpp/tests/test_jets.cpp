@@ -67,7 +67,8 @@ std::vector<FuncCase> func_cases() {
   return {{Func::Tanh, 0.0, -1.0, 1.0},     {Func::Sin, 0.0, -2.0, 2.0},   {Func::Cos, 0.0, -2.0, 2.0},
           {Func::Exp, 0.0, -1.0, 1.0},      {Func::Log, 0.0, 1.2, 2.0},    {Func::Sigmoid, 0.0, -2.0, 2.0},
           {Func::Softplus, 0.0, -2.0, 2.0}, {Func::Pow, 2.5, 1.2, 2.0},    {Func::Pow, -1.5, 1.2, 2.0},
-          {Func::Pow, 3.0, -2.0, -1.2},     {Func::Pow, 2.0, -2.0, -1.2}};
+          {Func::Pow, 3.0, -2.0, -1.2},     {Func::Pow, 2.0, -2.0, -1.2},    {Func::Abs, 0.0, -2.0, -0.3},
+          {Func::Abs, 0.0, 0.3, 2.0}};
 }
 
 }  // namespace
