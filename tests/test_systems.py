@@ -50,18 +50,25 @@ def reference_losses(model: pb.Model, collocation: np.ndarray, obs: list) -> dic
     prm = model.params
     bilo = model.method == "bilo"
 
+    # By default t in [0, 6] enters the network mapped to [-1, 1]: N(s) with s = (t - 3) / 3 and
+    # d/dt = d/ds / 3; with normalize_inputs=False, s = t.
+    scaling = model._input_scaling()
+    shift, ds = (3.0, 1 / 3) if scaling else (0.0, 1.0)
+    assert scaling in ({}, {"input_shift": [3.0], "input_scale": [1 / 3]})
+
     def fields_at(t):
         t = np.asarray(t, dtype=np.float64).reshape(-1)
-        inputs = np.column_stack([t] + ([np.full(t.size, prm[k]) for k in PARAMS] if bilo else []))
+        s = (t - shift) * ds
+        inputs = np.column_stack([s] + ([np.full(t.size, prm[k]) for k in PARAMS] if bilo else []))
         n_in = inputs.shape[1]
         unit = lambda i: [1 if j == i else 0 for j in range(n_in)]  # noqa: E731
         two = lambda i, j: [int(k == i) + int(k == j) for k in range(n_in)]  # noqa: E731
         N = ref.derivative(sizes, "tanh", w, inputs, [0] * n_in)
-        Nt = ref.derivative(sizes, "tanh", w, inputs, unit(0))
+        Nt = ds * ref.derivative(sizes, "tanh", w, inputs, unit(0))
         out = {"x": 1 + t * N[0], "y": 0.5 + t * N[1], "x_t": N[0] + t * Nt[0], "y_t": N[1] + t * Nt[1]}
         for k, p in enumerate(PARAMS if bilo else ()):
             Np = ref.derivative(sizes, "tanh", w, inputs, unit(1 + k))
-            Ntp = ref.derivative(sizes, "tanh", w, inputs, two(0, 1 + k))
+            Ntp = ds * ref.derivative(sizes, "tanh", w, inputs, two(0, 1 + k))
             out[f"x_{p}"], out[f"y_{p}"] = t * Np[0], t * Np[1]
             out[f"x_t{p}"], out[f"y_t{p}"] = Np[0] + t * Ntp[0], Np[1] + t * Ntp[1]
         return out
@@ -106,11 +113,12 @@ def reference_losses(model: pb.Model, collocation: np.ndarray, obs: list) -> dic
 
 @pytest.mark.parametrize("cls", [pb.PINN, pb.BiLO])
 @pytest.mark.parametrize("with_condition", [False, True])
-def test_system_losses_match_numpy_reference(cls, with_condition):
+@pytest.mark.parametrize("normalize", [None, False])
+def test_system_losses_match_numpy_reference(cls, with_condition, normalize):
     problem = lotka_volterra([CONDITION] if with_condition else [])
     obs = observations()
     col = np.linspace(0, 6, 13)[:, None]
-    model = cls(problem, obs, hidden=(8, 8), collocation=col, seed=4)
+    model = cls(problem, obs, hidden=(8, 8), collocation=col, seed=4, normalize_inputs=normalize)
     model.set_params({"a": 1.1, "b": 0.4, "c": 0.6, "d": 0.9})
     got = model.losses()
     want = reference_losses(model, col, obs)

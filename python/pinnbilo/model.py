@@ -452,6 +452,12 @@ class Model:
         )
 
     @_locked
+    def observation_predictions(self) -> List[np.ndarray]:
+        """What the model predicts for each observation in ``observations``, row by row (one
+        value per point, or one per integral)."""
+        return [self._trainer.observe(k).astype(np.float64) for k in range(len(self.observations))]
+
+    @_locked
     def residual(self, points: object) -> np.ndarray:
         """The residual r at points: (n,); for several residuals (n_residuals, n)."""
         p = self.problem.as_points(points)

@@ -123,6 +123,9 @@ def plot_fit(model: Model, n: int = 200, ax: Axes | None = None) -> Figure:
     coord = problem.coords[0]
     lo, hi = problem.domain[coord]
     t = np.linspace(lo, hi, int(n))
+    if len(problem.fields) > 1:
+        _plot_fields(model, t, ax)
+        return fig
     ax.plot(
         model.data.points[:, 0],
         model.data.values,
@@ -144,6 +147,27 @@ def plot_fit(model: Model, n: int = 200, ax: Axes | None = None) -> Figure:
     return fig
 
 
+def _plot_fields(model: Model, t: np.ndarray, ax: Axes) -> None:
+    """A system against its one coordinate: per field (one colour each) the observations of that
+    field as markers, the fit as a solid line and the exact solution as a dashed one."""
+    problem = model.problem
+    exact = _exact_or_none(model, t)
+    for j, f in enumerate(problem.fields):
+        color = f"C{j}"
+        for d in model.observations:
+            if d.of == f and not d.integral:
+                ax.plot(
+                    d.points[:, 0], d.values, "o", color=color, markersize=4, label=f"{f} data ({len(d)})", zorder=3
+                )
+        ax.plot(t, model.predict(t, field=f), "-", color=color, linewidth=2, label=f"{f} ({type(model).__name__})")
+        if exact is not None:
+            ax.plot(t, exact[:, j], "--", color=color, linewidth=1.2, label=f"{f} exact")
+    ax.set_xlabel(problem.coords[0])
+    ax.set_ylabel(", ".join(problem.fields))
+    ax.set_title(f"{problem.name}: {_params_text(model)}" if problem.params else problem.name)
+    ax.legend(fontsize="small", ncol=2)
+
+
 def _exact_or_none(model: Model, t: np.ndarray) -> np.ndarray | None:
     problem = model.problem
     if problem.solution is None or len(_true_values(model)) != len(problem.params):
@@ -158,9 +182,12 @@ def plot_parity(model: Model, ax: Axes | None = None) -> Figure:
     """
     model = _check_model(model, "plot_parity")
     fig, ax = _axes(ax)
-    obs = model.data.values
-    pred = model.predict(model.data.points)
-    ax.plot(obs, pred, "o", color="C0", markersize=4, label=f"data ({len(model.data)})")
+    preds = model.observation_predictions()
+    for k, (d, pred) in enumerate(zip(model.observations, preds)):
+        name = d.of or "data"
+        ax.plot(d.values, pred, "o", color=f"C{k}", markersize=4, label=f"{name} ({len(d)})")
+    obs = np.concatenate([d.values for d in model.observations])
+    pred = np.concatenate(preds)
     lo = float(min(obs.min(), pred.min()))
     hi = float(max(obs.max(), pred.max()))
     ax.plot([lo, hi], [lo, hi], "--", color="0.4", linewidth=1, label="y = x")

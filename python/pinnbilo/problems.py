@@ -9,7 +9,15 @@ import numpy as np
 from .errors import InputError
 from .pde_problems import darcy, final_time_data, fisher_kpp, heat_initial, poisson, variable_poisson
 from .problem import Bounds, Parameter, Problem, ode_problem
-from .system_problems import cubic_oscillator, lorenz, lotka_volterra, neumann_flux, robin_poisson, sir
+from .system_problems import (
+    cubic_oscillator,
+    lorenz,
+    lotka_volterra,
+    neumann_flux,
+    reaction_diffusion,
+    robin_poisson,
+    sir,
+)
 
 __all__ = [
     "exponential_growth",
@@ -101,6 +109,7 @@ BUILTINS: Dict[str, Callable[..., Problem]] = {
     "cubic_oscillator": cubic_oscillator,
     "robin_poisson": robin_poisson,
     "neumann_flux": neumann_flux,
+    "reaction_diffusion": reaction_diffusion,
 }
 
 
