@@ -331,3 +331,43 @@ def test_builtin_arguments_from_python_and_the_command_line():
     out = compare.run("exponential", steps=200, problem_args={"a_true": 1.5}, methods=("PINN",))
     assert [o.method for o in out] == ["PINN"]
     assert out[0].model.problem.true_params == {"a": 1.5}
+
+
+@pytest.mark.parametrize("cls", [pb.PINN, pb.BiLO])
+def test_hard_periodicity(cls):
+    """periodic=("x",): every field takes equal values and derivatives at x = 0 and x = 2 by
+    construction, and the gradients still match finite differences."""
+    p = pb.Problem(
+        ("x", "t"), {"x": (0, 2), "t": (0, 1)}, [pb.Parameter("c", 0.7)],
+        ["u.t + c*u.x - 0.1*v.xx", "v.t - u*v.x"], transform={"u": "sin(pi*x) + t*N"},
+        fields=("u", "v"), periodic=("x",),
+    )  # fmt: skip
+    rng = np.random.default_rng(0)
+    obs = [
+        pb.Data(rng.random((5, 2)) * [2, 1], rng.random(5), of="u"),
+        pb.Data(rng.random((3, 2)), rng.random(3), of="v.x"),
+    ]
+    m = cls(p, obs, hidden=(6,), collocation=p.grid(4), seed=1)
+    assert m.sizes[0] == 3 + (1 if cls is pb.BiLO else 0)  # cos, sin, t (, c)
+    t = np.linspace(0, 1, 4)
+    left, right = np.stack([0 * t, t], 1), np.stack([0 * t + 2, t], 1)
+    for f in ("u", "v"):
+        a, b = m.predict(left, [f, f"{f}_x", f"{f}_xx"]), m.predict(right, [f, f"{f}_x", f"{f}_xx"])
+        for k in a:
+            np.testing.assert_allclose(a[k], b[k], rtol=1e-10, atol=1e-12)
+    for name in ("pinn", "lower", "upper") if cls is pb.BiLO else ("pinn",):
+        x = m.state_vector(name) + 0.1 * rng.standard_normal(m.state_vector(name).shape)
+        f0, g, _ = m.objective(name, x)
+        for i in rng.choice(x.size, min(8, x.size), replace=False):
+            e = np.zeros_like(x)
+            e[i] = 1e-6
+            fd = (m.objective(name, x + e)[0] - m.objective(name, x - e)[0]) / 2e-6
+            assert fd == pytest.approx(g[i], rel=1e-5, abs=1e-7 * (1 + abs(f0)))
+    # Spatial derivatives through the features match central differences of the prediction.
+    z = np.array([[0.3, 0.4]])
+    h = 1e-5
+    num = (m.predict(z + [h, 0], field="v") - m.predict(z - [h, 0], field="v")) / (2 * h)
+    assert m.predict(z, ["v_x"])["v_x"][0] == pytest.approx(num[0], rel=1e-6)
+    assert pb.problem.problem_from_dict(p.to_dict()).periodic == ("x",)
+    with pytest.raises(pb.InputError, match="periodic must name"):
+        pb.Problem(("x",), {"x": (0, 1)}, [], "u.xx", periodic=("y",))

@@ -177,6 +177,7 @@ ProblemDef problem_from_dict(const py::dict& d) {
     if (t.size() != 4) throw InputError("condition: (ops, leaves, weight, paired)");
     def.conditions.push_back(ConditionDef{expression_from(e, "condition"), t[2].cast<double>(), t[3].cast<bool>()});
   }
+  if (d.contains("periodic")) def.periodic = d["periodic"].cast<std::vector<double>>();
   if (d.contains("input_shift")) {
     def.input_shift = d["input_shift"].cast<std::vector<double>>();
     def.input_scale = get<std::vector<double>>(d, "input_scale");

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "pinnbilo/error.hpp"
+#include "pinnbilo/jet_ops.hpp"
 
 namespace pinnbilo {
 namespace {
@@ -116,6 +117,15 @@ void ProblemDef::validate() const {
   for (std::size_t c = 0; c < input_scale.size(); ++c)
     require(std::isfinite(input_shift[c]) && std::isfinite(input_scale[c]) && input_scale[c] > 0,
             "problem: input shifts must be finite and input scales finite and > 0");
+  require(periodic.empty() || periodic.size() == static_cast<std::size_t>(n_coords),
+          "problem: periodic needs one period per coordinate (0: not periodic), or none");
+  for (double L : periodic) require(std::isfinite(L) && L >= 0, "problem: periods must be finite and >= 0");
+}
+
+int ProblemDef::n_coord_features() const {
+  int n = n_coords;
+  for (int c = 0; c < n_coords; ++c) n += is_periodic(c) ? 1 : 0;
+  return n;
 }
 
 std::size_t ProblemDef::function_offset(int k) const {
@@ -183,7 +193,7 @@ SolutionJets<T>::SolutionJets(const Networks& nets, const ProblemDef& def, Metho
   def_.validate();
   const int n_inputs = def_.n_net_inputs(method);
   nets_.validate(def_.n_fields, n_inputs);
-  require(spec.n_dirs() == n_inputs, "jet spec directions must match the network inputs");
+  require(spec.n_dirs() == def_.n_dirs(method), "jet spec directions must match the coordinates and perturbations");
   require(n > 0, "need at least one point");
   require_finite(points, n * static_cast<std::size_t>(def_.n_coords), "points");
   const std::size_t nc = static_cast<std::size_t>(def_.n_coords);
@@ -196,23 +206,39 @@ SolutionJets<T>::SolutionJets(const Networks& nets, const ProblemDef& def, Metho
   }
   // Network inputs: value in the constant row, 1 in the row of the input's own direction.
   // Parameter values and function jets are written by forward().
+  // The coordinate features, the same for every network: a plain coordinate (shifted and scaled)
+  // is one input, a periodic one the jets of cos and sin of 2 pi z / L.
+  std::vector<T> features(static_cast<std::size_t>(def_.n_coord_features()) * kn_, T(0));
+  {
+    const bool scaled = !def_.input_scale.empty();
+    std::vector<T> angle(kn_), scratch(jet_unary_scratch(spec_, n));
+    std::size_t row = 0;
+    for (int c = 0; c < def_.n_coords; ++c) {
+      const T* x = coords_.data() + static_cast<std::size_t>(c) * n;
+      if (def_.is_periodic(c)) {
+        const T w = static_cast<T>(2.0 * 3.14159265358979323846 / def_.periodic[static_cast<std::size_t>(c)]);
+        std::fill(angle.begin(), angle.end(), T(0));
+        for (std::size_t i = 0; i < n; ++i) angle[i] = w * x[i];
+        set_unit(spec_, c, n, angle.data(), w);
+        jet_unary<T>(spec_, n, Func::Cos, T(0), angle.data(), features.data() + row++ * kn_, nullptr, scratch.data());
+        jet_unary<T>(spec_, n, Func::Sin, T(0), angle.data(), features.data() + row++ * kn_, nullptr, scratch.data());
+        continue;
+      }
+      const T shift = scaled ? static_cast<T>(def_.input_shift[static_cast<std::size_t>(c)]) : T(0);
+      const T scale = scaled ? static_cast<T>(def_.input_scale[static_cast<std::size_t>(c)]) : T(1);
+      T* jet = features.data() + row++ * kn_;
+      for (std::size_t i = 0; i < n; ++i) jet[i] = (x[i] - shift) * scale;
+      set_unit(spec_, c, n, jet, scale);
+    }
+  }
+  input0_ = def_.n_coord_features();
   for (int j = 0; j < nets_.size(); ++j) {
     net_.emplace_back(nets_.net(j), spec_, n);
     T* in = net_.back().input();
     std::fill(in, in + static_cast<std::size_t>(n_inputs) * kn_, T(0));
-    const bool scaled = !def_.input_scale.empty();
-    for (int v = 0; v < n_inputs; ++v) {
-      T* jet = in + static_cast<std::size_t>(v) * kn_;
-      if (v < def_.n_coords) {
-        const T shift = scaled ? static_cast<T>(def_.input_shift[static_cast<std::size_t>(v)]) : T(0);
-        const T scale = scaled ? static_cast<T>(def_.input_scale[static_cast<std::size_t>(v)]) : T(1);
-        const T* x = coords_.data() + static_cast<std::size_t>(v) * n;
-        for (std::size_t i = 0; i < n; ++i) jet[i] = (x[i] - shift) * scale;
-        set_unit(spec_, v, n, jet, scale);
-      } else if (v < def_.n_coords + def_.n_params) {
-        set_unit(spec_, v, n, jet);
-      }
-    }
+    std::copy(features.begin(), features.end(), in);
+    for (int p = 0; p < def_.n_params && method == Method::BiLO; ++p)
+      set_unit(spec_, def_.n_coords + p, n, in + static_cast<std::size_t>(input0_ + p) * kn_);
     net_bar_.emplace_back(static_cast<std::size_t>(nets_.net(j).n_outputs()) * kn_, T(0));
   }
   // Transform leaves that do not change between steps.
@@ -244,12 +270,12 @@ void SolutionJets<T>::forward(const T* weights, const T* upper) {
   for (std::size_t j = 0; j < net_.size(); ++j) {
     if (method_ == Method::BiLO) {
       for (int p = 0; p < def_.n_params; ++p) {
-        T* jet = net_[j].input() + static_cast<std::size_t>(def_.n_coords + p) * kn_;
+        T* jet = net_[j].input() + static_cast<std::size_t>(input0_ + p) * kn_;
         std::fill(jet, jet + n_, upper[p]);
       }
       // Function inputs: the jet of f_k plus the constant shift along its own direction.
       for (int k = 0; k < def_.n_functions(); ++k) {
-        T* jet = net_[j].input() + static_cast<std::size_t>(shift_dir0 + k) * kn_;
+        T* jet = net_[j].input() + static_cast<std::size_t>(input0_ + def_.n_params + k) * kn_;
         std::copy(function(k), function(k) + kn_, jet);
         set_unit(spec_, shift_dir0 + k, n_, jet);
       }
@@ -320,13 +346,13 @@ void SolutionJets<T>::backward(const T* weights, const T* upper, const T* u_bar,
     // A parameter input carries its value in the constant row only; a function input carries
     // the whole jet of f_k.
     for (int p = 0; p < def_.n_params; ++p) {
-      const T* bar = inputs_bar_sum_.data() + static_cast<std::size_t>(def_.n_coords + p) * kn_;
+      const T* bar = inputs_bar_sum_.data() + static_cast<std::size_t>(input0_ + p) * kn_;
       T acc = 0;
       for (std::size_t i = 0; i < n_; ++i) acc += bar[i];
       grad_upper[p] += acc;
     }
     for (int k = 0; k < def_.n_functions(); ++k) {
-      const T* bar = inputs_bar_sum_.data() + static_cast<std::size_t>(def_.n_coords + def_.n_params + k) * kn_;
+      const T* bar = inputs_bar_sum_.data() + static_cast<std::size_t>(input0_ + def_.n_params + k) * kn_;
       T* fb = function_bar(k);
       for (std::size_t q = 0; q < kn_; ++q) fb[q] += bar[q];
     }
@@ -345,7 +371,7 @@ namespace {
 
 JetSpec expression_net_spec(const ProblemDef& def, Method method, const std::vector<Expression>& exprs,
                             bool perturbations) {
-  const int n_inputs = def.n_net_inputs(method);
+  const int n_inputs = def.n_dirs(method);
   const int np = perturbations ? def.n_perturb(method) : 0;
   std::set<MultiIndex> wanted;
   for (const Expression& e : exprs)
@@ -397,7 +423,7 @@ ExpressionJets<T>::ExpressionJets(const Networks& nets, const ProblemDef& def, M
   const JetSpec rs = perturbation_spec(n_dirs_);
   const JetSpec& net = solution_.spec();
   const std::size_t kr = static_cast<std::size_t>(rs.size());
-  const int n_inputs = def_.n_net_inputs(method);
+  const int n_inputs = def_.n_dirs(method);
   for (const Expression& e : exprs_) {
     programs_.emplace_back(e.program, rs, n);
     ProgramJets<T>& prog = programs_.back();

@@ -584,10 +584,11 @@ void Trainer<T>::predict(int field, const T* points, std::size_t n, const std::v
                          T* out) {
   require(field >= 0 && field < def_.n_fields, "field index out of range");
   require(n > 0, "need at least one point");
-  const int n_inputs = def_.n_net_inputs(method_);
+  const int n_inputs = def_.n_dirs(method_);
   for (const auto& d : derivs)
     require(d.size() == static_cast<std::size_t>(n_inputs),
-            "a derivative multi-index must have one entry per network input (" + std::to_string(n_inputs) + ")");
+            "a derivative multi-index must have one entry per coordinate and BiLO perturbation (" +
+                std::to_string(n_inputs) + ")");
   JetSpec spec(n_inputs, derivs);
   SolutionJets<T> sol(nets_, def_, method_, spec, points, n);
   raw_to_physical(raw_.data(), phys_.data());

@@ -107,8 +107,8 @@ TEST(systems, objective_gradients) {
       // Predictions per field and per observation.
       const double p0 = 0.5;
       double x = 0, y = 0;
-      t->predict(0, &p0, 1, {MultiIndex(static_cast<std::size_t>(system_def().n_net_inputs(method)), 0)}, &x);
-      t->predict(1, &p0, 1, {MultiIndex(static_cast<std::size_t>(system_def().n_net_inputs(method)), 0)}, &y);
+      t->predict(0, &p0, 1, {MultiIndex(static_cast<std::size_t>(system_def().n_dirs(method)), 0)}, &x);
+      t->predict(1, &p0, 1, {MultiIndex(static_cast<std::size_t>(system_def().n_dirs(method)), 0)}, &y);
       CHECK_CLOSE(t->observe(0)[1], x, 1e-14, 1e-15);
       CHECK(t->observe(1).size() == 1);
       std::vector<double> r(t->residual_rows() * 2);

@@ -178,7 +178,7 @@ def load(path: str, problem: "Optional[Problem]" = None, strict: bool = True) ->
     if not _finite_number(noise) or noise < 0:
         raise InputError(f"{path}: data_noise {noise!r} must be a finite number >= 0")
     cls = {"pinn": PINN, "bilo": BiLO}[method]
-    n_in = len(problem.coords) + (len(problem.params) + len(problem.functions) if method == "bilo" else 0)
+    n_in = problem.n_coordinate_features + (len(problem.params) + len(problem.functions) if method == "bilo" else 0)
     networks = meta.get("networks", "shared")
     if networks not in ("shared", "per_field"):
         raise InputError(f"{path}: unknown networks layout {networks!r}")
@@ -401,6 +401,7 @@ def _definition(d: Mapping[str, Any]) -> Dict[str, Any]:
         "sources": d.get("sources"),
         # Version 2 files predate systems: one field u, one residual, no conditions.
         "fields": d.get("fields", ["u"]),
+        "periodic": d.get("periodic", []),
         "residuals": d.get("residuals", {"residual": d.get("residual")}),
         "conditions": [
             (c.get("residual"), c.get("on"), c.get("periodic"), c.get("weight"))

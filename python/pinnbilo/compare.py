@@ -156,6 +156,23 @@ RECIPES: Dict[str, Recipe] = {
         bilo_model={"w_rgrad": 0.1},
         bilo_fit={"steps": 10000, "lr": 1e-3, "lr_params": 1e-3, "pretrain_steps": 5000, "max_iter_lower": 10},
     ),
+    # DeepXDE's diffusion-reaction inverse problem, 200 random observations of both species.
+    "reaction_diffusion": Recipe(
+        n_data=200,
+        model={"hidden": (32, 32), "n_res": 33, "w_data": 100.0},
+        fit={"steps": 10000, "lr": 3e-3, "lr_params": 1e-2},
+        bilo_model={"w_data": 1.0, "w_rgrad": 0.01},
+        bilo_fit={"lr": 1e-3, "lr_params": 3e-3, "pretrain_steps": 3000},
+    ),
+    # The BiLO paper's Burgers problem: the initial condition from data at t = 1, as heat_initial.
+    "burgers_initial": Recipe(
+        n_data=30,
+        final_time=True,
+        model={"n_res": 21, "hidden": (32, 32), "w_reg": 1e-3, "w_data": 100.0},
+        fit={"steps": 8000, "lr": 2e-3},
+        bilo_fit={"pretrain_steps": 2000},
+        pinn_fit={"lbfgs_steps": 2000},
+    ),
     "robin_poisson": Recipe(fit={"steps": 5000, "lr": 3e-3, "lr_params": 1e-2}, bilo_fit={"pretrain_steps": 1000}),
     "neumann_flux": Recipe(fit={"steps": 5000, "lr": 3e-3, "lr_params": 1e-2}, bilo_fit={"pretrain_steps": 1000}),
 }

@@ -187,7 +187,7 @@ class Model:
         if dtype == "float32":
             self._require_float32_range()
         n_perturb = len(problem.params) + len(problem.functions)
-        n_in = len(problem.coords) + (n_perturb if self.method == "bilo" else 0)
+        n_in = problem.n_coordinate_features + (n_perturb if self.method == "bilo" else 0)
         n_fields = len(problem.fields)
         if networks == "shared":
             self.network_sizes = [[n_in, *self.hidden, n_fields]]
@@ -220,6 +220,7 @@ class Model:
             "conditions": [(c.program.ops, c.program.leaves, c.weight, c.paired) for c in problem.compiled_conditions],
             "observations": [(prog.ops, prog.leaves, d.integral) for d, prog in zip(observations, compiled_obs)],
             **self._input_scaling(),
+            "periodic": [hi - lo if c in problem.periodic else 0.0 for c, (lo, hi) in problem.domain.items()],
         }
         row_weights = _row_weights(observations)
         obs_arrays = [
@@ -256,7 +257,10 @@ class Model:
         highs = [self.problem.domain[c][1] for c in self.problem.coords]
         if self.normalize_inputs is False:
             return {}
-        wide = [lo < -1.0 or hi > 1.0 for lo, hi in zip(lows, highs)]
+        wide = [
+            (lo < -1.0 or hi > 1.0) and c not in self.problem.periodic
+            for c, lo, hi in zip(self.problem.coords, lows, highs)
+        ]
         if self.normalize_inputs is None and not any(wide):
             return {}
         on = [True] * len(wide) if self.normalize_inputs else wide
@@ -416,7 +420,7 @@ class Model:
         """
         p = self.problem.as_points(points)
         fields = self.problem.fields
-        zero = [0] * self.sizes[0]
+        zero = [0] * len(self._input_names())
         if derivatives is None:
             if field is None and len(fields) > 1:
                 return {f: self._trainer.predict(p, [zero], j)[0].astype(np.float64) for j, f in enumerate(fields)}
@@ -443,7 +447,7 @@ class Model:
         fields = self.problem.fields
         for j, f in sorted(enumerate(fields), key=lambda jf: -len(jf[1])):
             if d == f:
-                return j, [0] * self.sizes[0]
+                return j, [0] * len(self._input_names())
             if d.startswith(f + "_"):
                 return j, self._multi_index(d[len(f) + 1 :], whole=d)
         raise InputError(

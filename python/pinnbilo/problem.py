@@ -347,6 +347,9 @@ class Problem:
         them and their derivatives by name (``S.t``, ``I.xx``, ``v.d(x=1, t=1)``).
     conditions : :class:`~pinnbilo.Condition` terms (Dirichlet, Neumann, Robin, periodic,
         initial values and derivatives) evaluated on their own points with their own weights.
+    periodic : coordinates in which every field is periodic by construction, with the length of
+        the coordinate's interval as period: the networks read ``cos(2 pi z / L)`` and
+        ``sin(2 pi z / L)`` instead of ``z`` (a hard constraint; ``pb.periodic`` is the soft one).
     functions : unknown functions (:class:`Function`); the residual reads them by name (``D``,
         ``D.x``), the transform may read their values.
     sources : known source terms ``{name: f(points (n, n_coords)) -> (n,)}`` the residual reads by
@@ -367,6 +370,7 @@ class Problem:
         sources: Optional[Mapping[str, Callable[[np.ndarray], np.ndarray]]] = None,
         fields: Sequence[str] = ("u",),
         conditions: Sequence[Condition] = (),
+        periodic: Sequence[str] = (),
     ) -> None:
         if isinstance(coords, str):
             raise InputError(f"coords must be a sequence of names such as ('t', 'x'), got the string {coords!r}")
@@ -414,6 +418,12 @@ class Problem:
             if not callable(fn):
                 raise InputError(f"source '{sname}' must be a callable f(points (n, n_coords)) -> (n,)")
         self.fields: Tuple[str, ...] = _field_names(fields)
+        if isinstance(periodic, str) or not isinstance(periodic, (list, tuple)):
+            raise InputError(f"periodic must be a sequence of coordinate names such as ('x',), got {periodic!r}")
+        bad = [c for c in periodic if c not in self.coords]
+        if bad or len(set(periodic)) != len(periodic):
+            raise InputError(f"periodic must name distinct coordinates among {self.coords}, got {tuple(periodic)}")
+        self.periodic: Tuple[str, ...] = tuple(periodic)
         all_names = (
             list(self.coords) + names + [f.name for f in self.functions] + list(self.sources)
             + [f for f in self.fields if f != "u"]
@@ -619,6 +629,11 @@ class Problem:
         raise InputError(f"{what} must be a string such as 'u.t - a*u' or an expression, got {type(e).__name__}")
 
     # -- names and values ----------------------------------------------------------------------
+    @property
+    def n_coordinate_features(self) -> int:
+        """Network inputs for the coordinates: one each, two for each periodic coordinate."""
+        return len(self.coords) + len(self.periodic)
+
     @property
     def param_names(self) -> List[str]:
         return [p.name for p in self.params]
@@ -950,6 +965,7 @@ class Problem:
             ],
             "sources": list(self.sources),
             "fields": list(self.fields),
+            "periodic": list(self.periodic),
             "residuals": {n: str(r) for n, r in zip(self.residual_names, self.residuals)},
             "transforms": {f: str(e) for f, e in self.transforms.items()},
             "conditions": [
@@ -1019,6 +1035,7 @@ def problem_from_dict(d: Mapping[str, object]) -> Problem:
             functions=functions,
             fields=fields,
             conditions=conditions,
+            periodic=tuple(d.get("periodic", ())),  # type: ignore[arg-type]
         )
 
 

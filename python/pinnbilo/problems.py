@@ -10,6 +10,7 @@ from .errors import InputError
 from .pde_problems import darcy, final_time_data, fisher_kpp, heat_initial, poisson, variable_poisson
 from .problem import Bounds, Parameter, Problem, ode_problem
 from .system_problems import (
+    burgers_initial,
     cubic_oscillator,
     lorenz,
     lotka_volterra,
@@ -110,6 +111,7 @@ BUILTINS: Dict[str, Callable[..., Problem]] = {
     "robin_poisson": robin_poisson,
     "neumann_flux": neumann_flux,
     "reaction_diffusion": reaction_diffusion,
+    "burgers_initial": burgers_initial,
 }
 
 

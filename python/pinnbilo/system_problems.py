@@ -290,3 +290,59 @@ def reaction_diffusion(D: float = 2.0, kf: float = 0.1, D_init: float = 1.0, kf_
         name="reaction_diffusion",
         spec=_spec("reaction_diffusion", D=D, kf=kf, D_init=D_init, kf_init=kf_init, hard=hard),
     )
+
+
+def _u0_true_burgers(x: np.ndarray) -> np.ndarray:
+    return 0.5 * np.sin(np.pi * x) + 0.25 * np.sin(2.0 * np.pi * x)
+
+
+def _burgers_reference(nu: float) -> Callable[[np.ndarray], np.ndarray]:
+    """Method of lines for ``u_t + (u^2/2)_x = nu u_xx`` with u = 0 at both ends from the true
+    u0: conservative central differences on 801 nodes, SciPy's BDF, cubic splines (axes x, t)."""
+    import scipy.sparse as sp  # type: ignore[import-untyped]  # no scipy stubs
+    from scipy.integrate import solve_ivp  # type: ignore[import-untyped]  # no scipy stubs
+
+    from .solvers.grid import GridSolution
+
+    x = np.linspace(0.0, 1.0, 801)
+    t = np.linspace(0.0, 1.0, 201)
+    h = x[1] - x[0]
+    m = x.size - 2
+
+    def rhs(_t: float, v: np.ndarray) -> np.ndarray:
+        full = np.concatenate([[0.0], v, [0.0]])
+        flux = 0.5 * full**2
+        return -(flux[2:] - flux[:-2]) / (2 * h) + nu * (full[2:] - 2 * v + full[:-2]) / h**2
+
+    pattern = sp.diags([1.0, 1.0, 1.0], [-1, 0, 1], shape=(m, m), dtype=float)
+    sol = solve_ivp(rhs, (0.0, 1.0), _u0_true_burgers(x[1:-1]), method="BDF", t_eval=t, rtol=1e-9, atol=1e-11,
+                    jac_sparsity=pattern)  # fmt: skip
+    if not sol.success:
+        raise RuntimeError(f"the reference solve failed: {sol.message}")
+    values = np.zeros((x.size, t.size))
+    values[1:-1] = sol.y
+    return GridSolution((x, t), values)  # type: ignore[return-value]
+
+
+def burgers_initial(nu: float = 0.05, hidden: tuple = (16, 16)) -> Problem:
+    """Burgers ``u_t + u u_x = nu u_xx`` (nu known) for x, t in [0, 1], u = 0 at x = 0 and 1, with
+    an unknown initial condition u0(x) (the BiLO paper's Burgers problem); data at the final time
+    t = 1 (``problems.final_time_data``); a smoothness regulariser (``w_reg``) on u0 helps.
+
+    Truth u0 = 0.5 sin(pi x) + 0.25 sin(2 pi x), which steepens towards a front by t = 1.
+    Transform u = u0(x) + t x (1 - x) N with u0 = x (1 - x) N0(x)."""
+    from .problem import Function
+
+    reference = functools.lru_cache(maxsize=2)(_burgers_reference)
+    u0 = Function("u0", ("x",), "x*(1 - x)*N", tuple(hidden), true=lambda z: _u0_true_burgers(z[:, 0]))
+    return Problem(
+        ("x", "t"),
+        {"x": (0.0, 1.0), "t": (0.0, 1.0)},
+        [],
+        f"u.t + u*u.x - {float(nu)!r}*u.xx",
+        "u0 + t*x*(1 - x)*N",
+        solution=lambda points, p: reference(float(nu))(points),
+        name="burgers_initial",
+        spec=_spec("burgers_initial", nu=nu, hidden=list(hidden)),
+        functions=[u0],
+    )

@@ -67,13 +67,21 @@ struct ProblemDef {
   // The network reads coordinate c as (z_c - input_shift[c]) * input_scale[c] (empty: as is),
   // e.g. to map a long time interval to [-1, 1]; derivatives stay in the coordinates.
   std::vector<double> input_shift, input_scale;
+  // Hard periodicity: periodic[c] = L > 0 makes the network read coordinate c as the two features
+  // cos(2 pi z_c / L), sin(2 pi z_c / L), so every field is L-periodic in it (empty or 0: plain).
+  std::vector<double> periodic;
 
   // Throws InputError for an inconsistent definition.
   void validate() const;
   int n_functions() const { return static_cast<int>(functions.size()); }
   // BiLO's perturbation directions: parameters, then functions.
   int n_perturb(Method m) const { return m == Method::BiLO ? n_params + n_functions() : 0; }
-  int n_net_inputs(Method m) const { return n_coords + n_perturb(m); }
+  // Jet directions: the coordinates, then BiLO's perturbations.
+  int n_dirs(Method m) const { return n_coords + n_perturb(m); }
+  // Network inputs: one per plain coordinate, two per periodic one, then the perturbations.
+  int n_coord_features() const;
+  int n_net_inputs(Method m) const { return n_coord_features() + n_perturb(m); }
+  bool is_periodic(int c) const { return !periodic.empty() && periodic[static_cast<std::size_t>(c)] > 0; }
   // Offset of function k's network parameters in the upper vector, and that vector's length.
   std::size_t function_offset(int k) const;
   std::size_t n_upper() const { return function_offset(n_functions()); }
@@ -139,6 +147,7 @@ class SolutionJets {
   Method method_;
   JetSpec spec_;
   std::size_t n_, kn_;
+  int input0_ = 0;         // the first perturbation input (after the coordinate features)
   std::vector<T> coords_;  // n_coords x n (transposed points)
   std::vector<MlpJets<T>> net_;
   std::vector<ProgramJets<T>> transforms_;
