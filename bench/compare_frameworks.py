@@ -44,7 +44,7 @@ if __name__ == "__main__":
     _set_thread_env(_pre.parse_known_args()[0].threads)
 
 import numpy as np  # noqa: E402
-from cases import Case, make_model, step_flops  # noqa: E402
+from cases import Case, make_model, step_flops, step_inputs  # noqa: E402
 
 import pinnbilo as pb  # noqa: E402
 
@@ -68,7 +68,8 @@ CASE_SETS["scaling"] = [
     Case("fkpp", "pinn", 64, 4, 4096),
     Case("fkpp", "bilo", 64, 4, 4096),
 ]
-CASE_SETS["all"] = CASE_SETS["latency"] + CASE_SETS["throughput"] + CASE_SETS["float32"]
+CASE_SETS["systems"] = [Case("lorenz", "pinn", 40, 3, 400), Case("lorenz", "bilo", 40, 3, 400)]
+CASE_SETS["all"] = CASE_SETS["latency"] + CASE_SETS["throughput"] + CASE_SETS["float32"] + CASE_SETS["systems"]
 
 
 # -- agreement -----------------------------------------------------------------------------------
@@ -105,23 +106,17 @@ def check_agreement(case: Case, peers: Dict[str, Callable], tol: float = 1e-10) 
 
 
 # -- peers ---------------------------------------------------------------------------------------
-def _inputs(model: pb.Model):
-    layers = [(w.astype(np.float64), b.astype(np.float64)) for w, b in model.get_weights()]
-    params = [model.params[n] for n in model.problem.param_names]
-    return layers, params, model.collocation, model.data.points, model.data.values, dict(model.weights_config)
-
-
 def make_peers(which: List[str]) -> Dict[str, Callable]:
     peers: Dict[str, Callable] = {}
     if "torch" in which:
         from peers_torch import TorchStep
 
-        peers["torch"] = lambda case, model: TorchStep(case, *_inputs(model))
+        peers["torch"] = lambda case, model: TorchStep(case, step_inputs(model))
     if "jax" in which:
         from peers_jax import JaxStep
 
-        peers["jax_grad"] = lambda case, model: JaxStep(case, *_inputs(model), variant="grad")
-        peers["jax_jvp"] = lambda case, model: JaxStep(case, *_inputs(model), variant="jvp")
+        peers["jax_grad"] = lambda case, model: JaxStep(case, step_inputs(model), variant="grad")
+        peers["jax_jvp"] = lambda case, model: JaxStep(case, step_inputs(model), variant="jvp")
     return peers
 
 

@@ -1,9 +1,11 @@
 """The benchmark steps in JAX: one jitted function per step (losses, gradients, Adam update).
 
 Two ways to get the input derivatives, both timed, the faster reported:
-  "grad": per-point scalar functions, nested jax.grad, vmapped over points (reverse over reverse);
+  "grad": per-point functions, nested reverse mode (jax.grad; jax.jacrev for the fields of a
+          system), vmapped over points (reverse over reverse);
   "jvp":  nested forward-mode jax.jvp over the whole batch (Taylor-like, forward over forward).
-Losses as in peers_torch / pinnbilo's Trainer; dr/da is the total derivative per point.
+Losses as in peers_torch / pinnbilo's Trainer; dr/da is the total derivative per point; parameters
+are trained in their raw values r, a = bound(g r).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from typing import Callable, Dict, List, Tuple
 import jax
 import jax.numpy as jnp
 import numpy as np
-from cases import Case
+from cases import Case, StepInputs
 
 jax.config.update("jax_enable_x64", True)
 
@@ -24,7 +26,23 @@ def _mlp(layers, h):
         h = h @ w.T + b
         if i + 1 < len(layers):
             h = jnp.tanh(h)
-    return h[..., 0]
+    return h
+
+
+def _physical(raw, bounds: List[Tuple[float, float, float]]):
+    """pinnbilo's bound transform of each raw value (bounds open; gain g)."""
+    out = []
+    for j, (lo, hi, gain) in enumerate(bounds):
+        s = gain * raw[j]
+        if math.isfinite(lo) and math.isfinite(hi):
+            out.append(lo + (hi - lo) * jax.nn.sigmoid(s))
+        elif math.isfinite(lo):
+            out.append(lo + jax.nn.softplus(s))
+        elif math.isfinite(hi):
+            out.append(hi - jax.nn.softplus(-s))
+        else:
+            out.append(s)
+    return jnp.stack(out)
 
 
 def _adam(x, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
@@ -38,30 +56,23 @@ def _adam(x, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
 class JaxStep:
     """Loss, gradients and Adam update of one case, jitted; ``variant`` is 'grad' or 'jvp'."""
 
-    def __init__(
-        self,
-        case: Case,
-        layers: List[Tuple[np.ndarray, np.ndarray]],
-        params: List[float],
-        colloc: np.ndarray,
-        data_pts: np.ndarray,
-        data_vals: np.ndarray,
-        weights: Dict[str, float],
-        variant: str = "grad",
-    ) -> None:
+    def __init__(self, case: Case, inputs: StepInputs, variant: str = "grad") -> None:
         dt = jnp.float64 if case.dtype == "float64" else jnp.float32
         self.case = case
         self.bilo = case.method == "bilo"
-        self.layers = [(jnp.asarray(w, dtype=dt), jnp.asarray(b, dtype=dt)) for w, b in layers]
-        self.params = jnp.asarray(params, dtype=dt)
-        self.colloc = jnp.asarray(colloc, dtype=dt)
-        self.data_pts = jnp.asarray(data_pts, dtype=dt)
-        self.data_vals = jnp.asarray(data_vals, dtype=dt)
-        self.w = weights
-        self.n_coords = colloc.shape[1]
+        self.layers = [(jnp.asarray(w, dtype=dt), jnp.asarray(b, dtype=dt)) for w, b in inputs.layers]
+        self.params = jnp.asarray(inputs.raw, dtype=dt)  # raw values
+        self.bounds = inputs.bounds
+        self.colloc = jnp.asarray(inputs.colloc, dtype=dt)
+        self.data_pts = jnp.asarray(inputs.obs_points, dtype=dt)
+        self.data_vals = jnp.asarray(inputs.obs_values, dtype=dt)
+        self.data_field = jnp.asarray(inputs.obs_field)
+        self.w = inputs.weights
+        self.n_coords = inputs.colloc.shape[1]
+        scale_in = _input_map(inputs, dt)
         residual = _residual_grad if variant == "grad" else _residual_jvp
-        self._res = residual(case.problem, self.bilo)
-        self._u_batch = _u_batch(case.problem, self.bilo)
+        self._res = residual(case.problem, self.bilo, scale_in)
+        self._u_batch = _u_batch(case.problem, self.bilo, scale_in)
         self.state = (
             self.layers,
             self.params,
@@ -74,16 +85,17 @@ class JaxStep:
         self._step = jax.jit(self._make_step())
         self._objectives = jax.jit(self._make_objectives())
 
-    # -- losses ---------------------------------------------------------------------------------
-    def _lower(self, layers, params):
-        r, dr = self._res(layers, params, self.colloc)
-        l_res = jnp.mean(r * r)
-        l_rgrad = jnp.sum(dr * dr) / r.shape[0] if self.bilo else 0.0
+    # -- losses (at raw parameters) -------------------------------------------------------------
+    def _lower(self, layers, raw):
+        r, dr = self._res(layers, _physical(raw, self.bounds), self.colloc)
+        n = self.colloc.shape[0]
+        l_res = jnp.sum(r * r) / n  # r: (n,) or (n, n_residuals)
+        l_rgrad = jnp.sum(dr * dr) / n if self.bilo else 0.0
         return self.w["w_res"] * l_res + (self.w["w_rgrad"] * l_rgrad if self.bilo else 0.0), l_res
 
-    def _data(self, layers, params):
-        u = self._u_batch(layers, params, self.data_pts)
-        e = u - self.data_vals
+    def _data(self, layers, raw):
+        u = self._u_batch(layers, _physical(raw, self.bounds), self.data_pts)
+        e = jnp.take_along_axis(u, self.data_field[:, None], axis=1)[:, 0] - self.data_vals
         return jnp.mean(e * e)
 
     def _make_objectives(self):
@@ -143,69 +155,94 @@ def _flatten(layers) -> np.ndarray:
     return np.concatenate([np.concatenate([np.asarray(w).ravel(), np.asarray(b).ravel()]) for w, b in layers])
 
 
+def _input_map(inputs: StepInputs, dt) -> Callable:
+    """z -> the network's coordinate inputs (z - shift) * scale (the identity without a map)."""
+    if inputs.input_shift is None or inputs.input_scale is None:
+        return lambda z: z
+    shift, scale = jnp.asarray(inputs.input_shift, dtype=dt), jnp.asarray(inputs.input_scale, dtype=dt)
+    return lambda z: (z - shift) * scale
+
+
 def _transform(problem: str) -> Callable:
+    """(z (..., n_coords), N (..., n_fields)) -> fields (..., n_fields)."""
     if problem == "ode":
-        return lambda z, net: 1.0 + z[..., 0] * net
-    return lambda z, net: 0.5 * jnp.sin(math.pi * z[..., 0]) ** 2 + z[..., 1] * z[..., 0] * (1.0 - z[..., 0]) * net
+        return lambda z, net: 1.0 + z[..., :1] * net
+    if problem == "lorenz":
+        return lambda z, net: jnp.asarray([-8.0, 7.0, 27.0], dtype=net.dtype) + z[..., :1] * net
+    return lambda z, net: 0.5 * jnp.sin(math.pi * z[..., :1]) ** 2 + z[..., 1:2] * z[..., :1] * (1.0 - z[..., :1]) * net
 
 
-def _u_batch(problem: str, bilo: bool) -> Callable:
-    """u at a batch of points z (n, n_coords) with parameters p (n_params,)."""
+def _u_batch(problem: str, bilo: bool, scale_in: Callable) -> Callable:
+    """Fields (n, n_fields) at a batch of points z (n, n_coords) with parameters p (n_params,)."""
     tr = _transform(problem)
 
     def u(layers, p, z):
-        inp = jnp.concatenate([z, jnp.broadcast_to(p, (z.shape[0], p.shape[0]))], axis=1) if bilo else z
+        zi = scale_in(z)
+        inp = jnp.concatenate([zi, jnp.broadcast_to(p, (z.shape[0], p.shape[0]))], axis=1) if bilo else zi
         return tr(z, _mlp(layers, inp))
 
     return u
 
 
 def _r_from(problem: str, p, u, u_t, u_xx):
+    """Residuals from the fields and their derivatives (last axis: fields); Lorenz: (..., 3)."""
     if problem == "ode":
-        return u_t - p[0] * u
-    return u_t - p[0] * u_xx - p[1] * u * (1.0 - u)
+        return u_t[..., 0] - p[0] * u[..., 0]
+    if problem == "lorenz":
+        x, y, z = u[..., 0], u[..., 1], u[..., 2]
+        return jnp.stack(
+            [u_t[..., 0] - p[0] * (y - x), u_t[..., 1] - x * (p[1] - z) + y, u_t[..., 2] - x * y + p[2] * z], axis=-1
+        )
+    v = u[..., 0]
+    return u_t[..., 0] - p[0] * u_xx[..., 0] - p[1] * v * (1.0 - v)
 
 
-def _residual_grad(problem: str, bilo: bool) -> Callable:
-    """(r (n,), dr/da (n, n_params)) by nested jax.grad of per-point scalar functions, vmapped."""
+def _residual_grad(problem: str, bilo: bool, scale_in: Callable) -> Callable:
+    """(r (n, ...), dr/da (n, ..., n_params)) by nested reverse mode of per-point functions, vmapped."""
     tr = _transform(problem)
 
-    def u_point(layers, p, z):  # z (n_coords,), p (n_params,)
-        inp = jnp.concatenate([z, p]) if bilo else z
+    def u_point(layers, p, z):  # z (n_coords,), p (n_params,) -> fields (n_fields,)
+        zi = scale_in(z)
+        inp = jnp.concatenate([zi, p]) if bilo else zi
         return tr(z, _mlp(layers, inp[None, :])[0])
 
     def r_point(layers, p, z):
-        g = jax.grad(u_point, argnums=2)
         u = u_point(layers, p, z)
+        if problem == "lorenz":
+            u_t = jax.jacrev(u_point, argnums=2)(layers, p, z)[:, 0]
+            return _r_from(problem, p, u, u_t, None)
+        g = jax.grad(lambda zz: u_point(layers, p, zz)[0])
         if problem == "ode":
-            return _r_from(problem, p, u, g(layers, p, z)[0], None)
-        u_t = g(layers, p, z)[1]
-        u_xx = jax.grad(lambda zz: g(layers, p, zz)[0])(z)[0]
+            return _r_from(problem, p, u, g(z)[:1], None)
+        u_t = g(z)[1:2]
+        u_xx = jax.grad(lambda zz: g(zz)[0])(z)[:1]
         return _r_from(problem, p, u, u_t, u_xx)
 
     def res(layers, p, zs):
         r = jax.vmap(lambda z: r_point(layers, p, z))(zs)
-        dr = jax.vmap(lambda z: jax.grad(r_point, argnums=1)(layers, p, z))(zs) if bilo else None
+        d_da = jax.jacrev if problem == "lorenz" else jax.grad  # several residuals, or one
+        dr = jax.vmap(lambda z: d_da(r_point, argnums=1)(layers, p, z))(zs) if bilo else None
         return r, dr
 
     return res
 
 
-def _residual_jvp(problem: str, bilo: bool) -> Callable:
+def _residual_jvp(problem: str, bilo: bool, scale_in: Callable) -> Callable:
     """(r, dr/da) by nested forward-mode jvp over the batch."""
-    ub = _u_batch(problem, bilo)
+    tr = _transform(problem)
 
     def r_batch(layers, pb, zs):  # pb: (n, n_params) per-point parameter copies
         def u_of(z, pp):
-            inp = jnp.concatenate([z, pp], axis=1) if bilo else z
-            return _transform(problem)(z, _mlp(layers, inp))
+            zi = scale_in(z)
+            inp = jnp.concatenate([zi, pp], axis=1) if bilo else zi
+            return tr(z, _mlp(layers, inp))
 
         def along(i):
             e = jnp.zeros_like(zs).at[:, i].set(1.0)
             return lambda z: jax.jvp(lambda zz: u_of(zz, pb), (z,), (e,))[1]
 
         u = u_of(zs, pb)
-        if problem == "ode":
+        if problem in ("ode", "lorenz"):
             return _r_from(problem, pb.T, u, along(0)(zs), None)
         ex = jnp.zeros_like(zs).at[:, 0].set(1.0)
         u_t = along(1)(zs)
@@ -223,7 +260,6 @@ def _residual_jvp(problem: str, bilo: bool) -> Callable:
             e = jnp.zeros_like(pb).at[:, j].set(1.0)
             r, d = jax.jvp(lambda q: r_batch(layers, q, zs), (pb,), (e,))
             outs.append(d)
-        return r, jnp.stack(outs, axis=1)
+        return r, jnp.stack(outs, axis=-1)
 
-    del ub
     return res

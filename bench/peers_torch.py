@@ -1,12 +1,14 @@
 """The benchmark steps written plainly in PyTorch (eager), as the BiLO reference code does:
 derivatives in the inputs by nested ``torch.autograd.grad(..., create_graph=True)``.
 
-Losses match pinnbilo's Trainer:
-  PINN        w_res mean r^2 + w_data mean (u - d)^2          -> weights and parameters
-  BiLO lower  w_res mean r^2 + w_rgrad mean |dr/da|^2          -> weights
-  BiLO upper  w_data mean (u(z, a) - d)^2                      -> parameters (network input)
-dr/da is the total derivative (explicit and through the network input); it is taken per point
-through a per-point copy of each parameter, which the residual and the network input share.
+Losses match pinnbilo's Trainer (sums over the residuals r_m of a system and over the parameters):
+  PINN        w_res mean sum_m r_m^2 + w_data mean (u_f - d)^2          -> weights and raw parameters
+  BiLO lower  w_res mean sum_m r_m^2 + w_rgrad mean sum_m |dr_m/da|^2   -> weights
+  BiLO upper  w_data mean (u_f(z, a) - d)^2                             -> raw parameters (network input)
+The mean of the data term runs over the rows of every observation (field f of row). dr/da is the
+total derivative (explicit and through the network input); it is taken per point through a
+per-point copy of each parameter, which the residual and the network input share. Parameters
+a = bound(g r) are trained in their raw values r, as in pinnbilo.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Callable, Dict, List, Tuple
 
 import numpy as np
 import torch
-from cases import Case
+from cases import Case, StepInputs
 
 
 def _mlp(layers: List[Tuple[torch.Tensor, torch.Tensor]], h: torch.Tensor) -> torch.Tensor:
@@ -24,7 +26,20 @@ def _mlp(layers: List[Tuple[torch.Tensor, torch.Tensor]], h: torch.Tensor) -> to
         h = h @ w.T + b
         if i + 1 < len(layers):
             h = torch.tanh(h)
-    return h[:, 0]
+    return h
+
+
+def _physical(r: torch.Tensor, bound: Tuple[float, float, float]) -> torch.Tensor:
+    """pinnbilo's bound transform of the raw value r (bounds open; gain g)."""
+    lo, hi, gain = bound
+    s = gain * r
+    if math.isfinite(lo) and math.isfinite(hi):
+        return lo + (hi - lo) * torch.sigmoid(s)
+    if math.isfinite(lo):
+        return lo + torch.nn.functional.softplus(s)
+    if math.isfinite(hi):
+        return hi - torch.nn.functional.softplus(-s)
+    return s
 
 
 def _d(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
@@ -34,28 +49,23 @@ def _d(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 class TorchStep:
     """Loss, gradients and Adam update of one case; weights from pinnbilo's [(W, b), ...]."""
 
-    def __init__(
-        self,
-        case: Case,
-        layers: List[Tuple[np.ndarray, np.ndarray]],
-        params: List[float],
-        colloc: np.ndarray,
-        data_pts: np.ndarray,
-        data_vals: np.ndarray,
-        weights: Dict[str, float],
-        lr: float = 1e-3,
-    ) -> None:
+    def __init__(self, case: Case, inputs: StepInputs, lr: float = 1e-3) -> None:
         dt = torch.float64 if case.dtype == "float64" else torch.float32
         self.case = case
-        self.w = weights
+        self.w = inputs.weights
         self.layers = [
             (torch.tensor(w, dtype=dt, requires_grad=True), torch.tensor(b, dtype=dt, requires_grad=True))
-            for w, b in layers
+            for w, b in inputs.layers
         ]
-        self.params = [torch.tensor(p, dtype=dt, requires_grad=True) for p in params]
-        self.colloc = torch.tensor(colloc, dtype=dt)
-        self.data_pts = torch.tensor(data_pts, dtype=dt)
-        self.data_vals = torch.tensor(data_vals, dtype=dt)
+        self.params = [torch.tensor(r, dtype=dt, requires_grad=True) for r in inputs.raw]  # raw values
+        self.bounds = inputs.bounds
+        self.colloc = torch.tensor(inputs.colloc, dtype=dt)
+        self.data_pts = torch.tensor(inputs.obs_points, dtype=dt)
+        self.data_vals = torch.tensor(inputs.obs_values, dtype=dt)
+        self.data_field = torch.tensor(inputs.obs_field, dtype=torch.long)
+        self.data_rows = torch.arange(len(inputs.obs_values))
+        shift, scale = inputs.input_shift, inputs.input_scale
+        self.input_map = None if shift is None or scale is None else list(zip(shift, scale))
         flat = [t for wb in self.layers for t in wb]
         self.opt_w = torch.optim.Adam(flat, lr=lr)
         self.opt_p = torch.optim.Adam(self.params, lr=lr)
@@ -63,9 +73,15 @@ class TorchStep:
         self.transform, self.residual = _problem(case.problem)
 
     # -- losses ---------------------------------------------------------------------------------
-    def _u(self, coords: List[torch.Tensor], pvals: List[torch.Tensor]) -> torch.Tensor:
+    def _physical(self) -> List[torch.Tensor]:
+        return [_physical(r, b) for r, b in zip(self.params, self.bounds)]
+
+    def _u(self, coords: List[torch.Tensor], pvals: List[torch.Tensor]) -> List[torch.Tensor]:
         n = coords[0].shape[0]
-        inputs = [c[:, None] for c in coords]
+        if self.input_map is None:
+            inputs = [c[:, None] for c in coords]
+        else:
+            inputs = [((c - shift) * scale)[:, None] for c, (shift, scale) in zip(coords, self.input_map)]
         if self.bilo:
             inputs += [p.reshape(-1, 1).expand(n, 1) if p.dim() == 0 else p[:, None] for p in pvals]
         net = _mlp(self.layers, torch.cat(inputs, dim=1))
@@ -76,22 +92,24 @@ class TorchStep:
         coords = [self.colloc[:, j].clone().requires_grad_(True) for j in range(self.colloc.shape[1])]
         n = coords[0].shape[0]
         if self.bilo:  # per-point copies: dr_i/da depends on copy i only
-            pv = [p.detach().expand(n).clone().requires_grad_(True) for p in self.params]
+            pv = [p.detach().expand(n).clone().requires_grad_(True) for p in self._physical()]
         else:
-            pv = self.params
+            pv = self._physical()
         u = self._u(coords, pv)
-        r = self.residual(coords, pv, u)
-        l_res = (r * r).mean()
+        rs = self.residual(coords, pv, u)
+        l_res = sum((r * r).sum() for r in rs) / n
         if not self.bilo:
-            return l_res, torch.zeros((), dtype=r.dtype)
-        grads = torch.autograd.grad(r.sum(), pv, create_graph=True)
-        l_rgrad = sum((g * g).sum() for g in grads) / n
-        return l_res, l_rgrad
+            return l_res, torch.zeros((), dtype=rs[0].dtype)
+        l_rgrad = torch.zeros((), dtype=rs[0].dtype)
+        for r in rs:
+            grads = torch.autograd.grad(r.sum(), pv, create_graph=True)
+            l_rgrad = l_rgrad + sum((g * g).sum() for g in grads)
+        return l_res, l_rgrad / n
 
     def data_loss(self) -> torch.Tensor:
         coords = [self.data_pts[:, j] for j in range(self.data_pts.shape[1])]
-        u = self._u(coords, self.params)
-        e = u - self.data_vals
+        u = torch.stack(self._u(coords, self._physical()), dim=1)
+        e = u[self.data_rows, self.data_field] - self.data_vals
         return (e * e).mean()
 
     def objectives(self) -> Dict[str, object]:
@@ -143,26 +161,43 @@ def _flatten(gs) -> np.ndarray:
 
 
 def _problem(name: str) -> Tuple[Callable, Callable]:
-    """(transform(coords, N), residual(coords, params, u)) with derivatives by nested autograd."""
+    """(transform(coords, N) -> fields, residual(coords, params, fields) -> residuals), derivatives
+    by nested autograd; N is the network's output (n, n_fields)."""
     if name == "ode":
 
         def transform(c, net):
-            return 1.0 + c[0] * net
+            return [1.0 + c[0] * net[:, 0]]
 
-        def residual(c, p, u):
-            return _d(u, c[0]) - p[0] * u
+        def residual(c, p, f):
+            (u,) = f
+            return [_d(u, c[0]) - p[0] * u]
 
         return transform, residual
 
+    if name == "lorenz":
+
+        def transform_l(c, net):
+            (t,) = c
+            return [v + t * net[:, k] for k, v in enumerate((-8.0, 7.0, 27.0))]
+
+        def residual_l(c, p, f):
+            (t,) = c
+            x, y, z = f
+            sigma, rho, beta = p
+            return [_d(x, t) - sigma * (y - x), _d(y, t) - x * (rho - z) + y, _d(z, t) - x * y + beta * z]
+
+        return transform_l, residual_l
+
     def transform_f(c, net):
         x, t = c
-        return 0.5 * torch.sin(math.pi * x) ** 2 + t * x * (1.0 - x) * net
+        return [0.5 * torch.sin(math.pi * x) ** 2 + t * x * (1.0 - x) * net[:, 0]]
 
-    def residual_f(c, p, u):
+    def residual_f(c, p, f):
         x, t = c
+        (u,) = f
         u_x = _d(u, x)
         u_xx = _d(u_x, x)
         u_t = _d(u, t)
-        return u_t - p[0] * u_xx - p[1] * u * (1.0 - u)
+        return [u_t - p[0] * u_xx - p[1] * u * (1.0 - u)]
 
     return transform_f, residual_f
