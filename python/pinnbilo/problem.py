@@ -936,7 +936,8 @@ class Problem:
                 lines.append(f"  {f} = {self.transforms[f]}")
         for c, cc in zip(self.conditions, self.compiled_conditions):
             where = c.on if c.on else f"periodic {c.periodic}" if c.periodic else "given points"
-            lines.append(f"  condition: {cc.expr} = 0 on {where} ({cc.points.shape[0]} points, weight {c.weight:g})")
+            m = cc.points.shape[0]
+            lines.append(f"  condition: {cc.expr} = 0 on {where} ({m} point{'s' * (m != 1)}, weight {c.weight:g})")
         lines.append(f"  unknowns: {', '.join(parts) or 'none'}")
         return "\n".join(lines)
 
