@@ -225,7 +225,7 @@ def test_system_checkpoint_round_trip(tmp_path):
 
 def test_describe_prints_the_system():
     text = pde_system().describe()
-    for piece in ("fields A, B", "sin((pi * x))", "k", "periodic x", "A = "):
+    for piece in ("fields A, B", "sin((pi * x))", "k", "equal on x=low and x=high", "A = "):
         assert piece in text
 
 
@@ -371,3 +371,63 @@ def test_hard_periodicity(cls):
     assert pb.problem.problem_from_dict(p.to_dict()).periodic == ("x",)
     with pytest.raises(pb.InputError, match="periodic must name"):
         pb.Problem(("x",), {"x": (0, 1)}, [], "u.xx", periodic=("y",))
+
+
+def test_more_bad_input_of_the_systems_api(tmp_path):
+    p = lotka_volterra()
+    t = [0.5, 1.0]
+    cases = [
+        (lambda: pb.Problem(("t",), {"t": (0, 1)}, [], {1: "x.t", "1": "y.t"}, fields=("x", "y")), "residual names"),
+        (lambda: pb.Data.from_arrays(t, {"x": [1, 2]}, sigma={"X": 0.1}), "sigma by name"),
+        (lambda: pb.Data.from_arrays(0.5, {"x": [1.0, 2.0]}), "one entry per point"),
+        (lambda: pb.Data.from_arrays([0.5, 1, 1.5], {"x": [np.nan, 1, 2]}, sigma=[1, 2]), "one value per point"),
+        (lambda: pb.Data.from_table(str(tmp_path / "none.csv"), coords=()), "coords must be"),
+        (lambda: pb.Data.from_table(str(tmp_path / "none.csv"), coords="t"), "coords must be"),
+        (lambda: p.integral_data(3), "of must name"),
+        (lambda: p.integral_data(), "say which one"),
+        (lambda: p.synthetic_observations(3, fields="xy"), "list of field names"),
+        (lambda: p.synthetic_observations(3, points=[100.0]), "outside the domain"),
+        (lambda: pb.Problem(("t",), {"t": (0, 1)}, [], ["x_t.t"], fields=("x_t",)), "no underscores"),
+        (lambda: pb.Data([0.5], [1.0], integral="no"), "True or False"),  # type: ignore[arg-type]
+        (lambda: pb.Parameter("a", 1.0, (0, None), true=-1.0), "outside its bounds"),
+        (lambda: pb.dirichlet("x=0", None), "must be text"),  # type: ignore[arg-type]
+        (lambda: pb.dirichlet("x=0", "0", field="u.x"), "field must be"),
+        (lambda: pb.problems.get("sir", beta="fast"), "must be a finite number"),
+    ]
+    for make, match in cases:
+        with pytest.raises(pb.InputError, match=match):
+            make()
+    bad_solution = pb.Problem(
+        ("t",), {"t": (0, 1)}, [], ["x.t", "y.t"], fields=("x", "y"), solution=lambda z, q: np.zeros((2, z.shape[0]))
+    )
+    with pytest.raises(pb.InputError, match="one column per field"):
+        bad_solution.exact([0.1, 0.2, 0.3])
+    csv = tmp_path / "dupe.csv"
+    csv.write_text("t,t,x\n0.5,0.6,1\n")
+    with pytest.raises(pb.InputError, match="named twice"):
+        pb.Data.from_table(str(csv), coords=("t",))
+    csv.write_text("t,x,y\n0.5,1,\n1.0,2,\n")
+    with pytest.raises(pb.InputError, match="empty"):
+        pb.Data.from_table(str(csv), coords=("t",), fields=("x", "y"))
+    m = pb.PINN(p, observations(), hidden=(4,))
+    for bad in ([1, 2], None, [(np.zeros((4, 1)), np.zeros(4), np.zeros(4))] * 2):
+        with pytest.raises(pb.InputError):
+            m.set_weights(bad)  # type: ignore[arg-type]
+    with pytest.raises(pb.InputError, match="derivatives must be a list"):
+        m.predict([0.5], 3)  # type: ignore[arg-type]
+    with pytest.raises(pb.InputError, match="not of field"):
+        m.predict([0.5], ["x_t"], field="y")
+    with pytest.raises(pb.InputError):
+        m.predict([0.5], ["x_"])
+    # A float32 model checks every program's constants, not only the first residual's.
+    big = pb.Problem(("t",), {"t": (0, 1)}, [], ["x.t", "y.t"], transform={"y": "1e40 + t*N"}, fields=("x", "y"))
+    with pytest.raises(pb.InputError, match="float32"):
+        pb.PINN(big, [pb.Data([0.5], [1.0], of="x")], dtype="float32")
+    # A field that is zero everywhere still gets a sigma, so the observations stay usable.
+    zero = pb.Problem(
+        ("t",), {"t": (0, 1)}, [], ["x.t", "y.t"], fields=("x", "y"),
+        solution=lambda z, q: np.stack([1 + z[:, 0], 0 * z[:, 0]], 1),
+    )  # fmt: skip
+    obs = zero.synthetic_observations(5, noise=0.01)
+    assert all(o.sigma is not None for o in obs)
+    pb.PINN(zero, obs, hidden=(4,))

@@ -8,6 +8,7 @@ import time
 from typing import Dict, List, Optional
 
 from . import problems
+from .errors import InputError
 from .model import PINN, BiLO
 
 DEMO_PROBLEMS = ("exponential", "logistic")  # ODEs with one scalar rate a
@@ -173,7 +174,11 @@ def main(argv: Optional[List[str]] = None) -> int:
     if args.command == "demo":
         return demo(args)
     if args.command == "compare":
-        return compare(args)
+        try:
+            return compare(args)
+        except InputError as exc:  # a bad --set value or argument: one line, not a traceback
+            print(f"compare: {exc}", file=sys.stderr)
+            return 2
     if args.command == "playground":
         from .playground import serve
 

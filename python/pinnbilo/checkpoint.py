@@ -248,7 +248,7 @@ def _normalize_flag(meta: Mapping[str, Any], path: str) -> Optional[bool]:
     # Files before version 3 never normalised: False keeps their networks' meaning.
     flag = meta.get("normalize_inputs", None if meta.get("version") == VERSION else False)
     if flag not in (None, True, False):
-        raise InputError(f"{path}: normalize_inputs must be true, false or null")
+        raise InputError("normalize_inputs must be true, false or null")
     return flag  # type: ignore[no-any-return]
 
 
@@ -258,17 +258,21 @@ def _observations(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray], noi
     if stored is None:
         return [Data(arrays["data_points"], arrays["data_values"], noise=noise)]
     if not isinstance(stored, list) or not stored or len(stored) > 10_000:
-        raise InputError(f"{path}: 'observations' must be a non-empty list")
+        raise InputError("'observations' must be a non-empty list")
     out = []
     for k, o in enumerate(stored):
-        if not isinstance(o, dict) or not isinstance(o.get("integral", False), bool):
-            raise InputError(f"{path}: observation {k} is malformed")
+        if (
+            not isinstance(o, dict)
+            or not isinstance(o.get("integral", False), bool)
+            or not isinstance(o.get("sigma", False), bool)
+        ):
+            raise InputError(f"observation {k} is malformed")
         of = o.get("of")
         if of is not None and not isinstance(of, str):
-            raise InputError(f"{path}: observation {k}: 'of' must be text")
+            raise InputError(f"observation {k}: 'of' must be text")
         obs_noise = o.get("noise", 0.0)
         if not _finite_number(obs_noise) or obs_noise < 0:
-            raise InputError(f"{path}: observation {k}: noise must be a finite number >= 0")
+            raise InputError(f"observation {k}: noise must be a finite number >= 0")
         out.append(
             Data(
                 arrays["data_points" if k == 0 else f"obs{k}_points"],

@@ -212,6 +212,10 @@ def run(
     if name not in RECIPES:
         raise InputError(f"unknown problem '{name}'; built-in problems: {', '.join(sorted(RECIPES))}")
     recipe = RECIPES[name]
+    if problem_args is not None and not isinstance(problem_args, Mapping):
+        raise InputError(f"problem_args must be a mapping {{argument: value}}, got {type(problem_args).__name__}")
+    if isinstance(methods, str):
+        methods = (methods,)
     problem = problems.get(name, **dict(problem_args or {}))
     data = recipe.data(problem, noise, seed if data_seed is None else data_seed)
     unknown = sorted(set(methods) - {"PINN", "BiLO"})

@@ -55,13 +55,32 @@ class Condition:
         if isinstance(self.n, bool) or not isinstance(self.n, (int, np.integer)) or not 1 <= int(self.n) <= 1_000_000:
             raise InputError(f"n (points of a condition) must be an integer in [1, 1000000], got {self.n!r}")
         w = self.weight
-        if isinstance(w, bool) or not isinstance(w, (int, float)) or not math.isfinite(w) or w < 0:
+        if (
+            isinstance(w, (bool, np.bool_))
+            or not isinstance(w, (int, float, np.integer, np.floating))
+            or not math.isfinite(w)
+            or w < 0
+        ):
             raise InputError(f"a condition's weight must be a finite number >= 0, got {w!r}")
 
     @property
     def label(self) -> str:
         where = self.on or (f"periodic in {self.periodic}" if self.periodic else "given points")
         return self.name or f"{self.residual} = 0 on {where}"
+
+
+def _text(v: object, what: str) -> str:
+    if isinstance(v, ex.Expr):
+        return ex.to_string(v)
+    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
+        raise InputError(f"{what} must be text such as 'sin(pi*x)' or a number, got {v!r}")
+    return str(v)
+
+
+def _field(field: object) -> str:
+    if not isinstance(field, str) or not field.isidentifier():
+        raise InputError(f"field must be a field's name such as 'u', got {field!r}")
+    return field
 
 
 def _face_coordinate(on: str) -> str:
@@ -73,14 +92,14 @@ def _face_coordinate(on: str) -> str:
 
 def dirichlet(on: str, value: ExprText = "0", field: str = "u", weight: float = 1.0, n: int = 64) -> Condition:
     """``field = value`` on the face ``on``; ``value`` may read coordinates and parameters."""
-    return Condition(f"{field} - ({value})", on=on, weight=weight, n=n)
+    return Condition(f"{_field(field)} - ({_text(value, 'value')})", on=on, weight=weight, n=n)
 
 
 def neumann(on: str, flux: ExprText = "0", field: str = "u", weight: float = 1.0, n: int = 64) -> Condition:
     """The derivative of ``field`` along the face's coordinate equals ``flux`` on the face ``on``
     (``u.x = flux`` on ``x=1`` and on ``x=0`` alike: write the sign of an outward flux into it)."""
     c = _face_coordinate(on)
-    return Condition(f"{field}.d({c}=1) - ({flux})", on=on, weight=weight, n=n)
+    return Condition(f"{_field(field)}.d({c}=1) - ({_text(flux, 'flux')})", on=on, weight=weight, n=n)
 
 
 def robin(
@@ -95,7 +114,9 @@ def robin(
     """``alpha * field + beta * d field / d c = g`` on the face ``on`` (c: the face's coordinate);
     alpha, beta and g may be parameters (a Robin coefficient to recover) or expressions."""
     c = _face_coordinate(on)
-    return Condition(f"({alpha})*{field} + ({beta})*{field}.d({c}=1) - ({g})", on=on, weight=weight, n=n)
+    f = _field(field)
+    a, b, rhs = _text(alpha, "alpha"), _text(beta, "beta"), _text(g, "g")
+    return Condition(f"({a})*{f} + ({b})*{f}.d({c}=1) - ({rhs})", on=on, weight=weight, n=n)
 
 
 def initial(
@@ -105,8 +126,11 @@ def initial(
     ``initial("sin(pi*x)")``, or ``initial("0", derivative=1)`` for a wave equation's ``u_t(0) = 0``."""
     if isinstance(derivative, bool) or not isinstance(derivative, int) or not 0 <= derivative <= 8:
         raise InputError(f"derivative must be an int in [0, 8], got {derivative!r}")
-    lhs = field if derivative == 0 else f"{field}.d({coord}={derivative})"
-    return Condition(f"{lhs} - ({value})", on=f"{coord}=low", weight=weight, n=n)
+    f = _field(field)
+    if not isinstance(coord, str) or not coord.isidentifier():
+        raise InputError(f"coord must be a coordinate's name such as 't', got {coord!r}")
+    lhs = f if derivative == 0 else f"{f}.d({coord}={derivative})"
+    return Condition(f"{lhs} - ({_text(value, 'value')})", on=f"{coord}=low", weight=weight, n=n)
 
 
 def periodic(coord: str, expr: ExprText = "u", weight: float = 1.0, n: int = 64) -> Condition:

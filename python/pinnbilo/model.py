@@ -305,7 +305,16 @@ class Model:
             arrays[f"data points ({k})"] = d.points
             if d.sigma is not None:
                 arrays[f"data weights 1/sigma^2 ({k})"] = 1.0 / np.asarray(d.sigma) ** 2
-        programs = {"the residual": self.problem.compiled_residual, "the transform": self.problem.compiled_transform}
+        pr = self.problem
+        programs = {f"residual '{n}'": c for n, c in zip(pr.residual_names, pr.compiled_residuals)}
+        programs.update({f"the transform of '{f}'": c for f, c in zip(pr.fields, pr.compiled_transforms)})
+        programs.update({f"condition {k}": c.program for k, c in enumerate(pr.compiled_conditions)})
+        programs.update(
+            {f"the observed {d.of or pr.fields[0]!r}": self._compile_observation(d) for d in self.observations}
+        )
+        for k, d in enumerate(self.observations):
+            if d.quadrature is not None:
+                arrays[f"quadrature weights ({k})"] = d.quadrature
         for what, prog in programs.items():
             arrays[f"the constants of {what}"] = np.array([op[3] for op in prog.ops], dtype=np.float64)
         for what, values in arrays.items():
@@ -378,8 +387,12 @@ class Model:
     def set_weights(self, layers: Sequence[Tuple[np.ndarray, np.ndarray]]) -> None:
         """Inverse of :meth:`get_weights`; shapes must match exactly."""
         shapes = [(n_out, n_in) for sizes in self.network_sizes for n_in, n_out in zip(sizes[:-1], sizes[1:])]
-        if len(layers) != len(shapes):
-            raise InputError(f"expected {len(shapes)} layers (W, b), got {len(layers)}")
+        if not isinstance(layers, (list, tuple)) or len(layers) != len(shapes):
+            got = len(layers) if isinstance(layers, (list, tuple)) else type(layers).__name__
+            raise InputError(f"expected {len(shapes)} layers (W, b) in a list, got {got}")
+        for i, layer in enumerate(layers):
+            if not isinstance(layer, (list, tuple)) or len(layer) != 2:
+                raise InputError(f"layer {i} must be a pair (W, b), got {type(layer).__name__}")
         parts = []
         for i, ((w, b), (n_out, n_in)) in enumerate(zip(layers, shapes)):
             w, b = float_array(w, f"layer {i} W"), float_array(b, f"layer {i} b")
@@ -428,12 +441,16 @@ class Model:
             return self._trainer.predict(p, [zero], j)[0].astype(np.float64)
         if isinstance(derivatives, (str, Mapping)):
             derivatives = [derivatives]
+        if not isinstance(derivatives, (list, tuple)):
+            raise InputError(f"derivatives must be a list of names such as ['u_t'] or mappings, got {derivatives!r}")
         out: Dict[str, np.ndarray] = {}
         for d in derivatives:
             if not isinstance(d, (str, Mapping)):
                 raise InputError(f"a derivative is a name such as 'u_t' or a mapping such as {{'t': 1}}, got {d!r}")
             if isinstance(d, str):
                 j, multi = self._named_derivative(d)
+                if field is not None and j != self.problem.field_index(field):
+                    raise InputError(f"{d!r} is a derivative of '{fields[j]}', not of field={field!r}; drop field=")
                 name = d
             else:
                 j = self.problem.field_index(field)
@@ -448,7 +465,7 @@ class Model:
         for j, f in sorted(enumerate(fields), key=lambda jf: -len(jf[1])):
             if d == f:
                 return j, [0] * len(self._input_names())
-            if d.startswith(f + "_"):
+            if d.startswith(f + "_") and len(d) > len(f) + 1:
                 return j, self._multi_index(d[len(f) + 1 :], whole=d)
         raise InputError(
             f"derivative names look like {fields[0]!r}, '{fields[0]}_t', '{fields[0]}_tt'; got {d!r} "

@@ -57,6 +57,8 @@ class Parameter:
             raise InputError(f"initial guess {self.init} of '{self.name}' lies outside its bounds {self.bounds}")
         if self.true is not None:
             _require_finite_number(self.true, f"true value of '{self.name}'")
+            if (lo is not None and self.true <= lo) or (hi is not None and self.true >= hi):
+                raise InputError(f"true value {self.true} of '{self.name}' lies outside its bounds {self.bounds}")
         if self.scale is not None:
             _require_finite_number(self.scale, f"scale of '{self.name}'")
             if not self.scale > 0:
@@ -130,6 +132,8 @@ class Data:
     quadrature: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
+        if not isinstance(self.integral, (bool, np.bool_)):
+            raise InputError(f"integral must be True or False, got {self.integral!r}")
         pts = float_array(self.points, "data points")
         if pts.ndim == 1:
             pts = pts[:, None]
@@ -209,18 +213,38 @@ class Data:
                 raise InputError("with values given by name, the names say what is observed; drop of=")
             if not values:
                 raise InputError("values is an empty mapping: observe at least one quantity")
-            out = []
+            if isinstance(sigma, Mapping):
+                extra = sorted(set(map(str, sigma)) - set(map(str, values)))
+                missing = sorted(set(map(str, values)) - set(map(str, sigma)))
+                if extra or missing:
+                    raise InputError(
+                        f"sigma by name must name exactly the observed quantities {sorted(map(str, values))}: "
+                        f"unknown {extra}, missing {missing}"
+                    )
             pts = float_array(points, "data points")
+            if pts.ndim == 0:
+                pts = pts.reshape(1, 1)
+            if pts.ndim == 1:
+                pts = pts[:, None]
+            out = []
             for name, v in values.items():
                 vals = float_array(v, f"values of '{name}'")
-                sig = sigma.get(name) if isinstance(sigma, Mapping) else sigma
-                keep = np.isfinite(vals)
-                if vals.ndim != 1 or (pts.ndim >= 1 and vals.shape[0] != pts.shape[0]):
-                    raise InputError(f"values of '{name}' must have one entry per point, got shape {vals.shape}")
+                if vals.ndim != 1 or vals.shape[0] != pts.shape[0]:
+                    raise InputError(
+                        f"values of '{name}' must have one entry per point ({pts.shape[0]}), got shape {vals.shape}"
+                    )
+                keep = ~np.isnan(vals)
                 if not keep.any():
                     raise InputError(f"values of '{name}' are all NaN: nothing observed")
-                if sig is not None and np.ndim(sig) == 1:  # type: ignore[arg-type]
-                    sig = float_array(sig, f"sigma of '{name}'")[keep]
+                sig = sigma.get(name) if isinstance(sigma, Mapping) else sigma
+                if sig is not None:
+                    sig = float_array(sig, f"sigma of '{name}'")
+                    if sig.ndim == 1:
+                        if sig.shape[0] != vals.shape[0]:
+                            raise InputError(
+                                f"sigma of '{name}' must be a number or one value per point ({vals.shape[0]})"
+                            )
+                        sig = sig[keep]
                 out.append(Data(pts[keep], vals[keep], of=str(name), sigma=sig))  # type: ignore[arg-type]
             return out
         return Data(points, values, of=of, sigma=sigma)  # type: ignore[arg-type]
@@ -231,19 +255,29 @@ class Data:
         Columns named by coordinate hold the points; every other column (or those in ``fields``)
         is an observed quantity, with empty/NaN cells where it was not measured. A column
         ``<name>_sigma`` gives that quantity's per-point standard deviation. One Data per quantity."""
+        if isinstance(coords, str) or not isinstance(coords, (list, tuple)) or not coords:
+            raise InputError(f"coords must be a non-empty sequence of column names such as ('t',), got {coords!r}")
+        if fields is not None and (isinstance(fields, str) or not isinstance(fields, (list, tuple))):
+            raise InputError(f"fields must be a sequence of column names such as ('I',), got {fields!r}")
         columns: Dict[str, np.ndarray] = {}
         if isinstance(table, (str, bytes)) or hasattr(table, "__fspath__"):
             import csv
             import os
 
-            path = os.fspath(table)  # type: ignore[arg-type]
+            path = os.fsdecode(table)  # type: ignore[call-overload]
             if not os.path.isfile(path):
                 raise InputError(f"no table file at {path!r}")
-            with open(path, newline="") as fh:
-                rows = list(csv.reader(fh))
+            try:
+                with open(path, newline="", encoding="utf-8-sig") as fh:
+                    rows = list(csv.reader(fh))
+            except (UnicodeDecodeError, csv.Error) as exc:
+                raise InputError(f"{path}: not a UTF-8 CSV table ({exc})") from None
             if len(rows) < 2:
                 raise InputError(f"{path}: need a header row and at least one data row")
             header = [h.strip() for h in rows[0]]
+            dupes = sorted({h for h in header if header.count(h) > 1})
+            if dupes:
+                raise InputError(f"{path}: columns named twice: {dupes}")
             body = rows[1:]
             for j, h in enumerate(header):
                 try:
@@ -251,10 +285,22 @@ class Data:
                 except ValueError:
                     raise InputError(f"{path}: column '{h}' holds a value that is not a number") from None
         elif hasattr(table, "columns") and hasattr(table, "to_numpy"):
+            names = [str(h) for h in table.columns]  # type: ignore[attr-defined]
+            dupes = sorted({h for h in names if names.count(h) > 1})
+            if dupes:
+                raise InputError(f"the table has columns named twice: {dupes}")
             for h in table.columns:  # type: ignore[attr-defined]
-                columns[str(h)] = float_array(table[h].to_numpy(dtype=float), f"column '{h}'")  # type: ignore[index]
+                try:
+                    columns[str(h)] = float_array(table[h].to_numpy(dtype=float), f"column '{h}'")  # type: ignore[index]
+                except (TypeError, ValueError) as exc:
+                    if isinstance(exc, InputError):
+                        raise
+                    raise InputError(f"column '{h}' of the table holds values that are not numbers") from None
         else:
             raise InputError(f"table must be a CSV path or a pandas DataFrame, got {type(table).__name__}")
+        for h, col in columns.items():
+            if np.any(np.isinf(col)):
+                raise InputError(f"column '{h}' of the table holds inf; leave a cell empty where nothing was measured")
         missing = [c for c in coords if c not in columns]
         if missing:
             raise InputError(f"the table has no column for coordinate(s) {missing}; columns: {sorted(columns)}")
@@ -273,6 +319,8 @@ class Data:
             vals = columns[name]
             keep = np.isfinite(vals)
             if not keep.any():
+                if fields is not None:
+                    raise InputError(f"column '{name}' of the table is empty: nothing observed")
                 continue
             sig = columns.get(f"{name}_sigma")
             out.append(Data(pts[keep], vals[keep], of=name, sigma=None if sig is None else sig[keep]))
@@ -321,6 +369,10 @@ def _field_names(fields: object) -> Tuple[str, ...]:
     for f in out:
         if not isinstance(f, str) or not f.isidentifier() or (f in RESERVED and f != "u"):
             raise InputError(f"field name {f!r} must be an identifier other than {sorted(RESERVED - {'u'})}")
+        if "_" in f:
+            raise InputError(
+                f"field name {f!r}: no underscores in field names (derivatives are named like '{f.split('_')[0]}_t')"
+            )
     if len(set(out)) != len(out):
         raise InputError(f"duplicate field names in {out}")
     return out
@@ -474,7 +526,10 @@ class Problem:
         if isinstance(residual, (str, ex.Expr)):
             items = [("residual", residual)]
         elif isinstance(residual, Mapping):
-            items = [(str(k), v) for k, v in residual.items()]
+            bad = [k for k in residual if not isinstance(k, str) or not k.strip()]
+            if bad:
+                raise InputError(f"residual names must be non-empty text, got {bad}")
+            items = [(k, v) for k, v in residual.items()]
         elif isinstance(residual, (list, tuple)):
             items = [(f"r{i}", v) for i, v in enumerate(residual)]
         else:
@@ -791,11 +846,12 @@ class Problem:
             raise InputError(f"the exact solution of '{self.name}' returned complex values; it must be real")
         vals = vals.astype(np.float64)
         nf = len(self.fields)
-        if vals.size != p.shape[0] * nf:
-            raise InputError(
-                f"the exact solution returned {vals.size} values for {p.shape[0]} points and {nf} field(s)"
-            )
-        return vals.reshape(p.shape[0]) if nf == 1 else vals.reshape(p.shape[0], nf)
+        if nf == 1 and vals.size == p.shape[0]:
+            return vals.reshape(p.shape[0])
+        if nf > 1 and vals.shape == (p.shape[0], nf):
+            return vals
+        want = f"({p.shape[0]},)" if nf == 1 else f"({p.shape[0]}, {nf}), one column per field"
+        raise InputError(f"the exact solution returned shape {vals.shape} for {p.shape[0]} points; expected {want}")
 
     def exact_field(
         self, points: object, field: Optional[str] = None, params: Optional[Mapping[str, float]] = None
@@ -837,6 +893,7 @@ class Problem:
             raise InputError(f"noise must be a finite number >= 0, got {noise!r}")
         j = self.field_index(of)
         pts = self._data_points(n, seed, points)
+        self.require_inside(pts, "data points")
         clean = self.exact_field(pts, self.fields[j], params)
         rng = np.random.default_rng(seed)
         scale = float(noise) * float(np.max(np.abs(clean)))
@@ -859,17 +916,22 @@ class Problem:
         ``sigma`` so that the data loss weighs each field by its own noise level."""
         if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
             raise InputError(f"noise must be a finite number >= 0, got {noise!r}")
+        if isinstance(fields, str):
+            raise InputError(f"fields is a list of field names such as ['I'], got the text {fields!r}")
         names = list(self.fields) if fields is None else [self.fields[self.field_index(f)] for f in fields]
         if not names:
             raise InputError("fields is empty: observe at least one field")
         pts = self._data_points(n, seed, points)
+        self.require_inside(pts, "data points")
         exact = self.exact(pts, params)
         exact = exact[:, None] if exact.ndim == 1 else exact
         rng = np.random.default_rng(seed)
+        # A field that is zero at every point has no size of its own: it takes the system's.
+        system_scale = float(np.max(np.abs(exact))) or 1.0
         out = []
         for f in names:
             clean = exact[:, self.fields.index(f)]
-            sd = float(noise) * float(np.max(np.abs(clean)))
+            sd = float(noise) * (float(np.max(np.abs(clean))) or system_scale)
             out.append(
                 Data(pts, clean + sd * rng.standard_normal(clean.shape), noise=float(noise), of=f,
                      sigma=sd if sd > 0 else None)
@@ -909,7 +971,9 @@ class Problem:
         wmesh = np.meshgrid(*weights, indexing="ij")
         pts = np.stack([m.ravel() for m in mesh], axis=1)
         q = np.prod(np.stack([w.ravel() for w in wmesh], axis=0), axis=0)
-        target = of if of is not None else self.fields[0]
+        if of is not None and (not isinstance(of, str) or not of.strip()):
+            raise InputError(f"of must name what is integrated, e.g. 'u' or 'S + I + R', got {of!r}")
+        target = of if of is not None else self.fields[self.field_index(None)]
         if value is None:
             terms = [t.strip() for t in target.split("+")]
             if not all(t in self.fields for t in terms):
@@ -925,7 +989,7 @@ class Problem:
         """The whole problem, readably: fields, residuals, transforms, conditions, unknowns."""
         parts = [f"{p.name} (guess {p.init:g})" for p in self.params]
         parts += [f"{f.name}({', '.join(self.function_inputs[f.name])}) = {f.transform}" for f in self.functions]
-        if len(self.fields) == 1 and len(self.residuals) == 1 and not self.conditions:
+        if len(self.fields) == 1 and len(self.residuals) == 1 and not self.conditions and not self.periodic:
             return f"{self.name}: r = {self.residual} = 0; u = {self.transform}; unknowns: {', '.join(parts)}"
         dom = ", ".join(f"{c} in [{lo:g}, {hi:g}]" for c, (lo, hi) in self.domain.items())
         lines = [f"{self.name}: fields {', '.join(self.fields)} of ({', '.join(self.coords)}), {dom}"]
@@ -935,9 +999,14 @@ class Problem:
             if ex.to_string(self.transforms[f]) != "N":
                 lines.append(f"  {f} = {self.transforms[f]}")
         for c, cc in zip(self.conditions, self.compiled_conditions):
-            where = c.on if c.on else f"periodic {c.periodic}" if c.periodic else "given points"
             m = cc.points.shape[0]
-            lines.append(f"  condition: {cc.expr} = 0 on {where} ({m} point{'s' * (m != 1)}, weight {c.weight:g})")
+            size = f"({m} point{'s' * (m != 1)}, weight {c.weight:g})"
+            if c.periodic:
+                lines.append(f"  condition: {cc.expr} equal on {c.periodic}=low and {c.periodic}=high {size}")
+            else:
+                lines.append(f"  condition: {cc.expr} = 0 on {c.on or 'given points'} {size}")
+        if self.periodic:
+            lines.append(f"  periodic in {', '.join(self.periodic)} (hard: the networks read cos and sin features)")
         lines.append(f"  unknowns: {', '.join(parts) or 'none'}")
         return "\n".join(lines)
 
@@ -1005,6 +1074,9 @@ def problem_from_dict(d: Mapping[str, object]) -> Problem:
         Function(f["name"], tuple(f["inputs"]), f["transform"], tuple(f["hidden"]), f["activation"])
         for f in d.get("functions", [])  # type: ignore[attr-defined]
     ]
+    for key in ("fields", "periodic"):
+        if key in d and not isinstance(d[key], (list, tuple)):
+            raise InputError(f"the stored problem's {key} must be a list, got {type(d[key]).__name__}")
     fields: Tuple[str, ...] = tuple(d.get("fields", ("u",)))  # type: ignore[arg-type]
     residual: object = dict(d["residuals"]) if d.get("residuals") else str(d["residual"])  # type: ignore[call-overload]
     if isinstance(residual, dict) and list(residual) == ["residual"]:

@@ -130,4 +130,9 @@ def get(name: str, **kwargs: object) -> Problem:
     unknown = sorted(set(kwargs) - set(accepted))
     if unknown:
         raise InputError(f"problem '{name}' has no argument(s) {unknown}; it takes {', '.join(accepted) or 'none'}")
-    return BUILTINS[name](**kwargs)  # type: ignore[arg-type]
+    try:
+        return BUILTINS[name](**kwargs)  # type: ignore[arg-type]
+    except (TypeError, ValueError) as exc:
+        if isinstance(exc, InputError):
+            raise
+        raise InputError(f"problem '{name}': bad argument value ({exc})") from None
