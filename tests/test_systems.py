@@ -337,11 +337,12 @@ def test_builtin_arguments_from_python_and_the_command_line():
 def test_hard_periodicity(cls):
     """periodic=("x",): every field takes equal values and derivatives at x = 0 and x = 2 by
     construction, and the gradients still match finite differences."""
-    p = pb.Problem(
-        ("x", "t"), {"x": (0, 2), "t": (0, 1)}, [pb.Parameter("c", 0.7)],
-        ["u.t + c*u.x - 0.1*v.xx", "v.t - u*v.x"], transform={"u": "sin(pi*x) + t*N"},
-        fields=("u", "v"), periodic=("x",),
-    )  # fmt: skip
+    with pytest.warns(UserWarning, match="periodic coordinate"):  # sin(pi x) is 2-periodic: it is
+        p = pb.Problem(
+            ("x", "t"), {"x": (0, 2), "t": (0, 1)}, [pb.Parameter("c", 0.7)],
+            ["u.t + c*u.x - 0.1*v.xx", "v.t - u*v.x"], transform={"u": "sin(pi*x) + t*N"},
+            fields=("u", "v"), periodic=("x",),
+        )  # fmt: skip
     rng = np.random.default_rng(0)
     obs = [
         pb.Data(rng.random((5, 2)) * [2, 1], rng.random(5), of="u"),
@@ -431,3 +432,10 @@ def test_more_bad_input_of_the_systems_api(tmp_path):
     obs = zero.synthetic_observations(5, noise=0.01)
     assert all(o.sigma is not None for o in obs)
     pb.PINN(zero, obs, hidden=(4,))
+
+
+def test_periodic_transform_warning_and_tiny_sigma():
+    with pytest.warns(UserWarning, match="reads the periodic coordinate"):
+        pb.Problem(("x",), {"x": (0, 1)}, [], "u.xx", transform="x*N", periodic=("x",))
+    with pytest.raises(pb.InputError, match="overflows"):
+        pb.PINN(pb.problems.exponential_growth(), pb.Data([0.5], [1.0], sigma=1e-300))

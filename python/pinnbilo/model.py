@@ -304,7 +304,7 @@ class Model:
             arrays[f"data values ({k})"] = d.values
             arrays[f"data points ({k})"] = d.points
             if d.sigma is not None:
-                arrays[f"data weights 1/sigma^2 ({k})"] = 1.0 / np.asarray(d.sigma) ** 2
+                arrays[f"data weights 1/sigma^2 ({k})"] = np.asarray(d.weights)
         pr = self.problem
         programs = {f"residual '{n}'": c for n, c in zip(pr.residual_names, pr.compiled_residuals)}
         programs.update({f"the transform of '{f}'": c for f, c in zip(pr.fields, pr.compiled_transforms)})
@@ -907,6 +907,8 @@ def _row_weights(observations: Sequence[Data]) -> List[Optional[np.ndarray]]:
         )
     raw = [np.asarray(d.weights, dtype=np.float64) for d in observations]
     mean = float(np.mean(np.concatenate(raw)))
+    if not np.isfinite(mean):
+        raise InputError("a sigma is so small that 1/sigma^2 overflows; give standard deviations above 1e-150")
     return [w / mean for w in raw]
 
 

@@ -188,7 +188,10 @@ class Data:
     @property
     def weights(self) -> Optional[np.ndarray]:
         """1 / sigma^2 per row, or None without sigma."""
-        return None if self.sigma is None else 1.0 / np.asarray(self.sigma) ** 2
+        if self.sigma is None:
+            return None
+        with np.errstate(over="ignore", divide="ignore"):  # a tiny sigma: inf, refused by the model
+            return 1.0 / np.asarray(self.sigma) ** 2
 
     @overload
     @staticmethod
@@ -521,6 +524,14 @@ class Problem:
         self.conditions: Tuple[Condition, ...] = tuple(conditions)
         self.compiled_conditions: List[CompiledCondition] = [self._compile_condition(c) for c in self.conditions]
         self._warn_undetermined()
+        for fname, e in self.transforms.items():
+            reads = ex.names_in(e)["coord"] & set(self.periodic)
+            if reads:
+                warnings.warn(
+                    f"the transform of '{fname}' reads the periodic coordinate(s) {sorted(reads)}: '{fname}' is "
+                    "periodic there only if the transform is",
+                    stacklevel=2,
+                )
 
     def _residual_list(self, residual: object) -> Tuple[List[str], Tuple[ex.Expr, ...]]:
         if isinstance(residual, (str, ex.Expr)):
@@ -757,7 +768,7 @@ class Problem:
         """The position of a field by name (None: the only field)."""
         if field is None:
             if len(self.fields) > 1:
-                raise InputError(f"this problem has the fields {', '.join(self.fields)}: say which one (field='...')")
+                raise InputError(f"this problem has the fields {', '.join(self.fields)}: say which one")
             return 0
         if field not in self.fields:
             raise InputError(f"unknown field {field!r}; fields: {', '.join(self.fields)}")
