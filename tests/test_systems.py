@@ -439,3 +439,26 @@ def test_periodic_transform_warning_and_tiny_sigma():
         pb.Problem(("x",), {"x": (0, 1)}, [], "u.xx", transform="x*N", periodic=("x",))
     with pytest.raises(pb.InputError, match="overflows"):
         pb.PINN(pb.problems.exponential_growth(), pb.Data([0.5], [1.0], sigma=1e-300))
+
+
+def test_checkpoint_refuses_orphaned_observations_and_names_the_file(tmp_path):
+    import json
+
+    model = pb.PINN(lotka_volterra(), observations(), hidden=(4,))
+    path = str(tmp_path / "m.npz")
+    model.save(path)
+    with np.load(path) as f:
+        arrays = {k: f[k] for k in f.files}
+    meta = json.loads(arrays["meta"].tobytes())
+    meta["observations"] = meta["observations"][:2]  # the file still holds obs2_*, obs3_*
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    np.savez(str(tmp_path / "orphans.npz"), **arrays)
+    with pytest.raises(pb.InputError, match="does not list"):
+        pb.load(str(tmp_path / "orphans.npz"))
+    meta = json.loads(np.load(path)["meta"].tobytes())
+    meta["problem"]["residuals"] = {"prey": "x.t - q*x"}  # an unknown name
+    arrays["meta"] = np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)
+    bad = str(tmp_path / "bad_problem.npz")
+    np.savez(bad, **arrays)
+    with pytest.raises(pb.InputError, match="bad_problem.npz: the stored problem"):
+        pb.load(bad)

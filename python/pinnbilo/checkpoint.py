@@ -152,8 +152,9 @@ def load(path: str, problem: "Optional[Problem]" = None, strict: bool = True) ->
     if problem is None:
         try:
             problem = problem_from_dict(_checked_problem_dict(stored_problem, path))
-        except InputError:
-            raise
+        except InputError as exc:
+            text = str(exc)
+            raise InputError(text if text.startswith(f"{path}:") else f"{path}: the stored problem: {text}") from None
         except (KeyError, TypeError, ValueError, AttributeError, RecursionError) as exc:
             raise InputError(f"{path}: the stored problem definition is malformed: {exc!r}") from None
     elif strict:
@@ -259,6 +260,12 @@ def _observations(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray], noi
         return [Data(arrays["data_points"], arrays["data_values"], noise=noise)]
     if not isinstance(stored, list) or not stored or len(stored) > 10_000:
         raise InputError("'observations' must be a non-empty list")
+    orphans = sorted(
+        key for key in arrays if key.startswith("obs") and key.split("_")[0][3:].isdigit()
+        and int(key.split("_")[0][3:]) >= len(stored)
+    )  # fmt: skip
+    if orphans:
+        raise InputError(f"the file holds arrays of observations its metadata does not list: {orphans}")
     out = []
     for k, o in enumerate(stored):
         if (
