@@ -260,6 +260,7 @@ SolutionJets<T>::SolutionJets(const Networks& nets, const ProblemDef& def, Metho
   }
   input_bar_.resize(static_cast<std::size_t>(n_inputs) * kn_);
   inputs_bar_sum_.resize(static_cast<std::size_t>(n_inputs) * kn_);
+  any_net_.assign(net_.size(), 0);
 }
 
 template <class T>
@@ -305,7 +306,7 @@ void SolutionJets<T>::forward(const T* weights, const T* upper) {
 
 template <class T>
 void SolutionJets<T>::backward(const T* weights, const T* upper, const T* u_bar, T* grad_w, T* grad_upper) {
-  std::vector<bool> any_net(net_.size(), false);
+  std::fill(any_net_.begin(), any_net_.end(), char(0));
   for (auto& b : net_bar_) std::fill(b.begin(), b.end(), T(0));
   for (std::size_t f = 0; f < transforms_.size(); ++f) {
     transforms_[f].backward(u_bar + f * kn_);
@@ -316,7 +317,7 @@ void SolutionJets<T>::backward(const T* weights, const T* upper, const T* u_bar,
       if (!bar) continue;
       if (leaf.kind == LeafKind::Net) {
         const std::size_t j = static_cast<std::size_t>(nets_.field_net(leaf.index));
-        any_net[j] = true;
+        any_net_[j] = 1;
         T* nb = net_bar_[j].data() + static_cast<std::size_t>(nets_.field_output(leaf.index)) * kn_;
         for (std::size_t q = 0; q < kn_; ++q) nb[q] += bar[q];
       } else if (leaf.kind == LeafKind::Param && grad_upper) {
@@ -332,7 +333,7 @@ void SolutionJets<T>::backward(const T* weights, const T* upper, const T* u_bar,
   const bool through_input = grad_upper && def_.n_perturb(method_) > 0;
   bool any_input = false;
   for (std::size_t j = 0; j < net_.size(); ++j) {
-    if (!any_net[j] || !(grad_w || through_input)) continue;
+    if (!any_net_[j] || !(grad_w || through_input)) continue;
     const std::size_t off = nets_.offset(static_cast<int>(j));
     net_[j].backward(weights + off, net_bar_[j].data(), grad_w ? grad_w + off : nullptr,
                      through_input ? input_bar_.data() : nullptr);
@@ -553,6 +554,7 @@ ResidualTerm<T>::ResidualTerm(const Networks& nets, const ProblemDef& def, Metho
     if (paired_) diff_.emplace_back(kr * rows_, T(0));
     bar_.emplace_back(kr * n, T(0));
   }
+  for (const auto& b : bar_) bar_ptrs_.push_back(b.data());
 }
 
 template <class T>
@@ -585,7 +587,6 @@ typename ResidualTerm<T>::Losses ResidualTerm<T>::evaluate(const T* weights, con
 
   const T scale_res = static_cast<T>(2.0 * w_res / static_cast<double>(rows));
   const T scale_rgrad = static_cast<T>(2.0 * w_rgrad / static_cast<double>(rows));
-  std::vector<const T*> bars;
   for (int m = 0; m < jets_.n_exprs(); ++m) {
     const T* r = residual(m);
     T* b = bar_[static_cast<std::size_t>(m)].data();
@@ -601,9 +602,8 @@ typename ResidualTerm<T>::Losses ResidualTerm<T>::evaluate(const T* weights, con
         }
       }
     }
-    bars.push_back(b);
   }
-  jets_.backward(weights, upper, bars, grad_w, grad_upper);
+  jets_.backward(weights, upper, bar_ptrs_, grad_w, grad_upper);
   return out;
 }
 
@@ -629,6 +629,7 @@ ObservationTerm<T>::ObservationTerm(const Networks& nets, const ProblemDef& def,
   }
   pred_.assign(rows, T(0));
   bar_.assign(n, T(0));
+  bar_ptrs_ = {bar_.data()};
 }
 
 template <class T>
@@ -657,7 +658,7 @@ double ObservationTerm<T>::evaluate(const T* weights, const T* upper, double sca
       const T s = static_cast<T>(2.0 * scale);
       for (std::size_t i = 0; i < n; ++i) bar_[i] = s * weights_[i] * (pred_[i] - values_[i]);
     }
-    jets_.backward(weights, upper, {bar_.data()}, grad_w, grad_upper);
+    jets_.backward(weights, upper, bar_ptrs_, grad_w, grad_upper);
   }
   return sum;
 }

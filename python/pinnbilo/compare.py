@@ -70,6 +70,18 @@ class Recipe:
         return out
 
 
+# An initial condition u0(x) from final-time data (heat, Burgers).
+_INITIAL_CONDITION = Recipe(
+    n_data=30,
+    final_time=True,
+    model={"n_res": 21, "hidden": (32, 32), "w_reg": 1e-3, "w_data": 100.0},
+    fit={"steps": 8000, "lr": 2e-3},
+    bilo_fit={"pretrain_steps": 2000},
+    pinn_fit={"lbfgs_steps": 2000},
+)
+# A parameter of a boundary condition from interior data (Robin coefficient, Neumann flux).
+_BOUNDARY_PARAMETER = Recipe(fit={"steps": 5000, "lr": 3e-3, "lr_params": 1e-2}, bilo_fit={"pretrain_steps": 1000})
+
 RECIPES: Dict[str, Recipe] = {
     # Adam at 1e-2 reaches the noise floor of 20 samples in a few hundred steps here.
     "exponential": Recipe(fit={"steps": 1000, "lr": 1e-2, "lr_params": 1e-2}, bilo_fit={"pretrain_steps": 300}),
@@ -97,16 +109,9 @@ RECIPES: Dict[str, Recipe] = {
         fit={"steps": 6000, "lr": 5e-3},
         bilo_fit={"pretrain_steps": 1200},
     ),
-    "heat_initial": Recipe(
-        n_data=30,
-        final_time=True,
-        model={"n_res": 21, "hidden": (32, 32), "w_reg": 1e-3, "w_data": 100.0},
-        fit={"steps": 8000, "lr": 2e-3},
-        bilo_fit={"pretrain_steps": 2000},
-        # PINN fits the final-time data (L_data ~ 1e-6) with a residual that stays ~3e-3; L-BFGS
-        # halves its error (42% -> 23%) but does not close the gap to BiLO (docs/pinn-fisher-kpp.md).
-        pinn_fit={"lbfgs_steps": 2000},
-    ),
+    # PINN fits the final-time data (L_data ~ 1e-6) with a residual that stays ~3e-3; L-BFGS
+    # halves its error (42% -> 23%) but does not close the gap to BiLO (docs/pinn-fisher-kpp.md).
+    "heat_initial": _INITIAL_CONDITION,
     "darcy": Recipe(
         n_data=100,
         interior=True,  # at the corners no smooth u satisfies the equation
@@ -168,16 +173,9 @@ RECIPES: Dict[str, Recipe] = {
         bilo_fit={"lr": 1e-3, "lr_params": 3e-3, "pretrain_steps": 3000},
     ),
     # The BiLO paper's Burgers problem: the initial condition from data at t = 1, as heat_initial.
-    "burgers_initial": Recipe(
-        n_data=30,
-        final_time=True,
-        model={"n_res": 21, "hidden": (32, 32), "w_reg": 1e-3, "w_data": 100.0},
-        fit={"steps": 8000, "lr": 2e-3},
-        bilo_fit={"pretrain_steps": 2000},
-        pinn_fit={"lbfgs_steps": 2000},
-    ),
-    "robin_poisson": Recipe(fit={"steps": 5000, "lr": 3e-3, "lr_params": 1e-2}, bilo_fit={"pretrain_steps": 1000}),
-    "neumann_flux": Recipe(fit={"steps": 5000, "lr": 3e-3, "lr_params": 1e-2}, bilo_fit={"pretrain_steps": 1000}),
+    "burgers_initial": _INITIAL_CONDITION,
+    "robin_poisson": _BOUNDARY_PARAMETER,
+    "neumann_flux": _BOUNDARY_PARAMETER,
 }
 
 

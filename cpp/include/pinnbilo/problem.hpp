@@ -155,6 +155,7 @@ class SolutionJets {
   std::vector<std::vector<T>> function_bar_;
   std::vector<T> input_bar_, inputs_bar_sum_;
   std::vector<std::vector<T>> net_bar_;
+  std::vector<char> any_net_;  // per network: read by some transform in this backward pass
 };
 
 // Expressions of the fields on one set of points, on the solution jets: each expression's jet
@@ -202,6 +203,9 @@ class ResidualTerm {
  public:
   ResidualTerm(const Networks& nets, const ProblemDef& def, Method method, std::vector<Expression> residuals,
                bool paired, const T* points, const T* known, std::size_t n);
+  // Holds pointers into its own buffers: not copyable.
+  ResidualTerm(const ResidualTerm&) = delete;
+  ResidualTerm& operator=(const ResidualTerm&) = delete;
 
   struct Losses {
     double res = 0.0, rgrad = 0.0;
@@ -220,6 +224,7 @@ class ResidualTerm {
   bool paired_;
   std::size_t rows_;
   std::vector<std::vector<T>> diff_, bar_;
+  std::vector<const T*> bar_ptrs_;  // bar_[m].data(), for ExpressionJets::backward
 };
 
 // The data misfit of one observation: sum_r w_r (y_r - d_r)^2, y_r = e(z_r) (point) or
@@ -232,6 +237,8 @@ class ObservationTerm {
   ObservationTerm(const Networks& nets, const ProblemDef& def, Method method, const ObservationDef& obs,
                   const T* points, std::size_t n, const T* values, const T* weights, const T* quadrature,
                   const T* known);
+  ObservationTerm(const ObservationTerm&) = delete;
+  ObservationTerm& operator=(const ObservationTerm&) = delete;
   // The weighted sum of squares; adds d(scale * sum) to the gradients when requested.
   double evaluate(const T* weights, const T* upper, double scale, T* grad_w, T* grad_upper);
   std::size_t n_rows() const { return values_.size(); }
@@ -242,6 +249,7 @@ class ObservationTerm {
   bool integral_;
   ExpressionJets<T> jets_;
   std::vector<T> values_, weights_, quadrature_, pred_, bar_;
+  std::vector<const T*> bar_ptrs_;  // {bar_.data()}
 };
 
 }  // namespace pinnbilo
