@@ -99,8 +99,8 @@ def test_bad_model_arguments():
     [
         (lambda: st.evolve(GRID, np.ones(32), t_end=1e12, dt=1e-9), "over the limit"),
         (lambda: st.evolve(GRID, np.ones(32), t_end=-1.0), "t_end must be positive"),
-        (lambda: st.evolve(GRID, np.ones(32), sigma="1"), "sigma must be a positive number"),
-        (lambda: st.evolve(GRID, np.ones(32), kappa=None), "kappa must be a finite number"),
+        (lambda: st.evolve(GRID, np.ones(32), sigma="1"), "sigma must be a real number"),
+        (lambda: st.evolve(GRID, np.ones(32), kappa=None), "kappa must be a real number"),
         (lambda: st.evolve(GRID, np.ones(32), tol=float("nan")), "tol must be"),
         (lambda: st.fourier(10**7), "modes must be an integer"),
         (lambda: st.fourier("3"), "modes must be an integer"),

@@ -7,43 +7,49 @@ from typing import Optional, Sequence, Union
 
 import numpy as np
 
+from .. import _validation as check
 from ..errors import InputError
-from .grids import IntervalGrid, PeriodicGrid
+from .grids import MAX_GRID_POINTS, IntervalGrid, PeriodicGrid, require_grid
 
 ArrayLike = Union[np.ndarray, Sequence[float], float]
 
 
-def _per_state(v: ArrayLike, S: int, name: str, positive: bool = False) -> np.ndarray:
-    a = np.broadcast_to(np.asarray(v, dtype=float), (S,)) if np.ndim(v) == 0 else np.asarray(v, dtype=float)
+def per_state(v: object, S: int, name: str, positive: bool = False) -> np.ndarray:
+    """A scalar (broadcast) or one finite value per state: shape (S,)."""
+    if S < 1:
+        raise InputError(f"{name}: no states; give at least one value")
+    a = check.array(v, name)
+    if a.size == 1:
+        a = np.full(S, float(a.ravel()[0]))
     if a.shape != (S,):
         raise InputError(f"{name}: expected a scalar or one value per state, shape ({S},), got {a.shape}")
-    if not np.all(np.isfinite(a)):
-        raise InputError(f"{name} contains NaN or inf")
     if positive and np.any(a <= 0):
         raise InputError(f"{name} must be positive, got {a.tolist()}")
-    return a.copy()
+    return a
 
 
-def _states(u: np.ndarray, n: int, what: str) -> np.ndarray:
-    a = np.asarray(u, dtype=float)
+def _states(u: object, n: int, what: str) -> np.ndarray:
+    a = check.array(u, what)
     if a.ndim == 1:
         a = a[None, :]
     if a.ndim != 2 or a.shape[1] != n or a.shape[0] < 1:
-        raise InputError(f"{what}: expected shape (S, {n}) (one row per steady state on the grid), got {np.shape(u)}")
-    if not np.all(np.isfinite(a)):
-        raise InputError(f"{what} contain NaN or inf")
-    return a.copy()
+        raise InputError(f"{what}: expected shape (S, {n}) (one row per steady state on the grid), got {a.shape}")
+    return a
 
 
-def _weights(w: Optional[np.ndarray], shape: tuple) -> np.ndarray:
+def _weights(w: object, shape: tuple) -> np.ndarray:
     if w is None:
         return np.ones(shape)
-    a = np.asarray(w, dtype=float)
-    if a.shape != shape:
-        raise InputError(f"weights: expected shape {shape} like the states, got {a.shape}")
-    if not np.all(np.isfinite(a)) or np.any(a < 0):
-        raise InputError("weights must be finite and >= 0 (1 where a datum exists, 0 elsewhere)")
-    return a.copy()
+    a = check.array(w, "weights", shape=shape, shape_hint="like the states")
+    if np.any(a < 0):
+        raise InputError("weights must be >= 0 (1 where a datum exists, 0 elsewhere)")
+    empty = np.flatnonzero(~np.any(a > 0, axis=1))
+    if empty.size:
+        raise InputError(
+            f"weights: state(s) {empty.tolist()} have no observed point (all weights 0), so they would "
+            "determine nothing; drop them (states.subset) or give their observed points weight 1"
+        )
+    return a
 
 
 @dataclass
@@ -68,11 +74,12 @@ class PeriodicStates:
         mass: Optional[ArrayLike] = None,
         weights: Optional[np.ndarray] = None,
     ) -> None:
+        require_grid(grid, PeriodicGrid)
         self.grid = grid
         self.u = _states(u, grid.n, "steady states u")
         S = self.u.shape[0]
-        self.sigma = _per_state(sigma, S, "sigma", positive=True)
-        self.mass = grid.integrate(self.u) if mass is None else _per_state(mass, S, "mass", positive=True)
+        self.sigma = per_state(sigma, S, "sigma", positive=True)
+        self.mass = grid.integrate(self.u) if mass is None else per_state(mass, S, "mass", positive=True)
         if np.any(self.mass <= 0):
             raise InputError("the mass of every state must be positive; pass mass= explicitly for noisy data")
         self.weights = _weights(weights, self.u.shape)
@@ -81,7 +88,7 @@ class PeriodicStates:
         return self.u.shape[0]
 
     def subset(self, idx: Sequence[int]) -> "PeriodicStates":
-        idx = list(idx)
+        idx = _indices(idx, len(self))
         return PeriodicStates(self.grid, self.u[idx], self.sigma[idx], self.mass[idx], self.weights[idx])
 
 
@@ -106,27 +113,38 @@ class DirichletStates:
         right: ArrayLike,
         weights: Optional[np.ndarray] = None,
     ) -> None:
+        require_grid(grid, IntervalGrid)
         self.grid = grid
         self.u = _states(u, grid.n, "steady states u")
         S = self.u.shape[0]
-        self.left = _per_state(left, S, "left boundary values")
-        self.right = _per_state(right, S, "right boundary values")
+        self.left = per_state(left, S, "left boundary values")
+        self.right = per_state(right, S, "right boundary values")
         self.weights = _weights(weights, self.u.shape)
 
     def __len__(self) -> int:
         return self.u.shape[0]
 
     def subset(self, idx: Sequence[int]) -> "DirichletStates":
-        idx = list(idx)
+        idx = _indices(idx, len(self))
         return DirichletStates(self.grid, self.u[idx], self.left[idx], self.right[idx], self.weights[idx])
+
+
+def _indices(idx: object, S: int) -> list:
+    """State indices for subset(): integers in [-S, S), at least one."""
+    if isinstance(idx, (str, bytes)) or not isinstance(idx, (Sequence, np.ndarray, range)):
+        raise InputError(f"subset: give a list of state indices, got {type(idx).__name__}")
+    out = [check.integer(i, "subset index", minimum=-S, maximum=S - 1) for i in idx]
+    if not out:
+        raise InputError("subset: give at least one state index")
+    return out
 
 
 def sample_indices(n: int, m: Optional[int]) -> np.ndarray:
     """m indices spread evenly over n grid points (all of them when m is None or m >= n)."""
+    n = check.integer(n, "n", minimum=1, maximum=MAX_GRID_POINTS)
     if m is None:
         return np.arange(n)
-    if isinstance(m, bool) or not isinstance(m, (int, np.integer)) or m < 2:
-        raise InputError(f"m (observations per state) must be an integer >= 2, got {m!r}")
+    m = check.integer(m, "m (observations per state)", minimum=2)
     if m > n:
         raise InputError(f"m = {m} observations per state is more than the grid's {n} points")
     if m == n:
@@ -134,10 +152,8 @@ def sample_indices(n: int, m: Optional[int]) -> np.ndarray:
     return np.unique(np.round(np.linspace(0, n, int(m), endpoint=False)).astype(int))
 
 
-def _noisy(u: np.ndarray, noise: float, rng: np.random.Generator) -> np.ndarray:
-    noise = float(noise)
-    if not np.isfinite(noise) or noise < 0:
-        raise InputError(f"noise must be >= 0 (std relative to max|u| of each state), got {noise!r}")
+def _noisy(u: np.ndarray, noise: object, rng: np.random.Generator) -> np.ndarray:
+    noise = check.real(noise, "noise (std relative to max|u| of each state)", nonnegative=True)
     scale = noise * np.max(np.abs(u), axis=-1, keepdims=True)
     return u + scale * rng.standard_normal(u.shape)
 
@@ -151,9 +167,10 @@ def observe_periodic(
     at the observed points and 0 elsewhere, so the fixed-point residual is compared only where
     data exist; mass and sigma are kept (they are known, not measured).
     """
+    _require_states(states, PeriodicStates)
     g = states.grid
     idx = sample_indices(g.n, m)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check.seed(seed))
     obs = _noisy(states.u[:, idx], noise, rng)
     if idx.size == g.n:
         u = obs
@@ -175,8 +192,8 @@ def denoise_periodic(states: PeriodicStates, factor: float = 3.0) -> PeriodicSta
     Smooth steady states have fast-decaying spectra and white noise a flat one, so the cut-off is
     where the state's spectrum meets the noise. Weights are kept. Returns new PeriodicStates.
     """
-    if not (np.isfinite(factor) and factor > 0):
-        raise InputError(f"factor must be positive, got {factor!r}")
+    _require_states(states, PeriodicStates)
+    factor = check.real(factor, "factor", positive=True)
     g = states.grid
     uh = np.fft.rfft(states.u, axis=1)
     floor = np.median(np.abs(uh[:, uh.shape[1] // 2 :]), axis=1, keepdims=True)
@@ -194,9 +211,10 @@ def observe_dirichlet(
     states: DirichletStates, m: Optional[int] = None, noise: float = 0.0, seed: int = 0
 ) -> DirichletStates:
     """Noisy observations at m interior points, spline-interpolated with the (known) boundary values."""
+    _require_states(states, DirichletStates)
     g = states.grid
     idx = sample_indices(g.n, m)
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(check.seed(seed))
     obs = _noisy(states.u[:, idx], noise, rng)
     if idx.size == g.n:
         u = obs
@@ -212,3 +230,8 @@ def observe_dirichlet(
     w = np.zeros_like(u)
     w[:, idx] = 1.0
     return DirichletStates(g, u, states.left, states.right, w)
+
+
+def _require_states(states: object, kind: type) -> None:
+    if not isinstance(states, kind):
+        raise InputError(f"states must be {kind.__name__}, got {type(states).__name__}")

@@ -15,9 +15,10 @@ from typing import TYPE_CHECKING, Dict, List, Optional
 
 import numpy as np
 
+from .. import _validation as check
 from ..errors import InputError
 from .data import PeriodicStates
-from .grids import PeriodicGrid
+from .grids import PeriodicGrid, require_grid
 
 if TYPE_CHECKING:
     from .models import AggregationDiffusion
@@ -73,7 +74,16 @@ def fixed_point_jacobian(
     observed_only=False uses every grid point (what the states themselves determine);
     True weights rows by the observation mask (what the sparse data determine).
     """
+    require_grid(grid, PeriodicGrid)
+    if not isinstance(data, PeriodicStates) or data.grid != grid:
+        raise InputError("data must be PeriodicStates on the same grid")
+    V, W = grid.check_values(V, "V"), grid.check_values(W, "W")
+    kappa = check.real(kappa, "kappa")
+    observed_only = check.flag(observed_only, "observed_only")
+    if not isinstance(unknowns, (tuple, list)) or not unknowns or not all(k in ("V", "W") for k in unknowns):
+        raise InputError(f"unknowns must be a tuple of 'V' and/or 'W', got {unknowns!r}")
     n, h = grid.n, grid.h
+    check.size_request(len(data) * n * n * len(unknowns), "fixed_point_jacobian (S n x n per unknown)")
     blocks = []
     idx = (np.arange(n)[:, None] - np.arange(n)[None, :]) % n
     for s in range(len(data)):
@@ -124,6 +134,11 @@ def identifiability(
     grid = model.grid
     if data.grid != grid:
         raise InputError("data and model use different grids")
+    rtol = check.real(rtol, "rtol", nonnegative=True, high=1.0)
+    mode_tol = check.real(mode_tol, "mode_tol", nonnegative=True)
+    observed_only = check.flag(observed_only, "observed_only")
+    if checked_modes is not None:
+        checked_modes = check.integer(checked_modes, "checked_modes", minimum=1, maximum=grid.n // 2)
     unknowns = model.unknowns
     f = model.functions()
     J = fixed_point_jacobian(grid, data, f["V"], f["W"], model.kappa, unknowns, observed_only)
@@ -191,16 +206,19 @@ def direct_potential(
     The pointwise inversion of the steady-state relation: a reference for the learned V (it
     needs u > 0 and amplifies noise where u is small, which the fixed-point loss avoids).
     """
+    require_grid(grid, PeriodicGrid)
     u = grid.check_values(u, "u")
+    sigma = check.real(sigma, "sigma", positive=True)
+    kappa = check.real(kappa, "kappa")
     if np.any(u <= 0):
         bad = int(np.argmin(u))
         raise InputError(
             f"u must be strictly positive for the logarithm; u[{bad}] = {u[bad]:.3g}. Densities of "
             "aggregation-diffusion steady states are positive; smooth or clip noisy data first."
         )
-    if not (np.isfinite(sigma) and sigma > 0):
-        raise InputError(f"sigma must be positive, got {sigma!r}")
     v = -sigma * np.log(u)
-    if W is not None and kappa != 0:
-        v = v - kappa * grid.convolve(grid.check_values(W, "W"), u)
+    if W is not None:
+        W = grid.check_values(W, "W")
+        if kappa != 0:
+            v = v - kappa * grid.convolve(W, u)
     return v - v.mean()

@@ -8,7 +8,8 @@ from typing import Callable, List, Sequence
 
 import numpy as np
 
-from ..errors import InputError
+from .. import _validation as check
+from ..errors import InputError, PinnbiloError
 
 _Func = Callable[[np.ndarray], np.ndarray]
 
@@ -19,6 +20,27 @@ class Term:
 
     name: str
     func: Callable[[np.ndarray], np.ndarray]
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.name, str):
+            raise InputError(f"Term.name must be a string, got {type(self.name).__name__}")
+        if not callable(self.func):
+            raise InputError(f"Term.func must be a function of x, got {type(self.func).__name__}")
+
+    def values(self, x: np.ndarray) -> np.ndarray:
+        """The term at x (n,), checked: a real array of x's shape (a scalar is broadcast)."""
+        try:
+            raw = self.func(x)
+        except PinnbiloError:
+            raise
+        except Exception as exc:  # the user's term failing is a bad argument
+            raise InputError(f"term {self.name!r} raised {type(exc).__name__}: {exc}") from exc
+        v = check.array(raw, f"term {self.name!r}", finite=False)
+        if v.size == 1:
+            return np.full(x.shape, float(v.ravel()[0]))
+        if v.shape != x.shape:
+            raise InputError(f"term {self.name!r} must return one value per point, shape {x.shape}; got {v.shape}")
+        return v
 
 
 # The term functions come from factories, so each one keeps its own p, k, c, s.
@@ -42,20 +64,31 @@ def constant() -> List[Term]:
     return [Term("1", lambda x: np.ones_like(x))]
 
 
+MAX_DEGREE = 100  # x^100 already spans 10^30 between 0.5 and 1
+
+
+def _var(var: object) -> str:
+    if not isinstance(var, str) or not var.isidentifier():
+        raise InputError(f"var must be a variable name such as 'x', got {var!r}")
+    return var
+
+
 def polynomials(degree: int, var: str = "x") -> List[Term]:
     """x, x^2, ..., x^degree (the constant is separate: constant())."""
+    degree, var = check.integer(degree, "degree", minimum=0, maximum=MAX_DEGREE), _var(var)
     return [Term(var if p == 1 else f"{var}^{p}", _power(p)) for p in range(1, int(degree) + 1)]
 
 
 MAX_MODES = 10_000  # Fourier candidates: each is a column of the least-squares matrix
+MAX_ITERATIONS = 10_000  # STLSQ rounds: each drops at least one term, so more than the terms is never needed
 
 
 def fourier(modes: int, length: float = 1.0, var: str = "x", even: bool = False) -> List[Term]:
     """cos(2 pi k x / L) and (unless even) sin(2 pi k x / L) for k = 1..modes."""
     if isinstance(modes, bool) or not isinstance(modes, (int, np.integer)) or not 0 <= modes <= MAX_MODES:
         raise InputError(f"modes must be an integer in [0, {MAX_MODES}], got {modes!r}")
-    if isinstance(length, bool) or not isinstance(length, (int, float)) or not np.isfinite(length) or length <= 0:
-        raise InputError(f"length must be a positive number, got {length!r}")
+    length, var = check.real(length, "length", positive=True), _var(var)
+    even = check.flag(even, "even")
     out = []
     for k in range(1, int(modes) + 1):
         arg = f"2 pi {k if k > 1 else ''}{var}" + (f"/{length:g}" if length != 1 else "")
@@ -67,13 +100,19 @@ def fourier(modes: int, length: float = 1.0, var: str = "x", even: bool = False)
 
 def gaussians(centers: Sequence[float], widths: Sequence[float], var: str = "x") -> List[Term]:
     """exp(-(x - c)^2 / (2 s^2)) for every centre c and width s."""
+    var = _var(var)
+    cs, ss = check.array(centers, "centers", ndim=1), check.array(widths, "widths", ndim=1)
+    if np.any(ss <= 0):
+        raise InputError(f"widths must be positive, got {ss.tolist()}")
+    if cs.size * ss.size > MAX_MODES:
+        raise InputError(f"{cs.size} centres x {ss.size} widths is over the limit of {MAX_MODES} terms")
     return [
         Term(
             f"exp(-({var}-{c:g})^2/{2 * s * s:g})" if c != 0 else f"exp(-{var}^2/{2 * s * s:g})",
             _gaussian(c, s),
         )
-        for c in centers
-        for s in widths
+        for c in cs.tolist()
+        for s in ss.tolist()
     ]
 
 
@@ -121,20 +160,25 @@ def distill(
     x, y: (n,) samples of the learned function (e.g. the grid and the zero-mean learned V);
     terms: candidates, e.g. constant() + fourier(4) + polynomials(3) + gaussians([0], [0.1]).
     """
-    x = np.asarray(x, dtype=float).ravel()
-    y = np.asarray(y, dtype=float).ravel()
+    x = check.array(x, "distill: x").ravel()
+    y = check.array(y, "distill: y").ravel()
     if x.shape != y.shape or x.size == 0:
         raise InputError(f"distill: x and y must be non-empty and of equal length, got {x.shape} and {y.shape}")
-    if not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
-        raise InputError("distill: x and y must be finite")
+    if isinstance(terms, (str, bytes, Term)) or not isinstance(terms, (list, tuple)):
+        raise InputError(
+            f"distill: terms must be a list of Term, e.g. constant() + fourier(3); got {type(terms).__name__}"
+        )
     terms = list(terms)
     if not terms:
         raise InputError("distill: give at least one candidate term")
-    if isinstance(threshold, bool) or not isinstance(threshold, (int, float)) or not (0 <= threshold < 1):
+    if not all(isinstance(t, Term) for t in terms):
+        raise InputError("distill: every candidate must be a pinnbilo.steady.Term (see constant(), fourier(), ...)")
+    check.size_request(x.size * len(terms), "distill (points x terms)")
+    threshold = check.real(threshold, "threshold", nonnegative=True)
+    if not threshold < 1:
         raise InputError(f"threshold must be a number in [0, 1), got {threshold!r}")
-    if isinstance(max_iter, bool) or not isinstance(max_iter, (int, np.integer)) or max_iter < 1:
-        raise InputError(f"max_iter must be a positive integer, got {max_iter!r}")
-    A = np.stack([np.asarray(t.func(x), dtype=float) * np.ones_like(x) for t in terms], axis=1)
+    max_iter = check.integer(max_iter, "max_iter", minimum=1, maximum=MAX_ITERATIONS)
+    A = np.stack([t.values(x) for t in terms], axis=1)
     norms = np.sqrt(np.mean(A * A, axis=0))
     if np.any(norms == 0) or not np.all(np.isfinite(norms)):
         bad = [terms[i].name for i in np.flatnonzero((norms == 0) | ~np.isfinite(norms))]

@@ -93,7 +93,8 @@ def run_one(
     smoothness = {"V": 0.0, "W": 0.0}
     if noise > 0:
         data = denoise_periodic(data)
-        smoothness["W"] = smoothness_w
+        if setting.target in ("W", "both"):
+            smoothness["W"] = smoothness_w
     net = Unknown(hidden=tuple(hidden), seed=seed)
     unknowns: Dict[str, Dict[str, FunctionArg]] = {
         "V": {"V": net, "W": None},

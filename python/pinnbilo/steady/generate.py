@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import warnings
-from typing import Any, Callable, Optional, Sequence, Union
+from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import scipy.sparse as sp  # type: ignore[import-untyped]  # no scipy stubs
@@ -12,9 +12,10 @@ from scipy.linalg import solve_banded  # type: ignore[import-untyped]  # no scip
 from scipy.optimize import NoConvergence, newton_krylov  # type: ignore[import-untyped]  # no scipy stubs
 from scipy.sparse.linalg import spsolve  # type: ignore[import-untyped]  # no scipy stubs
 
+from .. import _validation as check
 from ..errors import InputError, PinnbiloError
-from .data import DirichletStates, PeriodicStates
-from .grids import IntervalGrid, PeriodicGrid
+from .data import DirichletStates, PeriodicStates, per_state
+from .grids import IntervalGrid, PeriodicGrid, require_grid
 
 GFunction = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -23,24 +24,27 @@ class SolverFailed(PinnbiloError, RuntimeError):
     """A steady-state solver did not reach its tolerance; the message says how far it got."""
 
 
-def _grid_function(grid: PeriodicGrid, f: Union[None, np.ndarray, Callable], name: str, at: np.ndarray) -> np.ndarray:
+def call_user(f: Callable[..., Any], name: str, *args: np.ndarray) -> Any:
+    """A user's function on grid arrays; what it raises becomes an InputError naming it."""
+    try:
+        return f(*args)
+    except PinnbiloError:
+        raise
+    except Exception as exc:  # the user's function failing on the grid is a bad argument
+        raise InputError(f"{name} raised {type(exc).__name__} on the grid: {exc}") from exc
+
+
+def grid_function(grid: Any, f: object, name: str, at: np.ndarray) -> np.ndarray:
+    """Values of a known function on ``at``: None (zero), grid values, or a callable of ``at``."""
     if f is None:
         return np.zeros(grid.n)
     if callable(f):
-        f = np.asarray(f(at), dtype=float)
+        f = call_user(f, name, at)
     return grid.check_values(f, name)
 
 
 MAX_TIME_STEPS = 10_000_000  # evolve: a cap on t_end / dt (a run of hours), not a hang
-
-
-def _positive(v: float, name: str) -> float:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.integer, np.floating)):
-        raise InputError(f"{name} must be a positive number, got {v!r}")
-    v = float(v)
-    if not np.isfinite(v) or v <= 0:
-        raise InputError(f"{name} must be positive and finite, got {v!r}")
-    return v
+MAX_ITERATIONS = 10_000_000  # fixed-point and Newton iterations: a cap, not a hang
 
 
 def _initial(grid: PeriodicGrid, u0: Optional[np.ndarray], mass: float) -> np.ndarray:
@@ -82,20 +86,22 @@ def steady_state(
     "newton": scipy newton_krylov on T(u) - u = 0 from u0 (finds unstable ones too).
     Raises SolverFailed when ||T(u) - u|| / ||u|| does not fall below tol.
     """
-    V = _grid_function(grid, V, "V", grid.x)
-    W = _grid_function(grid, W, "W", grid.lags)
-    sigma, mass = _positive(sigma, "sigma"), _positive(mass, "mass")
-    if not np.isfinite(kappa):
-        raise InputError(f"kappa must be finite, got {kappa!r}")
+    require_grid(grid, PeriodicGrid)
+    V = grid_function(grid, V, "V", grid.x)
+    W = grid_function(grid, W, "W", grid.lags)
+    kappa = check.real(kappa, "kappa")
+    sigma, mass = check.real(sigma, "sigma", positive=True), check.real(mass, "mass", positive=True)
+    method = check.choice(method, "method", ("picard", "newton"))
+    damping = check.real(damping, "damping", positive=True, high=1.0)
+    tol = check.real(tol, "tol", positive=True)
+    maxiter = check.integer(maxiter, "maxiter", minimum=1, maximum=MAX_ITERATIONS)
     u = _initial(grid, u0, mass)
 
     def residual(v: np.ndarray) -> np.ndarray:
         return aggregation_map(grid, v, V, W, kappa, sigma, mass) - v
 
     if method == "picard":
-        if not 0 < damping <= 1:
-            raise InputError(f"damping must be in (0, 1], got {damping!r}")
-        for _ in range(int(maxiter)):
+        for _ in range(maxiter):
             r = residual(u)
             if np.linalg.norm(r) <= tol * np.linalg.norm(u):
                 return u
@@ -104,12 +110,12 @@ def steady_state(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                u = newton_krylov(residual, u, f_tol=tol * np.max(np.abs(u)), maxiter=int(maxiter) // 100 + 50)
+                u = newton_krylov(residual, u, f_tol=tol * np.max(np.abs(u)), maxiter=maxiter // 100 + 50)
+        except InputError:
+            raise  # the user's function answered badly: not a solver failure
         except (NoConvergence, ValueError) as e:
-            raise SolverFailed(f"Newton-Krylov did not converge: {e}") from None
+            raise SolverFailed(f"Newton-Krylov did not converge: {_short(e)}") from None
         u = np.asarray(u)
-    else:
-        raise InputError(f"method must be 'picard' or 'newton', got {method!r}")
     rel = np.linalg.norm(residual(u)) / np.linalg.norm(u)
     if not rel <= 10 * tol:
         raise SolverFailed(
@@ -117,6 +123,12 @@ def steady_state(
             "try method='newton', another u0, or a smaller damping"
         )
     return u
+
+
+def _short(e: Exception) -> str:
+    """An exception's message without the iterate scipy appends to it (all n values)."""
+    text = str(e).split("\n")[0]
+    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _bernoulli(z: np.ndarray) -> np.ndarray:
@@ -144,17 +156,13 @@ def evolve(
     Scharfetter-Gummel fluxes, implicit in u with Phi from the previous step: the matrix of every
     step is an M-matrix, so densities stay positive for any dt, and mass is conserved exactly.
     """
-    V = _grid_function(grid, V, "V", grid.x)
-    W = _grid_function(grid, W, "W", grid.lags)
-    sigma, dt, t_end = _positive(sigma, "sigma"), _positive(dt, "dt"), _positive(t_end, "t_end")
-    if (
-        isinstance(kappa, bool)
-        or not isinstance(kappa, (int, float, np.integer, np.floating))
-        or not np.isfinite(kappa)
-    ):
-        raise InputError(f"kappa must be a finite number, got {kappa!r}")
-    if isinstance(tol, bool) or not isinstance(tol, (int, float, np.integer, np.floating)) or not tol >= 0:
-        raise InputError(f"tol must be a finite number >= 0, got {tol!r}")
+    require_grid(grid, PeriodicGrid)
+    V = grid_function(grid, V, "V", grid.x)
+    W = grid_function(grid, W, "W", grid.lags)
+    sigma, dt = check.real(sigma, "sigma", positive=True), check.real(dt, "dt", positive=True)
+    t_end = check.real(t_end, "t_end", positive=True)
+    kappa = check.real(kappa, "kappa")
+    tol = check.real(tol, "tol", nonnegative=True)
     if t_end / dt > MAX_TIME_STEPS:
         raise InputError(
             f"t_end / dt = {t_end / dt:.3g} time steps is over the limit of {MAX_TIME_STEPS}; use a larger dt "
@@ -198,8 +206,10 @@ def is_stable(
     seed: int = 0,
 ) -> bool:
     """Whether a mass-preserving perturbation of relative size `size` decays back to u under evolve()."""
+    require_grid(grid, PeriodicGrid)
     u = grid.check_values(u, "u")
-    rng = np.random.default_rng(seed)
+    size = check.real(size, "size", positive=True, high=0.5)
+    rng = np.random.default_rng(check.seed(seed))
     p = rng.standard_normal(grid.n)
     p -= p.mean()
     if np.any(u <= 0):
@@ -223,21 +233,41 @@ def aggregation_diffusion_states(
     **solver: Any,
 ) -> PeriodicStates:
     """Several steady states, one per entry of the broadcast (sigma, mass, u0): PeriodicStates."""
-    sig = np.atleast_1d(np.asarray(sigma, dtype=float))
-    ms = np.atleast_1d(np.asarray(mass, dtype=float))
-    S = max(sig.size, ms.size, 0 if u0 is None else len(u0))
-    sig, ms = np.broadcast_to(sig, (S,)), np.broadcast_to(ms, (S,))
-    starts = [None] * S if u0 is None else list(u0)
-    if len(starts) != S:
-        raise InputError(f"u0: expected {S} initial states (one per sigma/mass), got {len(starts)}")
+    require_grid(grid, PeriodicGrid)
+    sig, ms, starts = _per_state_arguments({"sigma": sigma, "mass": mass}, u0)
     u = np.stack(
-        [steady_state(grid, V, W, kappa, sig[s], ms[s], u0=starts[s], method=method, **solver) for s in range(S)]
+        [steady_state(grid, V, W, kappa, sig[s], ms[s], u0=starts[s], method=method, **solver) for s in range(len(sig))]
     )
     return PeriodicStates(grid, u, sig, ms)
 
 
 # -------------------------------------------------------------------------------------------------
 # Semilinear two-point problems -D u'' = g(x, u), Dirichlet data.
+
+
+def _per_state_arguments(values: Dict[str, object], u0: object) -> Tuple[np.ndarray, np.ndarray, list]:
+    """Two per-state arguments (scalars or one value per state) and the initial states (a list of
+    arrays or None, or None), broadcast to one number of states S: ((S,), (S,), [S])."""
+    if u0 is None:
+        starts: Optional[list] = None
+    elif isinstance(u0, np.ndarray) and u0.ndim == 2:
+        starts = list(u0)
+    elif isinstance(u0, (list, tuple)):
+        starts = list(u0)
+    else:
+        raise InputError(
+            f"u0 must be a list of initial states (arrays or None), one per state; got {type(u0).__name__}"
+        )
+    arrays = {name: np.atleast_1d(check.array(v, name)).ravel() for name, v in values.items()}
+    for name, a in arrays.items():
+        if a.size == 0:
+            raise InputError(f"{name} is empty; give a number or one value per state")
+    S = max([a.size for a in arrays.values()] + [0 if starts is None else len(starts)])
+    first, second = (per_state(a, S, name) for name, a in arrays.items())
+    starts = [None] * S if starts is None else starts
+    if len(starts) != S:
+        raise InputError(f"u0: expected {S} initial states (one per state), got {len(starts)}")
+    return first, second, starts
 
 
 def _laplacian_banded(grid: IntervalGrid, diffusion: float) -> np.ndarray:
@@ -251,7 +281,7 @@ def semilinear_map(
     grid: IntervalGrid, u: np.ndarray, g: GFunction, diffusion: float, left: float, right: float
 ) -> np.ndarray:
     """T(u) = (-D Delta_h)^{-1} (g(x, u) + boundary terms) on the interior points; u (n,)."""
-    rhs = np.asarray(g(grid.x, u), dtype=float).copy()
+    rhs = np.array(grid.check_values(np.broadcast_to(call_user(g, "g", grid.x, u), u.shape), "g(x, u)"))
     c = diffusion / grid.h**2
     rhs[0] += c * left
     rhs[-1] += c * right
@@ -272,7 +302,13 @@ def semilinear_state(
 
     Newton-Krylov on T(u) - u = 0 from u0 (default: the straight line between the boundary values).
     """
-    diffusion = _positive(diffusion, "diffusion D")
+    require_grid(grid, IntervalGrid)
+    if not callable(g):
+        raise InputError(f"g must be a function g(x, u) of two arrays, got {type(g).__name__}")
+    diffusion = check.real(diffusion, "diffusion D", positive=True)
+    left, right = check.real(left, "left"), check.real(right, "right")
+    tol = check.real(tol, "tol", positive=True)
+    maxiter = check.integer(maxiter, "maxiter", minimum=1, maximum=MAX_ITERATIONS)
     if u0 is None:
         u = left + (right - left) * (grid.x - grid.a) / (grid.b - grid.a)
     else:
@@ -283,8 +319,10 @@ def semilinear_state(
 
     try:
         u = np.asarray(newton_krylov(residual, u, f_tol=tol * max(1.0, np.max(np.abs(u))), maxiter=maxiter))
+    except InputError:
+        raise  # the user's g answered badly: not a solver failure
     except (NoConvergence, ValueError) as e:
-        raise SolverFailed(f"Newton-Krylov did not converge for -D u'' = g(x, u): {e}") from None
+        raise SolverFailed(f"Newton-Krylov did not converge for -D u'' = g(x, u): {_short(e)}") from None
     return u
 
 
@@ -297,12 +335,7 @@ def semilinear_states(
     u0: Optional[Sequence[Optional[np.ndarray]]] = None,
 ) -> DirichletStates:
     """One steady state per entry of the broadcast (left, right, u0): DirichletStates."""
-    lv = np.atleast_1d(np.asarray(left, dtype=float))
-    rv = np.atleast_1d(np.asarray(right, dtype=float))
-    S = max(lv.size, rv.size, 0 if u0 is None else len(u0))
-    lv, rv = np.broadcast_to(lv, (S,)), np.broadcast_to(rv, (S,))
-    starts = [None] * S if u0 is None else list(u0)
-    if len(starts) != S:
-        raise InputError(f"u0: expected {S} initial states, got {len(starts)}")
-    u = np.stack([semilinear_state(grid, g, diffusion, lv[s], rv[s], starts[s]) for s in range(S)])
+    require_grid(grid, IntervalGrid)
+    lv, rv, starts = _per_state_arguments({"left": left, "right": right}, u0)
+    u = np.stack([semilinear_state(grid, g, diffusion, lv[s], rv[s], starts[s]) for s in range(len(lv))])
     return DirichletStates(grid, u, lv, rv)

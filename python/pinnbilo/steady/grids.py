@@ -6,20 +6,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .. import _validation as check
 from ..errors import InputError
 
-
-def _check_size(n: int, least: int, name: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or n < least:
-        raise InputError(f"{name} must be an integer >= {least}, got {n!r}")
-    return int(n)
-
-
-def _check_positive(v: float, name: str) -> float:
-    v = float(v)
-    if not np.isfinite(v) or v <= 0:
-        raise InputError(f"{name} must be positive and finite, got {v!r}")
-    return v
+MAX_GRID_POINTS = 1_000_000  # the fixed-point maps hold several (S, n) arrays; the diagnostics n x n ones
 
 
 @dataclass(frozen=True)
@@ -30,8 +20,8 @@ class PeriodicGrid:
     length: float = 1.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "n", _check_size(self.n, 4, "PeriodicGrid n"))
-        object.__setattr__(self, "length", _check_positive(self.length, "PeriodicGrid length"))
+        object.__setattr__(self, "n", check.integer(self.n, "PeriodicGrid n", minimum=4, maximum=MAX_GRID_POINTS))
+        object.__setattr__(self, "length", check.real(self.length, "PeriodicGrid length", positive=True))
 
     @property
     def h(self) -> float:
@@ -68,12 +58,7 @@ class PeriodicGrid:
 
     def check_values(self, v: np.ndarray, name: str) -> np.ndarray:
         """A finite float array of shape (n,)."""
-        a = np.asarray(v, dtype=float)
-        if a.shape != (self.n,):
-            raise InputError(f"{name}: expected shape ({self.n},) to match the {self.n}-point grid, got {a.shape}")
-        if not np.all(np.isfinite(a)):
-            raise InputError(f"{name} contains NaN or inf")
-        return a
+        return check.array(v, name, shape=(self.n,), shape_hint=f"one value per point of the {self.n}-point grid")
 
 
 @dataclass(frozen=True)
@@ -85,9 +70,11 @@ class IntervalGrid:
     b: float = 1.0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "n", _check_size(self.n, 2, "IntervalGrid n"))
-        if not (np.isfinite(self.a) and np.isfinite(self.b) and self.b > self.a):
-            raise InputError(f"IntervalGrid: need finite a < b, got a={self.a!r}, b={self.b!r}")
+        object.__setattr__(self, "n", check.integer(self.n, "IntervalGrid n", minimum=2, maximum=MAX_GRID_POINTS))
+        object.__setattr__(self, "a", check.real(self.a, "IntervalGrid a"))
+        object.__setattr__(self, "b", check.real(self.b, "IntervalGrid b"))
+        if not self.b > self.a:
+            raise InputError(f"IntervalGrid: need a < b, got a={self.a!r}, b={self.b!r}")
 
     @property
     def h(self) -> float:
@@ -104,9 +91,11 @@ class IntervalGrid:
         return self.a + self.h * np.arange(self.n + 2)
 
     def check_values(self, v: np.ndarray, name: str) -> np.ndarray:
-        a = np.asarray(v, dtype=float)
-        if a.shape != (self.n,):
-            raise InputError(f"{name}: expected shape ({self.n},) to match the {self.n} interior points, got {a.shape}")
-        if not np.all(np.isfinite(a)):
-            raise InputError(f"{name} contains NaN or inf")
-        return a
+        """A finite float array of shape (n,)."""
+        return check.array(v, name, shape=(self.n,), shape_hint=f"one value per interior point, {self.n} of them")
+
+
+def require_grid(grid: object, kind: type, name: str = "grid") -> None:
+    """``grid`` must be a ``kind`` (PeriodicGrid or IntervalGrid)."""
+    if not isinstance(grid, kind):
+        raise InputError(f"{name} must be a pinnbilo.steady.{kind.__name__}, got {type(grid).__name__}")

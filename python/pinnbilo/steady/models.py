@@ -15,13 +15,15 @@ from typing import Any, Callable, Dict, Optional, Tuple, Union
 import numpy as np
 
 from .. import _core
+from .. import _validation as check
 from ..errors import InputError
 from .data import DirichletStates, PeriodicStates
-from .generate import semilinear_state, steady_state
-from .grids import IntervalGrid, PeriodicGrid
-from .train import SteadyFit, optimise
+from .generate import grid_function, semilinear_state, steady_state
+from .grids import IntervalGrid, PeriodicGrid, require_grid
+from .train import SteadyFit, check_budget, optimise
 
 _ACTIVATIONS = ("tanh", "sin", "cos", "sigmoid", "softplus", "exp")
+MAX_WIDTH, MAX_LAYERS, MAX_MODES = 4096, 64, 1000  # networks of unknown functions: refused above, not allocated
 
 
 @dataclass(frozen=True)
@@ -39,12 +41,16 @@ class Unknown:
     seed: int = 0
 
     def __post_init__(self) -> None:
-        if any(isinstance(h, bool) or int(h) != h or h < 1 for h in self.hidden):
-            raise InputError(f"Unknown.hidden: widths must be positive integers, got {self.hidden!r}")
-        if self.activation not in _ACTIVATIONS:
-            raise InputError(f"Unknown.activation must be one of {', '.join(_ACTIVATIONS)}, got {self.activation!r}")
-        if isinstance(self.modes, bool) or int(self.modes) != self.modes or self.modes < 1:
-            raise InputError(f"Unknown.modes must be an integer >= 1, got {self.modes!r}")
+        hidden: object = self.hidden
+        if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (tuple, list)):
+            raise InputError(f"Unknown.hidden must be a tuple of layer widths such as (32, 32), got {hidden!r}")
+        if not 1 <= len(hidden) <= MAX_LAYERS:
+            raise InputError(f"Unknown.hidden: give 1 to {MAX_LAYERS} hidden layers, got {len(hidden)}")
+        widths = tuple(check.integer(h, "Unknown.hidden width", minimum=1, maximum=MAX_WIDTH) for h in hidden)
+        object.__setattr__(self, "hidden", widths)
+        check.choice(self.activation, "Unknown.activation", _ACTIVATIONS)
+        object.__setattr__(self, "modes", check.integer(self.modes, "Unknown.modes", minimum=1, maximum=MAX_MODES))
+        object.__setattr__(self, "seed", check.seed(self.seed, "Unknown.seed"))
 
     def sizes(self, n_inputs: int) -> list:
         return [int(n_inputs), *(int(h) for h in self.hidden), 1]
@@ -64,7 +70,8 @@ FunctionArg = Union[None, Unknown, np.ndarray, Callable[[np.ndarray], np.ndarray
 
 def relative_error(learned: np.ndarray, truth: np.ndarray, gauge: bool = True) -> float:
     """||f - f_true|| / ||f_true|| over the grid, after removing the mean of both when gauge is True."""
-    a, b = np.asarray(learned, dtype=float), np.asarray(truth, dtype=float)
+    a, b = check.array(learned, "learned"), check.array(truth, "truth")
+    gauge = check.flag(gauge, "gauge")
     if a.shape != b.shape:
         raise InputError(f"relative_error: shapes differ, {a.shape} vs {b.shape}")
     if gauge:
@@ -85,11 +92,8 @@ class AggregationDiffusion:
     """
 
     def __init__(self, grid: PeriodicGrid, kappa: float = 1.0, V: FunctionArg = None, W: FunctionArg = None) -> None:
-        if not isinstance(grid, PeriodicGrid):
-            raise InputError("grid must be a pinnbilo.steady.PeriodicGrid")
-        if not np.isfinite(kappa):
-            raise InputError(f"kappa must be finite, got {kappa!r}")
-        self.grid, self.kappa = grid, float(kappa)
+        require_grid(grid, PeriodicGrid)
+        self.grid, self.kappa = grid, check.real(kappa, "kappa")
         self._spec: Dict[str, Optional[Unknown]] = {}
         self._known: Dict[str, np.ndarray] = {}
         for name, f, at in (("V", V, grid.x), ("W", W, grid.lags)):
@@ -97,8 +101,7 @@ class AggregationDiffusion:
                 self._spec[name] = f
             else:
                 self._spec[name] = None
-                vals = np.zeros(grid.n) if f is None else np.asarray(f(at) if callable(f) else f, dtype=float)
-                self._known[name] = grid.check_values(vals, f"{name} (known values)")
+                self._known[name] = grid_function(grid, f, f"{name} (known values)", at)
         if not self.unknowns:
             raise InputError("AggregationDiffusion: nothing to learn; pass V=Unknown() and/or W=Unknown()")
         if self._spec["W"] is not None and self.kappa == 0:
@@ -135,12 +138,17 @@ class AggregationDiffusion:
         if isinstance(smoothness, dict):
             bad = set(smoothness) - {"V", "W"}
             if bad:
-                raise InputError(f"smoothness: keys must be 'V' and/or 'W', got {sorted(bad)}")
-            lv, lw = float(smoothness.get("V", 0.0)), float(smoothness.get("W", 0.0))
+                raise InputError(f"smoothness: keys must be 'V' and/or 'W', got {sorted(map(str, bad))}")
+            lv = check.real(smoothness.get("V", 0.0), "smoothness['V']", nonnegative=True)
+            lw = check.real(smoothness.get("W", 0.0), "smoothness['W']", nonnegative=True)
+            known = [k for k, lam in (("V", lv), ("W", lw)) if lam > 0 and self._spec[k] is None]
+            if known:
+                raise InputError(
+                    f"smoothness for {', '.join(known)}, which is known (not learned): the penalty would be "
+                    f"ignored; give smoothness only for {', '.join(self.unknowns)}"
+                )
         else:
-            lv = lw = float(smoothness)
-        if not (np.isfinite(lv) and np.isfinite(lw) and lv >= 0 and lw >= 0):
-            raise InputError(f"smoothness must be finite and >= 0, got {smoothness!r}")
+            lv = lw = check.real(smoothness, "smoothness", nonnegative=True)
         return lv, lw
 
     def build(
@@ -153,6 +161,7 @@ class AggregationDiffusion:
         """
         if not isinstance(data, PeriodicStates):
             raise InputError("data must be PeriodicStates (see pinnbilo.steady.aggregation_diffusion_states)")
+        lv, lw = self._smoothness(smoothness)
         if data.grid != self.grid:
             raise InputError(
                 f"data grid {data.grid} differs from the model grid {self.grid}; use the same PeriodicGrid"
@@ -171,7 +180,7 @@ class AggregationDiffusion:
                 setter(
                     (spec.sizes(self._features(name, lag).shape[0]), spec.activation, self._features(name, lag)), True
                 )
-        core.set_smoothness(*self._smoothness(smoothness))
+        core.set_smoothness(lv, lw)
         return core
 
     def loss_and_grad(
@@ -181,7 +190,7 @@ class AggregationDiffusion:
         smoothness: Union[float, Dict[str, float]] = 0.0,
     ) -> Tuple[float, np.ndarray]:
         """The fixed-point loss (plus smoothness penalties) and its gradient w.r.t. the flat network weights."""
-        return self.build(data, smoothness).loss_and_grad(self.params if params is None else params)
+        return self.build(data, smoothness).loss_and_grad(_flat_params(params, self.params))
 
     def fit(
         self,
@@ -200,8 +209,9 @@ class AggregationDiffusion:
         lambda int f'^2 for each learned f (or {"V": ..., "W": ...}): with noisy data it keeps
         the directions the data cannot see (high modes of W) small; leave 0 for clean data.
         """
+        check_budget(adam_steps, lr, lbfgs_steps)
         core = self.build(data, smoothness)
-        if check:
+        if _validate_flags(progress, check):
             from .diagnostics import identifiability
 
             identifiability(self, data).warn(stacklevel=3)
@@ -235,10 +245,9 @@ class AggregationDiffusion:
 
     def evaluate(self, name: str, at: np.ndarray) -> np.ndarray:
         """The learned (or known, when `at` are the grid points) function `name` ("V" or "W") at points `at`."""
-        if name not in ("V", "W"):
-            raise InputError(f"name must be 'V' or 'W', got {name!r}")
+        check.choice(name, "name", ("V", "W"))
         spec = self._spec[name]
-        at = np.asarray(at, dtype=float)
+        at = check.array(at, "at", ndim=1, shape_hint="points x")
         if spec is None:
             raise InputError(f"{name} is known (given as grid values); it is not a learned function")
         p = self.params[self._slices()[name]]
@@ -267,13 +276,10 @@ class Semilinear:
     """
 
     def __init__(self, grid: IntervalGrid, diffusion: float = 1.0, g: Optional[Unknown] = None, depends_on: str = "u"):
-        if not isinstance(grid, IntervalGrid):
-            raise InputError("grid must be a pinnbilo.steady.IntervalGrid")
-        if not (np.isfinite(diffusion) and diffusion > 0):
-            raise InputError(f"diffusion D must be positive and finite, got {diffusion!r}")
-        if depends_on not in ("u", "x", "xu"):
-            raise InputError(f"depends_on must be 'u', 'x' or 'xu', got {depends_on!r}")
-        self.grid, self.diffusion, self.depends_on = grid, float(diffusion), depends_on
+        require_grid(grid, IntervalGrid)
+        diffusion = check.real(diffusion, "diffusion D", positive=True)
+        depends_on = check.choice(depends_on, "depends_on", ("u", "x", "xu"))
+        self.grid, self.diffusion, self.depends_on = grid, diffusion, depends_on
         self.spec = Unknown(hidden=(32, 32)) if g is None else g
         if not isinstance(self.spec, Unknown):
             raise InputError("g must be a pinnbilo.steady.Unknown")
@@ -283,7 +289,7 @@ class Semilinear:
 
     def features(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Network inputs for points (x, u) of equal shape: (len(depends_on), size)."""
-        x, u = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(u, dtype=float))
+        x, u = _broadcast_points(x, u)
         lo, hi = self.u_range
         cols = {
             "x": 2 * (x.ravel() - self.grid.a) / (self.grid.b - self.grid.a) - 1,
@@ -308,7 +314,8 @@ class Semilinear:
         return core
 
     def loss_and_grad(self, data: DirichletStates, params: Optional[np.ndarray] = None) -> Tuple[float, np.ndarray]:
-        return self.build(data).loss_and_grad(self.params if params is None else params)
+        """The fixed-point loss and its gradient w.r.t. the flat weights of g (default: the current ones)."""
+        return self.build(data).loss_and_grad(_flat_params(params, self.params))
 
     def fit(
         self,
@@ -319,6 +326,8 @@ class Semilinear:
         progress: bool = False,
     ) -> SteadyFit:
         """Minimise sum_s ||T(u_s) - u_s||^2 / ||u_s||^2 over the weights of g."""
+        check_budget(adam_steps, lr, lbfgs_steps)
+        _validate_flags(progress, False)
         core = self.build(data)
         fit = optimise(core, self.params, adam_steps, lr, lbfgs_steps, progress)
         self.params = fit.params
@@ -329,7 +338,7 @@ class Semilinear:
 
     def g(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
         """The learned g at points (x, u) (broadcast together); same shape as the broadcast."""
-        xb, ub = np.broadcast_arrays(np.asarray(x, dtype=float), np.asarray(u, dtype=float))
+        xb, ub = _broadcast_points(x, u)
         lo, hi = self.u_range
         if "u" in self.depends_on and (np.min(ub) < lo - 0.05 * (hi - lo) or np.max(ub) > hi + 0.05 * (hi - lo)):
             warnings.warn(
@@ -344,3 +353,26 @@ class Semilinear:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return semilinear_state(self.grid, self.g, self.diffusion, left, right, u0)
+
+
+def _flat_params(params: object, current: np.ndarray) -> np.ndarray:
+    """Flat network weights of the model's size (default: the current ones)."""
+    if params is None:
+        return current
+    return check.array(params, "params", shape=current.shape, shape_hint="the flat network weights, like model.params")
+
+
+def _validate_flags(progress: object, diagnostics: object) -> bool:
+    check.flag(progress, "progress")
+    return check.flag(diagnostics, "check")
+
+
+def _broadcast_points(x: object, u: object) -> Tuple[np.ndarray, np.ndarray]:
+    xa, ua = check.array(x, "x"), check.array(u, "u")
+    try:
+        xb, ub = np.broadcast_arrays(xa, ua)
+    except ValueError:
+        raise InputError(f"x and u must broadcast together, got shapes {xa.shape} and {ua.shape}") from None
+    if xb.size == 0:
+        raise InputError("x and u are empty; give at least one point")
+    return xb, ub

@@ -11,7 +11,7 @@ from typing import Any, Dict, List, Tuple
 import numpy as np
 from scipy.optimize import minimize  # type: ignore[import-untyped]  # no scipy stubs
 
-from ..errors import InputError
+from .. import _validation as check
 
 
 @dataclass
@@ -42,12 +42,13 @@ class SteadyFit:
         )
 
 
-def _check_budget(adam_steps: int, lr: float, lbfgs_steps: int) -> None:
-    for name, v in (("adam_steps", adam_steps), ("lbfgs_steps", lbfgs_steps)):
-        if isinstance(v, bool) or int(v) != v or v < 0:
-            raise InputError(f"{name} must be an integer >= 0, got {v!r}")
-    if not (np.isfinite(lr) and lr > 0):
-        raise InputError(f"lr must be positive and finite, got {lr!r}")
+MAX_STEPS = 100_000_000  # a cap on adam_steps and lbfgs_steps (days of work), not an accident
+
+
+def check_budget(adam_steps: object, lr: object, lbfgs_steps: object) -> None:
+    check.integer(adam_steps, "adam_steps", minimum=0, maximum=MAX_STEPS)
+    check.integer(lbfgs_steps, "lbfgs_steps", minimum=0, maximum=MAX_STEPS)
+    check.real(lr, "lr", positive=True)
 
 
 def optimise(
@@ -62,7 +63,7 @@ def optimise(
     """Adam then L-BFGS-B on core.loss_and_grad. Returns the fit with ``functions`` and ``extra``
     left empty for the model to fill. Ctrl-C ends the run cleanly with status "interrupted" and
     the best iterate so far."""
-    _check_budget(adam_steps, lr, lbfgs_steps)
+    check_budget(adam_steps, lr, lbfgs_steps)
     start = time.perf_counter()
     history: List[Tuple[int, float]] = []
     bar = None

@@ -1,0 +1,149 @@
+"""Argument checks shared by every public entry point: each failure is an InputError that names the
+argument, says what it got and what it needs.
+
+The checks take anything (strings, None, complex numbers, nested lists, huge integers) and never
+let a bare TypeError/AttributeError/OverflowError through: numbers go through ``numbers.Real`` /
+``numbers.Integral`` before any conversion, arrays through one guarded ``np.asarray``.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any, Iterable, Optional, Sequence, Tuple
+
+import numpy as np
+
+from .errors import InputError
+
+# The largest array the checks let a caller ask for before anything is allocated (10^8 float64
+# values: 800 MB). Bigger requests are refused with a message instead of a MemoryError.
+MAX_ELEMENTS = 100_000_000
+
+
+def _show(value: object) -> str:
+    """A short repr for messages: a 5000-digit integer or a 10^6-element list is cut."""
+    try:
+        text = repr(value)
+    except Exception:  # a hostile __repr__ must not replace the real error
+        text = f"<{type(value).__name__}>"
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def real(
+    value: object,
+    name: str,
+    *,
+    positive: bool = False,
+    nonnegative: bool = False,
+    low: Optional[float] = None,
+    high: Optional[float] = None,
+) -> float:
+    """A finite real number (bool refused); optionally > 0, >= 0, or within [low, high]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise InputError(f"{name} must be a real number, got {_show(value)} ({type(value).__name__})")
+    try:
+        x = float(value)
+    except (OverflowError, ValueError):
+        raise InputError(f"{name} is too large for a float: {_show(value)}") from None
+    if not math.isfinite(x):
+        raise InputError(f"{name} must be finite, got {x}")
+    if positive and not x > 0:
+        raise InputError(f"{name} must be positive, got {x}")
+    if nonnegative and not x >= 0:
+        raise InputError(f"{name} must be >= 0, got {x}")
+    if low is not None and x < low or high is not None and x > high:
+        raise InputError(f"{name} must be in [{low}, {high}], got {x}")
+    return x
+
+
+def integer(value: object, name: str, *, minimum: Optional[int] = None, maximum: Optional[int] = None) -> int:
+    """An integer (bool and floats such as 2.0 refused) within [minimum, maximum]."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise InputError(f"{name} must be an integer, got {_show(value)} ({type(value).__name__})")
+    n = int(value)
+    if minimum is not None and n < minimum:
+        raise InputError(f"{name} must be at least {minimum}, got {_show(n)}")
+    if maximum is not None and n > maximum:
+        raise InputError(f"{name} must be at most {maximum}, got {_show(n)}")
+    return n
+
+
+def seed(value: object, name: str = "seed") -> int:
+    """A random seed: an integer in [0, 2^63)."""
+    return integer(value, name, minimum=0, maximum=2**63 - 1)
+
+
+def flag(value: object, name: str) -> bool:
+    """A bool (numpy bools too); 0/1 and strings are refused so that "False" is not read as true."""
+    if not isinstance(value, (bool, np.bool_)):
+        raise InputError(f"{name} must be True or False, got {_show(value)}")
+    return bool(value)
+
+
+def choice(value: object, name: str, options: Iterable[str]) -> str:
+    """One of the strings in ``options``."""
+    opts = tuple(options)
+    if not isinstance(value, str) or value not in opts:
+        raise InputError(f"{name} must be one of {', '.join(repr(o) for o in opts)}; got {_show(value)}")
+    return value
+
+
+def array(
+    value: object,
+    name: str,
+    *,
+    shape: Optional[Sequence[Optional[int]]] = None,
+    ndim: Optional[int] = None,
+    finite: bool = True,
+    shape_hint: str = "",
+) -> np.ndarray:
+    """A float64 array (a copy never shares memory with the caller's), real and finite.
+
+    ``shape``: the required shape, ``None`` entries free; ``ndim``: the required number of axes;
+    ``shape_hint`` is appended to shape errors (what the axes mean).
+    """
+    if value is None or isinstance(value, (str, bytes, dict)):
+        raise InputError(f"{name} must be an array of numbers, got {_show(value)}")
+    try:
+        raw = np.asarray(value)
+    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+        raise InputError(f"{name} must be an array of numbers of one shape: {exc}") from None
+    if raw.dtype.kind == "c":
+        raise InputError(f"{name} must be real; got complex values")
+    if raw.dtype.kind not in "biuf":
+        try:
+            raw = raw.astype(float)
+        except (TypeError, ValueError, OverflowError):
+            raise InputError(f"{name} must be an array of numbers, got elements of type {raw.dtype}") from None
+    a = np.array(raw, dtype=np.float64)
+    hint = f" ({shape_hint})" if shape_hint else ""
+    if ndim is not None and a.ndim != ndim:
+        raise InputError(f"{name} must have {ndim} axes{hint}, got shape {a.shape}")
+    if shape is not None:
+        if a.ndim != len(shape) or any(s is not None and s != d for s, d in zip(shape, a.shape)):
+            want = (
+                "(" + ", ".join("any" if s is None else str(s) for s in shape) + ("," if len(shape) == 1 else "") + ")"
+            )
+            raise InputError(f"{name}: expected shape {want}{hint}, got {a.shape}")
+    if finite and not np.all(np.isfinite(a)):
+        raise InputError(f"{name} contains NaN or inf")
+    return a
+
+
+def size_request(n_elements: float, name: str, cap: int = MAX_ELEMENTS) -> None:
+    """Refuse an allocation of ``n_elements`` values over ``cap`` before it is attempted."""
+    if n_elements > cap:
+        raise InputError(f"{name} asks for {n_elements:.3g} values, over the limit of {cap:.3g}; use a smaller size")
+
+
+def pair(value: object, name: str) -> Tuple[Any, Any]:
+    """Two items (lo, hi), without any check of their type."""
+    if isinstance(value, (str, bytes)):
+        raise InputError(f"{name} must be a pair (lo, hi), got {_show(value)}")
+    items: Any = value  # anything at all: the unpacking is the check
+    try:
+        a, b = items
+    except (TypeError, ValueError):
+        raise InputError(f"{name} must be a pair (lo, hi), got {_show(value)}") from None
+    return a, b
