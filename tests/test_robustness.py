@@ -45,7 +45,23 @@ READERS = [
     lambda m: m.residual(np.linspace(0, 1, 5)),
     lambda m: m.get_weights(),
     lambda m: m.parameter_errors(),
+    lambda m: m.function_errors(),
+    lambda m: m.observation_predictions(),
+    lambda m: m.state_vector("lower"),
+    lambda m: m.objective("upper", m.state_vector("upper")),
+    lambda m: m.objective("pinn", m.state_vector("pinn")),
+    lambda m: m.save(os.path.join(_SCRATCH, f"reader-{threading.get_ident()}.npz")),
     lambda m: repr(m),
+]
+_SCRATCH = os.path.join(os.environ.get("TMPDIR", "/tmp"), f"pinnbilo-threads-{os.getpid()}")
+os.makedirs(_SCRATCH, exist_ok=True)
+
+# Writers from another thread wait for a running fit, then apply: the fit's result is untouched.
+WRITERS = [
+    lambda m: m.set_params({"a": 1.5}),
+    lambda m: m.set_weights(m.get_weights()),
+    lambda m: m.set_state_vector("upper", m.state_vector("upper")),
+    lambda m: m.set_collocation(np.linspace(0, 1, 51)),
 ]
 
 
@@ -69,6 +85,27 @@ def test_reads_during_fit_never_crash_nor_change_the_run(exp_problem):
     assert out == [[]]
     np.testing.assert_array_equal(shared._trainer.get_weights(), alone._trainer.get_weights())
     assert shared.params == alone.params and len(shared.history) == 600
+
+
+def test_writes_during_fit_wait_for_it(exp_problem):
+    alone = _model(exp_problem)
+    expected = alone.fit(steps=400, lr=1e-2, lr_params=1e-2)
+    shared = _model(exp_problem)
+    started, results = threading.Event(), []
+
+    def train():
+        results.append(
+            shared.fit(steps=400, lr=1e-2, lr_params=1e-2, callback=lambda m, s: started.set(), callback_every=5)
+        )
+
+    t = threading.Thread(target=train)
+    t.start()
+    assert started.wait(20)
+    for write in WRITERS:
+        write(shared)  # each blocks until the fit has returned
+    t.join(60)
+    assert results[0].params == expected.params and results[0].losses == expected.losses
+    assert shared.params["a"] == pytest.approx(1.5) and shared.step == 400
 
 
 def test_a_second_concurrent_fit_is_refused(exp_problem):
