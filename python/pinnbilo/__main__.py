@@ -1,4 +1,4 @@
-"""Command line: ``python -m pinnbilo demo``, ``compare PROBLEM``, ``playground`` and ``steady``."""
+"""Command line: ``python -m pinnbilo demo``, ``compare PROBLEM``, ``sweep SPEC``, ``playground`` and ``steady``."""
 
 from __future__ import annotations
 
@@ -84,6 +84,8 @@ def compare(args: argparse.Namespace) -> int:
             raise SystemExit("compare: --seeds must be a positive number of seeds")
         seeds = list(range(args.seed, args.seed + args.seeds))
         print(f"data: {recipe.n_data} points, noise {args.noise:g}, seeds {seeds[0]}..{seeds[-1]} (data and network)")
+        if args.jobs is not None and args.jobs > 1:
+            return _compare_on_dask(args, seeds, problem_args)
         spreads = cmp.run_seeds(
             args.problem, seeds, noise=args.noise, steps=args.steps, progress=args.progress, problem_args=problem_args
         )
@@ -99,6 +101,30 @@ def compare(args: argparse.Namespace) -> int:
         for path in cmp.save_figures(outcomes, args.plot):
             print(f"wrote {path}")
     return 0
+
+
+def _compare_on_dask(args: argparse.Namespace, seeds: List[int], problem_args: Dict[str, object]) -> int:
+    """compare --seeds N --jobs J: the seeds as a sweep on J local Dask workers, same table."""
+    from . import compare as cmp
+    from .sweep import Sweep, run_sweep, summarize
+
+    fixed: Dict[str, object] = {"problem": args.problem, "noise": args.noise}
+    if args.steps is not None:
+        fixed["steps"] = args.steps
+    fixed.update({f"problem.{k}": v for k, v in problem_args.items()})
+    spec = Sweep(grid={"method": ["PINN", "BiLO"], "seed": seeds}, fixed=fixed, name=f"compare-{args.problem}")
+    table = run_sweep(spec, workers=args.jobs, progress=args.progress)
+    failed = table[table["status"] == "failed"]
+    for _, row in failed.iterrows():
+        print(f"seed {row['seed']} {row['method']}: {row['message']}", file=sys.stderr)
+    summary = summarize(table, by=["method"])
+    spreads = [
+        cmp.Spread(r.method, r.unknown, r.median, r.q25, r.q75,
+                   list(table.loc[table["method"] == r.method, f"err_{r.unknown}"].dropna()))
+        for r in summary.itertuples()
+    ]  # fmt: skip
+    print(cmp.spread_table(spreads))
+    return 1 if len(failed) else 0
 
 
 def add_steady_arguments(p: argparse.ArgumentParser) -> None:
@@ -156,6 +182,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     c.add_argument(
         "--seeds", type=int, default=None, help="run N seeds (from --seed on) and print median and IQR of each error"
     )
+    c.add_argument("--jobs", type=int, default=None, help="with --seeds: run them on J local Dask workers")
     c.add_argument("--plot", metavar="DIR", default=None, help="save figures (PNG) into DIR")
     c.add_argument(
         "--set", nargs="+", metavar="NAME=VALUE", default=None,
@@ -166,7 +193,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     g.add_argument("--port", type=int, default=0, help="port on 127.0.0.1 (default: a free one)")
     g.add_argument("--no-browser", action="store_true", help="only print the URL")
     add_steady_arguments(sub.add_parser("steady", help="learn V(x), W(x) from steady states: error sweep"))
+    from .sweep.cli import add_arguments as add_sweep_arguments
+
+    add_sweep_arguments(sub.add_parser("sweep", help="run a sweep of many fits on Dask (spec file or --suite)"))
     args = parser.parse_args(argv)
+    if args.command == "sweep":
+        from .sweep.cli import main as sweep_main
+
+        return sweep_main(args)
     if args.command == "steady":  # imported here: the steady-state tools load much of SciPy
         from .steady import experiments as steady_experiments
 

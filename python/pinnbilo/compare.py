@@ -189,6 +189,8 @@ class Outcome:
     steps: int
     wall_time: float
     model: Model
+    status: str = "completed"  # FitResult.status
+    message: str = ""
 
 
 def run(
@@ -200,18 +202,28 @@ def run(
     data_seed: Optional[int] = None,
     problem_args: Optional[Mapping[str, object]] = None,
     methods: Sequence[str] = ("PINN", "BiLO"),
+    n_data: Optional[int] = None,
+    model_options: Optional[Mapping[str, object]] = None,
+    fit_options: Optional[Mapping[str, object]] = None,
 ) -> List[Outcome]:
     """Train PINN and BiLO (or the ``methods`` named) on the same data for built-in problem ``name``.
 
     seed : the networks' initialisation; data_seed : the noise and the data points (default:
         seed). steps : overrides the recipe's Adam budget (pretraining scales with it).
     problem_args : the built-in's own arguments (``{"D_true": 0.02}``), see pinnbilo.problems.
+    n_data, model_options, fit_options : override the recipe's number of observations, model
+        keywords (``{"hidden": (16, 16)}``) and fit keywords (``{"lr": 1e-3}``), for every method.
     """
     if name not in RECIPES:
         raise InputError(f"unknown problem '{name}'; built-in problems: {', '.join(sorted(RECIPES))}")
     recipe = RECIPES[name]
-    if problem_args is not None and not isinstance(problem_args, Mapping):
-        raise InputError(f"problem_args must be a mapping {{argument: value}}, got {type(problem_args).__name__}")
+    for what, value in (("problem_args", problem_args), ("model_options", model_options), ("fit_options", fit_options)):
+        if value is not None and not isinstance(value, Mapping):
+            raise InputError(f"{what} must be a mapping {{argument: value}}, got {type(value).__name__}")
+    if n_data is not None:
+        from dataclasses import replace
+
+        recipe = replace(recipe, n_data=n_data)
     if isinstance(methods, str):
         methods = (methods,)
     problem = problems.get(name, **dict(problem_args or {}))
@@ -221,7 +233,7 @@ def run(
         raise InputError(f"methods must name 'PINN' and/or 'BiLO', got {list(methods)}")
     out = []
     for cls in (c for c in (PINN, BiLO) if c.display_name in methods):
-        options = recipe.model_options(cls.display_name)
+        options = {**recipe.model_options(cls.display_name), **dict(model_options or {})}
         if recipe.interior:
             options["collocation"] = problem.grid(int(options.pop("n_res", 101)), interior=True)  # type: ignore[call-overload]
         model = cls(problem, data, seed=seed, **options)  # type: ignore[arg-type]
@@ -231,6 +243,7 @@ def run(
             kwargs["steps"] = int(steps)
             if "pretrain_steps" in kwargs:
                 kwargs["pretrain_steps"] = max(1, int(round(float(kwargs["pretrain_steps"]) * scale)))  # type: ignore[arg-type]
+        kwargs.update(fit_options or {})
         start = time.perf_counter()
         result = model.fit(**kwargs)  # type: ignore[arg-type]
         wall = time.perf_counter() - start
@@ -239,7 +252,9 @@ def run(
             errors.update(model.parameter_errors())
         if problem.functions:
             errors.update(model.function_errors())
-        out.append(Outcome(cls.display_name, errors, result.losses, result.steps, wall, model))
+        out.append(
+            Outcome(cls.display_name, errors, result.losses, result.steps, wall, model, result.status, result.message)
+        )
     return out
 
 
