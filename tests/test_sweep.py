@@ -186,3 +186,13 @@ def test_compare_seeds_on_dask_workers(capsys):
     assert main(["compare", "exponential", "--seeds", "2", "--jobs", "2", "--steps", "300"]) == 0
     printed = capsys.readouterr().out
     assert "PINN" in printed and "BiLO" in printed and "median" in printed
+
+
+def test_steady_sweeps_run_on_the_same_engine(client):
+    from pinnbilo.steady import experiments
+
+    args = dict(targets=["V"], states=[2], samples=[32], noises=[0.0, 0.01], n=64, hidden=(8,), adam_steps=50,
+                lbfgs_steps=20)  # fmt: skip
+    here = experiments.sweep(**args)
+    there = experiments.sweep(**args, client=client)
+    assert [(r.noise, r.error_V) for r in there] == [(r.noise, r.error_V) for r in here]

@@ -27,8 +27,9 @@ from .training import Schedule
 
 def __getattr__(name: str) -> object:
     # pinnbilo.plotting imports matplotlib, an optional dependency: load it on first use.
-    # pinnbilo.steady (functions from steady states) is loaded on first use too.
-    if name in ("plotting", "steady"):
+    # pinnbilo.steady (functions from steady states) and pinnbilo.sweep (many runs on Dask) are
+    # loaded on first use too.
+    if name in ("plotting", "steady", "sweep"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
@@ -63,6 +64,7 @@ __all__ = [
     "TrainingDiverged",
     "plotting",
     "steady",
+    "sweep",
     "set_num_threads",
     "get_num_threads",
 ]

@@ -149,6 +149,7 @@ def add_steady_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--smoothness-w", type=float, default=1e-3, help="penalty lambda int W'^2 for noisy data (default 1e-3)"
     )
+    p.add_argument("--workers", type=int, default=None, help="run the combinations on N local Dask workers")
     p.add_argument("--csv", default=None, help="also write the table to this CSV file")
     p.add_argument("--plot", default=None, metavar="PATH", help="save a figure of error against noise (matplotlib)")
     p.add_argument("--progress", action="store_true", help="show a progress bar")

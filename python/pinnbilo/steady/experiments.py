@@ -8,7 +8,7 @@ import csv
 import itertools
 import time
 from dataclasses import asdict, dataclass
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
@@ -130,26 +130,32 @@ def sweep(
     seed: int = 0,
     progress: bool = False,
     smoothness_w: float = 1e-3,
+    workers: Optional[int] = None,
+    client: Any = None,
 ) -> List[Row]:
-    """Every combination of target x number of states x observations per state x noise level."""
+    """Every combination of target x number of states x observations per state x noise level.
+
+    workers / client : run the combinations as Dask tasks (pinnbilo.sweep's engine) on a
+    LocalCluster of ``workers`` processes or on ``client``; None for both: one after the other here.
+    """
     for t in targets:
         if t not in SETTINGS:
             raise InputError(f"target must be one of {sorted(SETTINGS)}, got {t!r}")
     grid = PeriodicGrid(n, 1.0)
     rows = []
     combos = list(itertools.product(targets, states, samples, noises))
+    calls = [(SETTINGS[t], grid, S, min(m, n), noise, tuple(hidden), adam_steps, lbfgs_steps, seed, False, smoothness_w)
+             for t, S, m, noise in combos]  # fmt: skip
+    if workers is not None or client is not None:
+        return _on_dask(calls, workers, client, progress)
     bar = None
     if progress:
         from tqdm.auto import tqdm  # type: ignore[import-untyped]  # no tqdm stubs
 
         bar = tqdm(total=len(combos), desc="steady sweep")
     try:
-        for t, S, m, noise in combos:
-            rows.append(
-                run_one(
-                    SETTINGS[t], grid, S, min(m, n), noise, hidden, adam_steps, lbfgs_steps, seed, False, smoothness_w
-                )
-            )
+        for call in calls:
+            rows.append(run_one(*call))
             if bar is not None:
                 bar.update(1)
     except KeyboardInterrupt:
@@ -158,6 +164,41 @@ def sweep(
         if bar is not None:
             bar.close()
     return rows
+
+
+def _call(args: tuple) -> Row:
+    return run_one(*args)
+
+
+def _on_dask(calls: List[tuple], workers: Optional[int], client: Any, progress: bool) -> List[Row]:
+    """The runs as Dask tasks, in order; Ctrl-C keeps the runs finished so far."""
+    from ..sweep.engine import local_client
+
+    own = client is None
+    if own:
+        client = local_client(workers)
+    try:
+        import dask.distributed as distributed
+
+        futures = client.map(_call, calls, pure=False)
+        done = {}
+        try:
+            seq = distributed.as_completed(futures)
+            if progress:
+                from tqdm.auto import tqdm  # type: ignore[import-untyped]  # no tqdm stubs
+
+                seq = tqdm(seq, total=len(futures), desc="steady sweep")
+            for f in seq:
+                done[f.key] = f.result()
+        except KeyboardInterrupt:
+            client.cancel(futures)
+            print("interrupted: the table holds the runs finished so far")
+        return [done[f.key] for f in futures if f.key in done]
+    finally:
+        if own:
+            cluster = client.cluster
+            client.close()
+            cluster.close()
 
 
 def format_table(rows: Sequence[Row]) -> str:
@@ -220,6 +261,7 @@ def main(args: argparse.Namespace) -> int:
         seed=args.seed,
         progress=args.progress,
         smoothness_w=args.smoothness_w,
+        workers=args.workers,
     )
     print(format_table(rows))
     if args.csv:
