@@ -45,7 +45,7 @@ def real(
     try:
         x = float(value)
     except (OverflowError, ValueError):
-        raise InputError(f"{name} is too large for a float: {_show(value)}") from None
+        raise InputError(f"{name} must be finite, got {_show(value)}, which overflows float64") from None
     if not math.isfinite(x):
         raise InputError(f"{name} must be finite, got {x}")
     if positive and not x > 0:
@@ -85,7 +85,7 @@ def choice(value: object, name: str, options: Iterable[str]) -> str:
     """One of the strings in ``options``."""
     opts = tuple(options)
     if not isinstance(value, str) or value not in opts:
-        raise InputError(f"{name} must be one of {', '.join(repr(o) for o in opts)}; got {_show(value)}")
+        raise InputError(f"{name} must be one of {', '.join(repr(o) for o in opts)}, got {_show(value)}")
     return value
 
 

@@ -9,6 +9,7 @@ import numpy as np
 from scipy.interpolate import make_interp_spline  # type: ignore[import-untyped]  # no scipy stubs
 
 from ..errors import InputError
+from ._validate import as_real
 
 try:  # scipy >= 1.12
     from scipy.interpolate import NdBSpline  # type: ignore[import-untyped]  # no scipy stubs
@@ -34,22 +35,42 @@ class GridSolution:
     _spline: Any = field(init=False, repr=False, compare=False)  # a scipy spline object, so pickling works
 
     def __post_init__(self) -> None:
-        axes = tuple(np.asarray(a, dtype=float) for a in self.axes)
+        raw_axes: Any = self.axes  # anything at all: the iteration below is the check
+        if isinstance(raw_axes, (str, bytes)):
+            raise InputError(f"axes must be a sequence of 1-D coordinate arrays, got {raw_axes!r}")
+        try:
+            listed = list(raw_axes)
+        except TypeError:
+            raise InputError(
+                f"axes must be a sequence of 1-D coordinate arrays, got {type(raw_axes).__name__}"
+            ) from None
+        axes = tuple(as_real(a, f"axes[{k}] must be") for k, a in enumerate(listed))
         if not axes:
             raise InputError("axes must hold at least one coordinate array")
         for k, a in enumerate(axes):
             if a.ndim != 1 or a.size < 4:
                 raise InputError(f"axes[{k}] must be a 1-D array of at least 4 points, got shape {a.shape}")
-            if not np.all(np.isfinite(a)) or not np.all(np.diff(a) > 0):
+            if not np.all(np.isfinite(a)) or not np.all(a[1:] > a[:-1]):
                 raise InputError(f"axes[{k}] must be finite and strictly increasing")
-        values = np.asarray(self.values, dtype=float)
+        values = as_real(self.values, "values must be")
         shape = tuple(a.size for a in axes)
         if values.shape != shape:
             raise InputError(f"values must have shape {shape} (one entry per grid node), got {values.shape}")
         if not np.all(np.isfinite(values)):
             raise InputError("values must be finite")
+        try:
+            with np.errstate(all="ignore"):
+                spline = _tensor_spline(axes, values)
+        except (ArithmeticError, ValueError, np.linalg.LinAlgError) as exc:
+            raise InputError(f"the grid cannot be interpolated ({exc}); rescale axes and values") from None
+        coef = getattr(spline, "c", None)
+        if coef is not None and not np.all(np.isfinite(coef)):
+            raise InputError(
+                "the spline through values overflows float64 (axes spacings or values too extreme); "
+                "rescale axes and values"
+            )
         self.axes, self.values = axes, values
-        self._spline = _tensor_spline(axes, values)
+        self._spline = spline
 
     @property
     def ndim(self) -> int:
@@ -62,7 +83,7 @@ class GridSolution:
         Points must lie inside the grid (up to rounding); anything outside raises InputError.
         """
         d = self.ndim
-        p = np.asarray(points, dtype=float)
+        p = as_real(points, "points must be")
         if d == 1 and p.ndim == 1:
             p = p[:, None]
         if p.ndim != 2 or p.shape[1] != d:
@@ -72,13 +93,18 @@ class GridSolution:
             raise InputError("points must be finite")
         p = p.copy()
         for k, a in enumerate(self.axes):
-            slack = 1e-12 * (a[-1] - a[0])
+            with np.errstate(over="ignore"):
+                slack = 1e-12 * (a[-1] - a[0])
             out = (p[:, k] < a[0] - slack) | (p[:, k] > a[-1] + slack)
             if out.any():
                 bad = float(p[np.argmax(out), k])
                 raise InputError(f"points[:, {k}] = {bad} lies outside the grid [{a[0]}, {a[-1]}]; no extrapolation")
             np.clip(p[:, k], a[0], a[-1], out=p[:, k])
-        return np.asarray(self._spline(p[:, 0] if d == 1 else p), dtype=float)
+        with np.errstate(all="ignore"):
+            result = np.asarray(self._spline(p[:, 0] if d == 1 else p), dtype=float)
+        if not np.all(np.isfinite(result)):
+            raise InputError("the interpolated values overflow float64; rescale values")
+        return result
 
 
 def _tensor_spline(axes: Tuple[np.ndarray, ...], values: np.ndarray) -> Any:
