@@ -196,3 +196,11 @@ def test_steady_sweeps_run_on_the_same_engine(client):
     here = experiments.sweep(**args)
     there = experiments.sweep(**args, client=client)
     assert [(r.noise, r.error_V) for r in there] == [(r.noise, r.error_V) for r in here]
+
+
+def test_markdown_table_of_a_summary(client):
+    table = sweep.run_sweep(_spec(steps=100), client=client, progress=False)
+    text = sweep.markdown_table(sweep.summarize(table))
+    lines = text.splitlines()
+    assert lines[0].startswith("| problem | unknown | PINN noise 0 | PINN noise 0.01 | BiLO noise 0")
+    assert len(lines) == 3 and lines[2].startswith("| exponential | a | ")

@@ -19,7 +19,7 @@ import os
 from typing import List
 
 from .engine import local_client, run_sweep, to_table
-from .report import plot_errors, summarize
+from .report import markdown_table, plot_errors, summarize
 from .spec import Sweep, run_id
 from .store import ResultStore
 from .task import run_one
@@ -48,6 +48,7 @@ __all__ = [
     "run_id",
     "summarize",
     "plot_errors",
+    "markdown_table",
     "ResultStore",
     "local_client",
     "to_table",

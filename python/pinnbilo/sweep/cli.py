@@ -21,7 +21,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
 def main(args: argparse.Namespace) -> int:
     """Run the sweep, print the summary, write results.csv, summary.csv and errors.png to --out."""
     from ..errors import InputError
-    from . import plot_errors, run_sweep, suite, summarize
+    from . import markdown_table, plot_errors, run_sweep, suite, summarize
     from .spec import Sweep
 
     try:
@@ -35,6 +35,9 @@ def main(args: argparse.Namespace) -> int:
         return 2
     summary = summarize(table)
     summary.to_csv(os.path.join(out, "summary.csv"), index=False)
+    if {"problem", "noise"} <= set(summary.columns):
+        with open(os.path.join(out, "summary.md"), "w") as fh:
+            fh.write(markdown_table(summary) + "\n")
     _print_summary(summary)
     figure: Optional[str] = None
     if "noise" in summary.columns and "problem" in summary.columns:

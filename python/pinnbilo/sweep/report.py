@@ -73,3 +73,25 @@ def plot_errors(summary: Any, x: str = "noise", panel: str = "problem") -> Any:
         ax.legend(fontsize=7)
     fig.tight_layout()
     return fig
+
+
+def markdown_table(summary: Any, x: str = "noise") -> str:
+    """The summary as a Markdown table: one row per problem and unknown, one column per method
+    and ``x`` value, each cell the median error with its interquartile range, in percent."""
+    for c in ("problem", "method", "unknown", x, "median", "q25", "q75"):
+        if c not in summary.columns:
+            raise InputError(f"markdown_table: the summary has no column {c!r}; make it with summarize(table)")
+    columns = [(m, v) for m in dict.fromkeys(summary["method"]) for v in sorted(dict.fromkeys(summary[x]))]
+    head = "| problem | unknown | " + " | ".join(f"{m} {x} {v:g}" for m, v in columns) + " |"
+    lines = [head, "|" + " --- |" * (2 + len(columns))]
+    for (problem, unknown), part in summary.groupby(["problem", "unknown"], sort=False):
+        cells = []
+        for m, v in columns:
+            hit = part[(part["method"] == m) & (part[x] == v)]
+            if hit.empty:
+                cells.append("")
+                continue
+            r = hit.iloc[0]
+            cells.append(f"{100 * r['median']:.3g}% ({100 * r['q25']:.3g}-{100 * r['q75']:.3g})")
+        lines.append(f"| {problem} | {unknown} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
