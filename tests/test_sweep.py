@@ -4,6 +4,7 @@ fails, a worker dies or the sweep is restarted; summaries, figures and the comma
 from __future__ import annotations
 
 import json
+import pickle
 import os
 import signal
 import threading
@@ -204,3 +205,19 @@ def test_markdown_table_of_a_summary(client):
     lines = text.splitlines()
     assert lines[0].startswith("| problem | unknown | PINN noise 0 | PINN noise 0.01 | BiLO noise 0")
     assert len(lines) == 3 and lines[2].startswith("| exponential | a | ")
+
+
+def _train(model, steps):
+    model.fit(steps=steps)
+    return model
+
+
+def test_models_travel_to_dask_workers_and_back(client):
+    problem = pb.problems.exponential_growth()
+    model = pb.BiLO(problem, problem.synthetic_data(10, noise=0.01), hidden=(8,), n_res=11, seed=2)
+    model.fit(steps=5)
+    here = pickle.loads(pickle.dumps(model))
+    back = client.submit(_train, model, 30, pure=False).result()  # pickled out, trained, pickled back
+    _train(here, 30)
+    np.testing.assert_array_equal(back.get_weights()[0][0], here.get_weights()[0][0])
+    assert back.params == here.params and back.step == here.step == 35

@@ -8,7 +8,7 @@ import time
 from typing import Dict, List, Optional
 
 from . import problems
-from .errors import InputError
+from .errors import PinnbiloError
 from .model import PINN, BiLO
 
 DEMO_PROBLEMS = ("exponential", "logistic")  # ODEs with one scalar rate a
@@ -202,18 +202,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         from .sweep.cli import main as sweep_main
 
         return sweep_main(args)
-    if args.command == "steady":  # imported here: the steady-state tools load much of SciPy
-        from .steady import experiments as steady_experiments
+    try:
+        if args.command == "steady":  # imported here: the steady-state tools load much of SciPy
+            from .steady import experiments as steady_experiments
 
-        return steady_experiments.main(args)
-    if args.command == "demo":
-        return demo(args)
-    if args.command == "compare":
-        try:
+            return steady_experiments.main(args)
+        if args.command == "demo":
+            return demo(args)
+        if args.command == "compare":
             return compare(args)
-        except InputError as exc:  # a bad --set value or argument: one line, not a traceback
-            print(f"compare: {exc}", file=sys.stderr)
-            return 2
+    except (PinnbiloError, OSError, MemoryError) as exc:  # bad options or paths: one line, not a traceback
+        print(f"{args.command}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
     if args.command == "playground":
         from .playground import serve
 

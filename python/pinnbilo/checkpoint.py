@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import glob
+import io
 import json
 import math
 import os
 import tempfile
 import time
-from typing import TYPE_CHECKING, Any, Dict, List, Mapping, Optional, Sequence
+from typing import TYPE_CHECKING, Any, BinaryIO, Dict, List, Mapping, Optional, Sequence, Union
 
 import numpy as np
 
@@ -27,62 +28,83 @@ MAX_WIDTH = 4096  # neurons per layer
 MAX_LAYERS = 64
 MAX_WEIGHTS = 50_000_000  # per network (400 MB of float64)
 MAX_META_BYTES = 1_000_000
+IN_MEMORY = "the checkpoint in memory"  # how messages name from_bytes's checkpoint
+
+
+def _arrays(model: "Model") -> Dict[str, np.ndarray]:
+    """The checkpoint's arrays (metadata included), read under the model's lock: a save or a
+    pickle during ``fit`` from another thread waits for it and never sees a half-taken step."""
+    with model._lock:
+        t = model._trainer
+        adam = t.get_adam_state()
+        hist = t.get_history()
+        meta = {
+            "format": FORMAT,
+            "version": VERSION,
+            "method": model.method,
+            "problem": model.problem.to_dict(),
+            "hidden": list(model.hidden),
+            "activation": model.activation,
+            "dtype": model.dtype,
+            "seed": model.seed,
+            "weights_config": model.weights_config,
+            "global_step": t.global_step,
+            "data_noise": model.data.noise,
+            "param_gains": list(model.param_gains),
+            "networks": model.networks,
+            "normalize_inputs": model.normalize_inputs,
+            "observations": [
+                {"of": d.of, "integral": bool(d.integral), "noise": d.noise, "sigma": d.sigma is not None}
+                for d in model.observations
+            ],
+        }
+        arrays: Dict[str, np.ndarray] = {
+            "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
+            "weights": t.get_weights(),
+            "raw_params": t.get_raw_params(),
+            "collocation": model.collocation,
+            "data_points": model.data.points,
+            "data_values": model.data.values,
+        }
+        for k, d in enumerate(model.observations):
+            if k > 0:  # observation 0 is data_points, data_values
+                arrays[f"obs{k}_points"] = d.points
+                arrays[f"obs{k}_values"] = d.values
+            if d.sigma is not None:
+                arrays[f"obs{k}_sigma"] = np.asarray(d.sigma)
+            if d.quadrature is not None:
+                arrays[f"obs{k}_quadrature"] = d.quadrature
+        for group in ("weights", "params"):
+            for key in ("m", "v", "v_max"):
+                arrays[f"adam_{group}_{key}"] = np.asarray(adam[group][key])
+            arrays[f"adam_{group}_t"] = np.array(adam[group]["t"], dtype=np.int64)
+        for key in HISTORY_KEYS:
+            arrays[f"history_{key}"] = hist[key]
+        return arrays
+
+
+def to_bytes(model: "Model") -> bytes:
+    """The checkpoint :func:`save` writes, in memory (the .npz file's bytes): what a model
+    pickles as. :func:`from_bytes` reads it back."""
+    buffer = io.BytesIO()
+    _write_npz(buffer, _arrays(model))
+    return buffer.getvalue()
+
+
+def _write_npz(fh: BinaryIO, arrays: Mapping[str, np.ndarray]) -> None:
+    np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub reads **kwds as allow_pickle
 
 
 def save(model: "Model", path: str) -> None:
     """Write model state to ``path`` (.npz): temp file in the same folder, then rename."""
-    t = model._trainer
-    adam = t.get_adam_state()
-    hist = t.get_history()
-    meta = {
-        "format": FORMAT,
-        "version": VERSION,
-        "method": model.method,
-        "problem": model.problem.to_dict(),
-        "hidden": list(model.hidden),
-        "activation": model.activation,
-        "dtype": model.dtype,
-        "seed": model.seed,
-        "weights_config": model.weights_config,
-        "global_step": t.global_step,
-        "data_noise": model.data.noise,
-        "param_gains": list(model.param_gains),
-        "networks": model.networks,
-        "normalize_inputs": model.normalize_inputs,
-        "observations": [
-            {"of": d.of, "integral": bool(d.integral), "noise": d.noise, "sigma": d.sigma is not None}
-            for d in model.observations
-        ],
-    }
-    arrays: Dict[str, np.ndarray] = {
-        "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8),
-        "weights": t.get_weights(),
-        "raw_params": t.get_raw_params(),
-        "collocation": model.collocation,
-        "data_points": model.data.points,
-        "data_values": model.data.values,
-    }
-    for k, d in enumerate(model.observations):
-        if k > 0:  # observation 0 is data_points, data_values
-            arrays[f"obs{k}_points"] = d.points
-            arrays[f"obs{k}_values"] = d.values
-        if d.sigma is not None:
-            arrays[f"obs{k}_sigma"] = np.asarray(d.sigma)
-        if d.quadrature is not None:
-            arrays[f"obs{k}_quadrature"] = d.quadrature
-    for group in ("weights", "params"):
-        for key in ("m", "v", "v_max"):
-            arrays[f"adam_{group}_{key}"] = np.asarray(adam[group][key])
-        arrays[f"adam_{group}_t"] = np.array(adam[group]["t"], dtype=np.int64)
-    for key in HISTORY_KEYS:
-        arrays[f"history_{key}"] = hist[key]
+    arrays = _arrays(model)
     folder = os.path.dirname(os.path.abspath(path))
     remove_stale_temp_files(folder)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
     try:
         _lock(fd)  # held until the file is renamed: tells remove_stale_temp_files its writer lives
         with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub reads **kwds as allow_pickle
+            _write_npz(fh, arrays)
             fh.flush()
             os.fsync(fh.fileno())
             os.replace(tmp, path)
@@ -144,9 +166,23 @@ def load(path: str, problem: "Optional[Problem]" = None, strict: bool = True) ->
     arrays actually present, types and ranges of the metadata. Any damage or mismatch raises
     :class:`~pinnbilo.InputError` saying what is wrong.
     """
+    arrays = _read_arrays(path)
+    return _restore(arrays, str(path), problem, strict)
+
+
+def from_bytes(data: bytes, problem: "Optional[Problem]" = None, strict: bool = True) -> "Model":
+    """Rebuild a model from :func:`to_bytes`'s checkpoint (what a model pickles as), with every
+    check of :func:`load`; ``problem`` and ``strict`` as there."""
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise InputError(f"a checkpoint in memory is bytes (from checkpoint.to_bytes), got {type(data).__name__}")
+    return _restore(_read_npz(io.BytesIO(data), IN_MEMORY), IN_MEMORY, problem, strict)
+
+
+def _restore(arrays: Mapping[str, np.ndarray], path: str, problem: "Optional[Problem]", strict: bool) -> "Model":
+    """The model a checkpoint's arrays describe, each field checked first (see :func:`load`);
+    ``path`` names the checkpoint in messages."""
     from .model import ACTIVATIONS, DTYPES, PINN, BiLO
 
-    arrays = _read_arrays(path)
     meta = _read_meta(path, arrays)
     stored_problem = _field(meta, "problem", dict, path)
     if problem is None:
@@ -297,21 +333,26 @@ def _observations(meta: Mapping[str, Any], arrays: Mapping[str, np.ndarray], noi
 def _read_arrays(path: str) -> Dict[str, np.ndarray]:
     if not isinstance(path, (str, os.PathLike)):
         raise InputError(f"path must be a file name, got {type(path).__name__}")
+    return _read_npz(path, str(path))
+
+
+def _read_npz(source: Union[str, "os.PathLike[str]", BinaryIO], name: str) -> Dict[str, np.ndarray]:
+    """The arrays of the .npz file or buffer ``source`` (``name`` in messages), never unpickling."""
     try:
-        f = np.load(path, allow_pickle=False)
+        f = np.load(source, allow_pickle=False)
     except FileNotFoundError:
         raise
     except IsADirectoryError:
-        raise InputError(f"{path} is a folder, not a pinnbilo checkpoint") from None
+        raise InputError(f"{name} is a folder, not a pinnbilo checkpoint") from None
     except Exception as exc:  # numpy raises many types on damaged files; all mean the same here
-        raise InputError(f"{path} is not a readable pinnbilo checkpoint (corrupted or truncated?): {exc!r}") from None
+        raise InputError(f"{name} is not a readable pinnbilo checkpoint (corrupted or truncated?): {exc!r}") from None
     if not isinstance(f, np.lib.npyio.NpzFile):
-        raise InputError(f"{path} holds a single array (.npy), not a pinnbilo checkpoint (.npz from model.save)")
+        raise InputError(f"{name} holds a single array (.npy), not a pinnbilo checkpoint (.npz from model.save)")
     try:
         with f:
             return {k: f[k] for k in f.files}
     except Exception as exc:
-        raise InputError(f"{path} is not a readable pinnbilo checkpoint (corrupted or truncated?): {exc!r}") from None
+        raise InputError(f"{name} is not a readable pinnbilo checkpoint (corrupted or truncated?): {exc!r}") from None
 
 
 def _read_meta(path: str, arrays: Mapping[str, np.ndarray]) -> Dict[str, Any]:

@@ -316,7 +316,8 @@ def parse(
         if isinstance(node, ast.UnaryOp):
             a = visit(node.operand)
             if isinstance(node.op, ast.USub):
-                return -a
+                # A negative literal is one constant, as to_string writes const(-2.5): "(-2.5)".
+                return const(-a.value) if isinstance(node.operand, ast.Constant) else -a
             if isinstance(node.op, ast.UAdd):
                 return a
             raise InputError(f"operator {type(node.op).__name__} is not supported in {text!r}")

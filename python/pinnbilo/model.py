@@ -863,6 +863,17 @@ class Model:
 
         save(self, path)
 
+    @_locked
+    def __reduce__(self) -> Tuple[Callable[..., "Model"], Tuple[bytes, Problem]]:
+        """A model pickles as its checkpoint (:func:`pinnbilo.checkpoint.to_bytes`, taken under
+        the model's lock, so a pickle during ``fit`` from another thread waits for it) and its
+        problem, which pickles itself (see :meth:`Problem.__reduce__`) and brings the Python
+        callables a checkpoint cannot hold. Unpickling runs every check of :func:`pinnbilo.load`
+        and gives a model with a lock of its own that trains on bit-identically."""
+        from .checkpoint import from_bytes, to_bytes
+
+        return from_bytes, (to_bytes(self), self.problem)
+
     def __repr__(self) -> str:
         ps = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
         return f"{type(self).__name__}(problem={self.problem.name!r}, hidden={self.hidden}, step={self.step}, {ps})"

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import pickle
+import sys
 import warnings
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union, overload
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union, overload
 
 import numpy as np
 
@@ -17,6 +20,48 @@ Bounds = Tuple[Optional[float], Optional[float]]
 SolutionFn = Callable[[np.ndarray, Mapping[str, float]], np.ndarray]
 
 RESERVED = {"u", "N", "pi", "e", *ex.FUNCTIONS}
+
+
+class NotPicklableError(InputError, pickle.PicklingError):
+    """A problem (or unknown function) holds a Python callable that the standard ``pickle``
+    module cannot pickle: a lambda or a local function. Both an :class:`~pinnbilo.InputError`
+    and a :class:`pickle.PicklingError`."""
+
+
+def _pickling_by_value() -> bool:
+    """Whether the pickling that called into this module may pickle functions by value:
+    a subclass of the standard picklers (cloudpickle, dill, ...) or :mod:`copy`, which keeps
+    functions as they are. False for the standard library's ``pickle``, which pickles functions
+    by reference (module and name) only."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__") == __name__:
+        frame = frame.f_back  # type: ignore[assignment]  # None ends the loop
+    if frame is None:
+        return False
+    if frame.f_globals.get("__name__") == "copy":
+        return True
+    standard = (pickle.Pickler, pickle._Pickler)
+    pickler = frame.f_locals.get("self")
+    return isinstance(pickler, standard) and type(pickler) not in standard
+
+
+def _require_picklable(callables: Mapping[str, object], owner: str) -> None:
+    """Under the standard ``pickle``: a clear :class:`NotPicklableError` naming the first of
+    ``callables`` ({what: callable or None}) that it cannot pickle, instead of pickle's own."""
+    if _pickling_by_value():
+        return
+    for what, fn in callables.items():
+        if fn is None:
+            continue
+        try:
+            pickle.dumps(fn)
+        except (pickle.PicklingError, AttributeError, TypeError) as exc:
+            raise NotPicklableError(
+                f"{owner} cannot be pickled with the standard pickle module: its {what} {fn!r} is not picklable "
+                f"({type(exc).__name__}: {exc}). Define it as a module-level function (pickled by reference), or "
+                "pickle with cloudpickle (cloudpickle.dumps, as Dask does), which pickles lambdas and local "
+                "functions by value"
+            ) from None
 
 
 @dataclass(frozen=True)
@@ -105,6 +150,12 @@ class Function:
             object.__setattr__(self, "inputs", tuple(self.inputs))
         if self.true is not None and not callable(self.true):
             raise InputError(f"true of function '{self.name}' must be a callable f(points) -> values")
+
+    def __reduce__(self) -> Tuple[Callable[..., "Function"], Tuple[Any, ...]]:
+        """Pickle by the constructor's arguments; with the standard ``pickle``, a ``true`` that is
+        a lambda or local function raises :class:`NotPicklableError` saying so."""
+        _require_picklable({"true function": self.true}, f"function '{self.name}'")
+        return Function, tuple(getattr(self, f.name) for f in dataclasses.fields(self))
 
 
 @dataclass
@@ -1021,6 +1072,28 @@ class Problem:
         lines.append(f"  unknowns: {', '.join(parts) or 'none'}")
         return "\n".join(lines)
 
+    def __reduce__(self) -> Tuple[Callable[..., "Problem"], Tuple[Any, ...]]:
+        """Pickle a built-in problem by name and arguments (its ``spec``), any other as
+        :meth:`to_dict` plus the Python callables that description leaves out (exact solution,
+        sources, true unknown functions); both rebuild through :func:`problem_from_dict`.
+
+        The callables pickle as pickle does: by reference when module-level; lambdas and local
+        functions only by value, with cloudpickle (the standard ``pickle`` raises
+        :class:`NotPicklableError` naming the callable).
+        """
+        if _builtin_spec(self.spec) is not None:
+            return problem_from_dict, ({"spec": self.spec},)
+        trues = {f.name: f.true for f in self.functions if f.true is not None}
+        _require_picklable(
+            {
+                "exact solution": self.solution,
+                **{f"source '{k}'": v for k, v in self.sources.items()},
+                **{f"true function '{k}'": v for k, v in trues.items()},
+            },
+            f"problem {self.name!r}",
+        )
+        return problem_from_dict, (self.to_dict(), self.solution, dict(self.sources), trues)
+
     def to_dict(self) -> Dict[str, object]:
         """A JSON-able description from which :func:`problem_from_dict` rebuilds the problem."""
         return {
@@ -1064,27 +1137,56 @@ class Problem:
         }
 
 
-def problem_from_dict(d: Mapping[str, object]) -> Problem:
-    """Inverse of :meth:`Problem.to_dict`; built-in problems come back with their exact solution."""
+def _builtin_spec(spec: object) -> Optional[Dict[str, Any]]:
+    """``spec`` when it names a built-in problem (rebuilt by :func:`pinnbilo.problems.get`), else None."""
+    return spec if isinstance(spec, dict) and spec.get("builtin") else None
+
+
+def problem_from_dict(
+    d: Mapping[str, object],
+    solution: Optional[SolutionFn] = None,
+    sources: Optional[Mapping[str, Callable[[np.ndarray], np.ndarray]]] = None,
+    function_true: Optional[Mapping[str, Callable[[np.ndarray], np.ndarray]]] = None,
+) -> Problem:
+    """Inverse of :meth:`Problem.to_dict`; built-in problems come back with their exact solution.
+
+    ``solution``, ``sources`` ({name: callable}, the names the description lists, in its order)
+    and ``function_true`` ({function name: callable}) give back the Python callables a
+    description cannot hold (see :meth:`Problem.__reduce__`); a built-in problem has its own.
+    """
     spec = d.get("spec")
-    if isinstance(spec, dict) and spec.get("builtin"):
+    builtin = _builtin_spec(spec)
+    if builtin is not None:
         from . import problems
 
-        kwargs = dict(spec.get("kwargs", {}))
-        return problems.get(str(spec["builtin"]), **kwargs)
-    if d.get("sources"):
+        return problems.get(str(builtin["builtin"]), **dict(builtin.get("kwargs", {})))
+    stored_sources = list(d.get("sources") or [])  # type: ignore[call-overload]
+    given_sources = dict(sources or {})
+    if stored_sources and not given_sources:
         raise InputError(
-            f"the problem reads the sources {d['sources']}, which are Python callables and are not stored; "
+            f"the problem reads the sources {stored_sources}, which are Python callables and are not stored; "
             "pass the problem itself: pinnbilo.load(path, problem=...)"
         )
+    if list(given_sources) != stored_sources:
+        raise InputError(f"sources {list(given_sources)} are given, but the problem reads {stored_sources}")
+    trues = dict(function_true or {})
     params = [
         Parameter(p["name"], p["init"], tuple(p["bounds"]), p["true"], p.get("scale"))  # type: ignore[index, union-attr]
         for p in d["params"]  # type: ignore[attr-defined]
     ]
     functions = [
-        Function(f["name"], tuple(f["inputs"]), f["transform"], tuple(f["hidden"]), f["activation"])
+        Function(
+            f["name"],
+            tuple(f["inputs"]),
+            f["transform"],
+            tuple(f["hidden"]),
+            f["activation"],
+            true=trues.pop(f["name"], None),
+        )
         for f in d.get("functions", [])  # type: ignore[attr-defined]
     ]
+    if trues:
+        raise InputError(f"true functions are given for {sorted(trues)}, which the problem does not have")
     for key in ("fields", "periodic"):
         if key in d and not isinstance(d[key], (list, tuple)):
             raise InputError(f"the stored problem's {key} must be a list, got {type(d[key]).__name__}")
@@ -1115,8 +1217,11 @@ def problem_from_dict(d: Mapping[str, object]) -> Problem:
             params,
             residual,  # type: ignore[arg-type]
             transform,  # type: ignore[arg-type]
+            solution=solution,
             name=str(d.get("name", "custom")),
+            spec=spec if isinstance(spec, dict) else None,
             functions=functions,
+            sources=given_sources or None,
             fields=fields,
             conditions=conditions,
             periodic=tuple(d.get("periodic", ())),  # type: ignore[arg-type]

@@ -1,0 +1,1 @@
+"""Adversarial battery for pinnbilo: ``python tools/battery/run.py`` (see README.md)."""
