@@ -4,8 +4,8 @@ fails, a worker dies or the sweep is restarted; summaries, figures and the comma
 from __future__ import annotations
 
 import json
-import pickle
 import os
+import pickle
 import signal
 import threading
 
