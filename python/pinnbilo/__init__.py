@@ -27,9 +27,9 @@ from .training import Schedule
 
 def __getattr__(name: str) -> object:
     # pinnbilo.plotting imports matplotlib, an optional dependency: load it on first use.
-    # pinnbilo.steady (functions from steady states) and pinnbilo.sweep (many runs on Dask) are
-    # loaded on first use too.
-    if name in ("plotting", "steady", "sweep"):
+    # pinnbilo.steady (functions from steady states), pinnbilo.sweep (many runs on Dask) and
+    # pinnbilo.uncertainty (posteriors, samplers) are loaded on first use too.
+    if name in ("plotting", "steady", "sweep", "uncertainty"):
         import importlib
 
         return importlib.import_module(f".{name}", __name__)
@@ -65,6 +65,7 @@ __all__ = [
     "plotting",
     "steady",
     "sweep",
+    "uncertainty",
     "set_num_threads",
     "get_num_threads",
 ]
