@@ -1,6 +1,7 @@
 """Uncertainty of recovered parameters: priors, the noise model, the Laplace (Gauss-Newton)
 posterior from a fitted BiLO or PINN, an exact grid posterior for reference, and ensembles of
-independently trained models.
+independently trained models; samplers (HMC, MALA, BiLO-HMC, a B-PINN baseline) with R-hat,
+effective sample sizes and plots.
 
 Typical use::
 
@@ -13,8 +14,15 @@ Typical use::
 
 from __future__ import annotations
 
+from . import diagnostics, plots
+from .bilo_hmc import bilo_hmc
+from .bpinn import bpinn_hmc, bpinn_log_posterior
+from .chains import Chains
+from .diagnostics import ess_bulk, ess_tail, rhat
 from .ensemble import EnsembleResult, ensemble
+from .hmc import hmc
 from .laplace import laplace, laplace_solution
+from .mala import mala
 from .posterior import Posterior
 from .priors import Flat, Gamma, LogNormal, Normal, Prior, Uniform
 from .reference import GridPosterior, grid_posterior
@@ -33,4 +41,15 @@ __all__ = [
     "GridPosterior",
     "ensemble",
     "EnsembleResult",
+    "hmc",
+    "mala",
+    "bilo_hmc",
+    "bpinn_hmc",
+    "bpinn_log_posterior",
+    "Chains",
+    "rhat",
+    "ess_bulk",
+    "ess_tail",
+    "diagnostics",
+    "plots",
 ]
