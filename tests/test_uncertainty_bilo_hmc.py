@@ -69,3 +69,14 @@ def test_bilo_hmc_bad_input() -> None:
         bilo_hmc(unfitted, 10, priors={"D": Gamma(-1.0, 1.0)})
     with pytest.raises(pb.InputError, match="prior"):
         bilo_hmc(unfitted, 10, priors={"zz": Gamma(2.0, 1.0)})
+
+
+def test_model_posterior_is_laplace() -> None:
+    from pinnbilo.uncertainty import laplace
+
+    _, _, model = anchor(0)
+    a = model.posterior(PRIOR)
+    b = laplace(model, PRIOR)
+    assert a.mean == pytest.approx(b.mean, rel=1e-12)
+    assert a.std["D"] == pytest.approx(b.std["D"], rel=1e-12)
+    assert 0.05 < a.std["D"] < 0.12

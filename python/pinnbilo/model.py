@@ -856,6 +856,16 @@ class Model:
 
     # -- checkpoints ---------------------------------------------------------------------------
     @_locked
+    def posterior(
+        self, priors: Optional[Mapping[str, object]] = None, sigma: object = None, refine: bool = True, **options: Any
+    ) -> Any:
+        """The Laplace (Gauss-Newton) posterior of the scalar parameters at the current fit:
+        :func:`pinnbilo.uncertainty.laplace` (``options``: ``max_steps``, ``lower_steps``,
+        ``lower_lr``, ``fd_step``, ``pinn_maxiter``). The model is not changed."""
+        from .uncertainty.laplace import laplace
+
+        return laplace(self, priors, sigma, refine, **options)
+
     def save(self, path: str) -> None:
         """Write a complete checkpoint (weights, parameters, Adam state, history, problem, data,
         configuration) atomically: a crash mid-write leaves any previous file intact."""
