@@ -4,6 +4,7 @@ weights, caps on sizes and steps)."""
 
 from __future__ import annotations
 
+import re
 from functools import lru_cache
 from typing import Any, Callable, Dict, List, Tuple
 
@@ -27,6 +28,7 @@ from .core import (
     Silent,
     case,
     cross,
+    expect_clear,
     finite,
     kind,
 )
@@ -62,6 +64,12 @@ def _entries() -> Dict[str, Tuple[Callable[..., Any], Callable[[], Dict[str, Any
     return {
         "PeriodicGrid": (st.PeriodicGrid, lambda: dict(n=32)),
         "IntervalGrid": (st.IntervalGrid, lambda: dict(n=16)),
+        "PeriodicGrid.convolve": (lambda **k: f()["grid"].convolve(**k), lambda: dict(w=np.ones(32), u=np.ones(32))),
+        "PeriodicGrid.integrate": (lambda **k: f()["grid"].integrate(**k), lambda: dict(u=np.ones((2, 32)))),
+        "PeriodicGrid.fourier_features": (
+            lambda **k: f()["grid"].fourier_features(**k),
+            lambda: dict(x=f()["grid"].x, modes=2),
+        ),
         "PeriodicStates": (st.PeriodicStates, lambda: dict(grid=f()["grid"], u=f()["states"].u, sigma=[0.5, 1.0])),
         "DirichletStates": (
             st.DirichletStates,
@@ -243,7 +251,7 @@ def t_special(_what: str) -> Any:
         t = st.Term("bad", lambda x: x * np.nan)
         return _check_result(st.distill(g.x, np.cos(2 * np.pi * g.x), [t] + st.fourier(1)))
     if _what == "distill_term_raises":
-        t = st.Term("bad", lambda x: 1 / 0)
+        t = st.Term("bad", lambda x: 1 / 0)  # type: ignore[arg-type,return-value]  # raises on purpose
         return _check_result(st.distill(g.x, np.cos(2 * np.pi * g.x), [t] + st.fourier(1)))
     if _what == "distill_term_complex":
         t = st.Term("bad", lambda x: x + 1j)
@@ -256,7 +264,7 @@ def t_special(_what: str) -> Any:
     if _what == "distill_y_zero":
         return _check_result(st.distill(g.x, 0 * g.x, st.fourier(2)))
     if _what == "semilinear_g_raises":
-        return _check_result(st.semilinear_state(fx["igrid"], lambda x, u: 1 / 0))
+        return _check_result(st.semilinear_state(fx["igrid"], lambda x, u: 1 / 0))  # type: ignore[arg-type,return-value]
     if _what == "semilinear_g_nan":
         return _check_result(st.semilinear_state(fx["igrid"], lambda x, u: u * np.nan))
     if _what == "semilinear_g_blows_up":
@@ -271,6 +279,37 @@ def t_special(_what: str) -> Any:
         return _check_result(st.steady_state(g, V=None, kappa=0.0, u0=-np.ones(32)))
     if _what == "evaluate_known_function":
         return _check_result(_ad().evaluate("W", [0.1]))
+    if _what == "newton_message_short":
+        # scipy's NoConvergence carries the whole last iterate (n values); the message must not
+        from scipy.optimize import NoConvergence  # type: ignore[import-untyped]  # no scipy stubs
+
+        from pinnbilo.steady import generate
+
+        def failing(f: Any, x0: Any, **kw: Any) -> Any:
+            raise NoConvergence(np.asarray(x0) * 1.01)
+
+        real = generate.newton_krylov
+        generate.newton_krylov = failing
+        try:
+            msg = expect_clear(lambda: st.steady_state(st.PeriodicGrid(256), method="newton"), what="newton failure")
+        finally:
+            generate.newton_krylov = real
+        numbers = re.findall(r"\d\.\d+(?:e[-+]?\d+)?", msg)
+        if len(msg) > 300 or len(numbers) > 3 or "residual" not in msg:
+            raise Silent(f"the failure message is not a short summary with the residual: {msg[:200]!r}")
+        return msg
+    if _what == "aggregation_map_overflow":
+        return _check_result(st.aggregation_map(g, states.u[0], 1e300 * np.cos(2 * np.pi * g.x), np.zeros(32),
+                                                1.0, 1e-10, 1.0))  # fmt: skip
+    if _what == "steady_state_picard_overflow":
+        return _check_result(st.steady_state(g, V=1e300 * np.cos(2 * np.pi * g.x), kappa=0.0, sigma=1e-10))
+    if _what == "semilinear_map_g_overflow":
+        return _check_result(st.semilinear_map(fx["igrid"], fx["dstates"].u[0], lambda x, u: 1e308 + 0 * u,
+                                               1e-300, 0.0, 0.0))  # fmt: skip
+    if _what == "fit_check_on_huge_grid":
+        big = st.PeriodicGrid(5000)
+        s = st.PeriodicStates(big, np.ones((1, 5000)) + 0.1 * np.cos(2 * np.pi * big.x), [1.0])
+        return _check_result(_ad(grid=big).fit(s, adam_steps=1, lbfgs_steps=0))
     if _what == "semilinear_g_outside_range":
         m = _sl()
         m.fit(fx["dstates"], adam_steps=2, lbfgs_steps=1)
@@ -281,6 +320,9 @@ def t_special(_what: str) -> Any:
 ARGS: Dict[str, Dict[str, Any]] = {
     "PeriodicGrid": {"n": kind(), "length": POS},
     "IntervalGrid": {"n": kind(), "a": REAL, "b": REAL},
+    "PeriodicGrid.convolve": {"w": CHOICE, "u": CHOICE},
+    "PeriodicGrid.integrate": {"u": CHOICE},
+    "PeriodicGrid.fourier_features": {"x": kind("list3", "empty"), "modes": kind("one", "big"), "even": FLAG},
     "PeriodicStates": {"grid": CHOICE, "u": CHOICE, "sigma": POS, "mass": POS.plus("none"), "weights": OPTIONAL},
     "DirichletStates": {"grid": CHOICE, "u": CHOICE, "left": REAL, "right": REAL, "weights": OPTIONAL},
     "PeriodicStates.subset": {"idx": kind()},
@@ -346,6 +388,8 @@ SPECIAL = {
     "semilinear_g_raises": "error", "semilinear_g_nan": "error", "semilinear_g_blows_up": "error",
     "steady_state_V_raises": "error", "steady_state_V_complex": "error", "steady_state_newton_V_nan": "error",
     "u0_negative": "error", "evaluate_known_function": "error", "semilinear_g_outside_range": "accept",
+    "newton_message_short": "check", "aggregation_map_overflow": "error", "steady_state_picard_overflow": "error",
+    "semilinear_map_g_overflow": "error", "fit_check_on_huge_grid": "accept",
 }  # fmt: skip
 
 
@@ -368,7 +412,7 @@ def cases() -> List[Case]:
                  base={"_fn": "aggregation_diffusion_states"}, wrap={"u0[0]": lambda v: [v, None]},
                  words={"u0[0]": ("u0",)})  # fmt: skip
     for what, mode in SPECIAL.items():
-        iso = what in ("jacobian_huge_grid", "identifiability_huge_grid", "grid_10**7")
+        iso = what in ("jacobian_huge_grid", "identifiability_huge_grid", "grid_10**7", "fit_check_on_huge_grid")
         out.append(case(AREA, f"special.{what}", MOD, "t_special", mode, _what=what, isolate=iso, timeout=60, call=f"steady: {what.replace('_', ' ')}",
                         words=("g", "V", "term", "distill", "weights", "smoothness")))  # fmt: skip
     return out

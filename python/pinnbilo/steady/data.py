@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import _validation as check
 from ..errors import InputError
+from ._checks import values
 from .grids import MAX_GRID_POINTS, IntervalGrid, PeriodicGrid, require_grid
 
 ArrayLike = Union[np.ndarray, Sequence[float], float]
@@ -18,7 +19,9 @@ def per_state(v: object, S: int, name: str, positive: bool = False) -> np.ndarra
     """A scalar (broadcast) or one finite value per state: shape (S,)."""
     if S < 1:
         raise InputError(f"{name}: no states; give at least one value")
-    a = check.array(v, name)
+    a = values(v, name)
+    if a.ndim > 1:
+        raise InputError(f"{name}: expected a scalar or a flat list of one value per state, got shape {a.shape}")
     if a.size == 1:
         a = np.full(S, float(a.ravel()[0]))
     if a.shape != (S,):
@@ -29,7 +32,7 @@ def per_state(v: object, S: int, name: str, positive: bool = False) -> np.ndarra
 
 
 def _states(u: object, n: int, what: str) -> np.ndarray:
-    a = check.array(u, what)
+    a = values(u, what)
     if a.ndim == 1:
         a = a[None, :]
     if a.ndim != 2 or a.shape[1] != n or a.shape[0] < 1:
@@ -40,7 +43,7 @@ def _states(u: object, n: int, what: str) -> np.ndarray:
 def _weights(w: object, shape: tuple) -> np.ndarray:
     if w is None:
         return np.ones(shape)
-    a = check.array(w, "weights", shape=shape, shape_hint="like the states")
+    a = values(w, "weights", shape=shape, shape_hint="like the states", allow_bool=True)  # a mask is natural
     if np.any(a < 0):
         raise InputError("weights must be >= 0 (1 where a datum exists, 0 elsewhere)")
     empty = np.flatnonzero(~np.any(a > 0, axis=1))
@@ -79,7 +82,7 @@ class PeriodicStates:
         self.u = _states(u, grid.n, "steady states u")
         S = self.u.shape[0]
         self.sigma = per_state(sigma, S, "sigma", positive=True)
-        self.mass = grid.integrate(self.u) if mass is None else per_state(mass, S, "mass", positive=True)
+        self.mass = grid._integrate(self.u) if mass is None else per_state(mass, S, "mass", positive=True)
         if np.any(self.mass <= 0):
             raise InputError("the mass of every state must be positive; pass mass= explicitly for noisy data")
         self.weights = _weights(weights, self.u.shape)
@@ -133,6 +136,8 @@ def _indices(idx: object, S: int) -> list:
     """State indices for subset(): integers in [-S, S), at least one."""
     if isinstance(idx, (str, bytes)) or not isinstance(idx, (Sequence, np.ndarray, range)):
         raise InputError(f"subset: give a list of state indices, got {type(idx).__name__}")
+    if isinstance(idx, np.ndarray) and idx.ndim != 1:
+        raise InputError(f"subset: give a flat list of state indices, got an array of shape {idx.shape}")
     out = [check.integer(i, "subset index", minimum=-S, maximum=S - 1) for i in idx]
     if not out:
         raise InputError("subset: give at least one state index")

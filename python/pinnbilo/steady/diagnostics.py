@@ -17,6 +17,7 @@ import numpy as np
 
 from .. import _validation as check
 from ..errors import InputError
+from . import _checks
 from .data import PeriodicStates
 from .grids import PeriodicGrid, require_grid
 
@@ -80,8 +81,13 @@ def fixed_point_jacobian(
     V, W = grid.check_values(V, "V"), grid.check_values(W, "W")
     kappa = check.real(kappa, "kappa")
     observed_only = check.flag(observed_only, "observed_only")
-    if not isinstance(unknowns, (tuple, list)) or not unknowns or not all(k in ("V", "W") for k in unknowns):
-        raise InputError(f"unknowns must be a tuple of 'V' and/or 'W', got {unknowns!r}")
+    if (
+        not isinstance(unknowns, (tuple, list))
+        or not unknowns
+        or not all(isinstance(k, str) and k in ("V", "W") for k in unknowns)
+        or len(set(unknowns)) != len(unknowns)
+    ):
+        raise InputError(f"unknowns must be a tuple of 'V' and/or 'W', got {check._show(unknowns)}")
     n, h = grid.n, grid.h
     check.size_request(len(data) * n * n * len(unknowns), "fixed_point_jacobian (S n x n per unknown)")
     blocks = []
@@ -90,23 +96,56 @@ def fixed_point_jacobian(
         u = data.u[s]
         w = data.weights[s] if observed_only else np.ones(n)
         scale = 1.0 / max(np.sum(w * u * u), 1e-300)
-        a = -(kappa * grid.convolve(W, u) + V) / data.sigma[s]
+        a = -(kappa * grid._convolve(W, u) + V) / data.sigma[s]
         e = np.exp(a - a.max())
         p = e / e.sum()
         t = data.mass[s] / h * p
-        d_phi = -(np.diag(t) - np.outer(t, p)) / data.sigma[s]
+        sig = data.sigma[s]
+
         cols = []
         if "V" in unknowns:
-            cols.append(d_phi)
+            cols.append(-(np.diag(t) - np.outer(t, p)) / sig)
         if "W" in unknowns:
-            cols.append(d_phi @ (kappa * h * u[idx]))
+            # d T / d phi = -(diag(t) - t p^T) / sigma, applied without forming it: O(n^2), not O(n^3)
+            m = kappa * h * u[idx]
+            cols.append(-(t[:, None] * m - np.outer(t, p @ m)) / sig)
         blocks.append(np.sqrt(w * scale)[:, None] * np.hstack(cols))
-    return np.vstack(blocks)
+    J = np.vstack(blocks)
+    return _checks.finite_result(J, "fixed_point_jacobian", "(kappa W*u + V) / sigma overflows float64 on the data")
 
 
-def _zero_mean_basis(n: int) -> np.ndarray:
-    q, _ = np.linalg.qr(np.eye(n)[:, : n - 1] - 1.0 / n)
-    return q
+# identifiability: the SVD of an (S n) x (k (n - 1)) matrix, with all right singular vectors. Its
+# work (a count of floating-point operations) is capped, at about 20 s on two idle cores, instead of hanging.
+MAX_DIAGNOSTIC_WORK = 5e10
+
+
+def diagnostic_work(n: int, S: int, k: int) -> float:
+    """Floating-point operations identifiability() needs for S states on an n-point grid, k unknowns."""
+    rows, cols = S * n, k * (n - 1)
+    return float(min(rows, cols)) ** 2 * max(rows, cols) + float(cols) ** 3
+
+
+# The zero-mean gauge uses the Helmert basis of {v : sum v = 0}: column k - 1 (k = 1..n-1) is
+# (1, ..., 1, -k, 0, ..., 0) / sqrt(k (k + 1)) with k ones. It is orthonormal and applied by
+# cumulative sums in O(rows n) instead of forming and multiplying an n x (n - 1) matrix.
+def _to_zero_mean(J: np.ndarray) -> np.ndarray:
+    """J Q for J (m, n): coordinates in the Helmert basis, shape (m, n - 1)."""
+    n = J.shape[1]
+    k = np.arange(1, n)
+    return (np.cumsum(J, axis=1)[:, :-1] - k * J[:, 1:]) / np.sqrt(k * (k + 1.0))
+
+
+def _from_zero_mean(X: np.ndarray) -> np.ndarray:
+    """X Q^T for X (m, n - 1): zero-mean grid functions, shape (m, n)."""
+    m, n = X.shape[0], X.shape[1] + 1
+    k = np.arange(1, n)
+    c = X / np.sqrt(k * (k + 1.0))  # c[:, k - 1] = c_k
+    out = np.zeros((m, n))
+    # out_j = sum_{k > j} c_k - j c_j
+    tail = np.cumsum(c[:, ::-1], axis=1)[:, ::-1]  # tail[:, i] = sum_{k >= i + 1} c_k
+    out[:, :-1] = tail
+    out[:, 1:] -= k * c
+    return out
 
 
 def identifiability(
@@ -140,19 +179,27 @@ def identifiability(
     if checked_modes is not None:
         checked_modes = check.integer(checked_modes, "checked_modes", minimum=1, maximum=grid.n // 2)
     unknowns = model.unknowns
+    work = diagnostic_work(grid.n, len(data), len(unknowns))
+    if work > MAX_DIAGNOSTIC_WORK:
+        raise InputError(
+            f"identifiability: {len(data)} states on a {grid.n}-point grid with {len(unknowns)} unknown(s) need "
+            f"an SVD of about {work:.2g} operations, over the limit of {MAX_DIAGNOSTIC_WORK:.2g}; check a coarser "
+            "grid (the diagnosis hardly depends on the resolution) or fewer states"
+        )
     f = model.functions()
     J = fixed_point_jacobian(grid, data, f["V"], f["W"], model.kappa, unknowns, observed_only)
     n, k = grid.n, len(unknowns)
-    Q = _zero_mean_basis(n)
-    Jq = np.hstack([J[:, i * n : (i + 1) * n] @ Q for i in range(k)])
-    _, sv, vt = np.linalg.svd(Jq, full_matrices=True)
+    Jq = np.hstack([_to_zero_mean(J[:, i * n : (i + 1) * n]) for i in range(k)])
+    # All right singular vectors are needed (also when there are fewer rows than directions), but
+    # never the left ones beyond min(rows, cols): a full U would be (S n) x (S n).
+    _, sv, vt = np.linalg.svd(Jq, full_matrices=Jq.shape[0] < Jq.shape[1])
     n_dir = Jq.shape[1]
     sv_full = np.zeros(n_dir)
     sv_full[: sv.size] = sv
     top = sv_full[0] if sv_full.size else 0.0
     null = np.flatnonzero(sv_full <= rtol * top) if top > 0 else np.arange(n_dir)
     dirs = vt[null]
-    null_dirs = {name: dirs[:, i * (n - 1) : (i + 1) * (n - 1)] @ Q.T for i, name in enumerate(unknowns)}
+    null_dirs = {name: _from_zero_mean(dirs[:, i * (n - 1) : (i + 1) * (n - 1)]) for i, name in enumerate(unknowns)}
     messages: List[str] = []
     S = len(data)
     if S == 1 and k == 2:
@@ -220,5 +267,7 @@ def direct_potential(
     if W is not None:
         W = grid.check_values(W, "W")
         if kappa != 0:
-            v = v - kappa * grid.convolve(W, u)
-    return v - v.mean()
+            v = v - kappa * grid._convolve(W, u)
+    with np.errstate(all="ignore"):
+        out = v - v.mean()
+    return _checks.finite_result(out, "direct_potential", "sigma log u - kappa W*u overflows float64")

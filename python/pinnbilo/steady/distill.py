@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import _validation as check
 from ..errors import InputError, PinnbiloError
+from ._checks import values as _values
 
 _Func = Callable[[np.ndarray], np.ndarray]
 
@@ -34,12 +35,14 @@ class Term:
         except PinnbiloError:
             raise
         except Exception as exc:  # the user's term failing is a bad argument
-            raise InputError(f"term {self.name!r} raised {type(exc).__name__}: {exc}") from exc
-        v = check.array(raw, f"term {self.name!r}", finite=False)
+            raise InputError(f"term {check._show(self.name)} raised {type(exc).__name__}: {exc}") from exc
+        v = _values(raw, f"term {check._show(self.name)}", finite=False)
         if v.size == 1:
             return np.full(x.shape, float(v.ravel()[0]))
         if v.shape != x.shape:
-            raise InputError(f"term {self.name!r} must return one value per point, shape {x.shape}; got {v.shape}")
+            raise InputError(
+                f"term {check._show(self.name)} must return one value per point, shape {x.shape}; got {v.shape}"
+            )
         return v
 
 
@@ -69,7 +72,7 @@ MAX_DEGREE = 100  # x^100 already spans 10^30 between 0.5 and 1
 
 def _var(var: object) -> str:
     if not isinstance(var, str) or not var.isidentifier():
-        raise InputError(f"var must be a variable name such as 'x', got {var!r}")
+        raise InputError(f"var must be a variable name such as 'x', got {check._show(var)}")
     return var
 
 
@@ -86,7 +89,7 @@ MAX_ITERATIONS = 10_000  # STLSQ rounds: each drops at least one term, so more t
 def fourier(modes: int, length: float = 1.0, var: str = "x", even: bool = False) -> List[Term]:
     """cos(2 pi k x / L) and (unless even) sin(2 pi k x / L) for k = 1..modes."""
     if isinstance(modes, bool) or not isinstance(modes, (int, np.integer)) or not 0 <= modes <= MAX_MODES:
-        raise InputError(f"modes must be an integer in [0, {MAX_MODES}], got {modes!r}")
+        raise InputError(f"modes must be an integer in [0, {MAX_MODES}], got {check._show(modes)}")
     length, var = check.real(length, "length", positive=True), _var(var)
     even = check.flag(even, "even")
     out = []
@@ -99,9 +102,12 @@ def fourier(modes: int, length: float = 1.0, var: str = "x", even: bool = False)
 
 
 def gaussians(centers: Sequence[float], widths: Sequence[float], var: str = "x") -> List[Term]:
-    """exp(-(x - c)^2 / (2 s^2)) for every centre c and width s."""
+    """exp(-(x - c)^2 / (2 s^2)) for every centre c and width s (each a number or a flat list)."""
     var = _var(var)
-    cs, ss = check.array(centers, "centers", ndim=1), check.array(widths, "widths", ndim=1)
+    cs, ss = (np.atleast_1d(_values(v, name)) for v, name in ((centers, "centers"), (widths, "widths")))
+    for a, name in ((cs, "centers"), (ss, "widths")):
+        if a.ndim != 1:
+            raise InputError(f"{name} must be a number or a flat list of numbers, got shape {a.shape}")
     if np.any(ss <= 0):
         raise InputError(f"widths must be positive, got {ss.tolist()}")
     if cs.size * ss.size > MAX_MODES:
@@ -140,7 +146,7 @@ class Distilled:
         return s[2:] if s.startswith("+ ") else "-" + s[2:]
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        x = np.asarray(x, dtype=float)
+        x = _values(x, "x")
         return sum((c * t.func(x) for t, c in zip(self.terms, self.coefficients) if c != 0), np.zeros_like(x))
 
     def __str__(self) -> str:
@@ -160,8 +166,8 @@ def distill(
     x, y: (n,) samples of the learned function (e.g. the grid and the zero-mean learned V);
     terms: candidates, e.g. constant() + fourier(4) + polynomials(3) + gaussians([0], [0.1]).
     """
-    x = check.array(x, "distill: x").ravel()
-    y = check.array(y, "distill: y").ravel()
+    x = _values(x, "distill: x").ravel()
+    y = _values(y, "distill: y").ravel()
     if x.shape != y.shape or x.size == 0:
         raise InputError(f"distill: x and y must be non-empty and of equal length, got {x.shape} and {y.shape}")
     if isinstance(terms, (str, bytes, Term)) or not isinstance(terms, (list, tuple)):
@@ -176,7 +182,7 @@ def distill(
     check.size_request(x.size * len(terms), "distill (points x terms)")
     threshold = check.real(threshold, "threshold", nonnegative=True)
     if not threshold < 1:
-        raise InputError(f"threshold must be a number in [0, 1), got {threshold!r}")
+        raise InputError(f"threshold must be a number in [0, 1), got {threshold}")
     max_iter = check.integer(max_iter, "max_iter", minimum=1, maximum=MAX_ITERATIONS)
     A = np.stack([t.values(x) for t in terms], axis=1)
     norms = np.sqrt(np.mean(A * A, axis=0))
@@ -195,6 +201,10 @@ def distill(
             break
         keep = new
     coef = c / norms
-    fit = A @ coef
-    ny = np.linalg.norm(y)
-    return Distilled(terms, coef, float(np.linalg.norm(fit - y) / ny) if ny > 0 else float(np.linalg.norm(fit)))
+    with np.errstate(all="ignore"):
+        fit = A @ coef
+        ny = np.linalg.norm(y)
+        err = float(np.linalg.norm(fit - y) / ny) if ny > 0 else float(np.linalg.norm(fit))
+    if not (np.all(np.isfinite(coef)) and np.isfinite(err)):
+        raise InputError("distill: the least-squares fit overflows float64; scale y or the terms to moderate values")
+    return Distilled(terms, coef, err)

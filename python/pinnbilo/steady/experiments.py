@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from .._validation import _show
 from ..errors import InputError
 from .data import PeriodicStates, denoise_periodic, observe_periodic
 from .generate import aggregation_diffusion_states
@@ -139,8 +140,8 @@ def sweep(
     LocalCluster of ``workers`` processes or on ``client``; None for both: one after the other here.
     """
     for t in targets:
-        if t not in SETTINGS:
-            raise InputError(f"target must be one of {sorted(SETTINGS)}, got {t!r}")
+        if not isinstance(t, str) or t not in SETTINGS:
+            raise InputError(f"target must be one of {sorted(SETTINGS)}, got {_show(t)}")
     grid = PeriodicGrid(n, 1.0)
     rows = []
     combos = list(itertools.product(targets, states, samples, noises))

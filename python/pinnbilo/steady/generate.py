@@ -14,6 +14,7 @@ from scipy.sparse.linalg import spsolve  # type: ignore[import-untyped]  # no sc
 
 from .. import _validation as check
 from ..errors import InputError, PinnbiloError
+from . import _checks
 from .data import DirichletStates, PeriodicStates, per_state
 from .grids import IntervalGrid, PeriodicGrid, require_grid
 
@@ -53,17 +54,45 @@ def _initial(grid: PeriodicGrid, u0: Optional[np.ndarray], mass: float) -> np.nd
     u = grid.check_values(u0, "u0")
     if np.any(u <= 0):
         raise InputError("u0 must be a positive density (the scheme works with log u); got values <= 0")
-    return u * mass / grid.integrate(u)
+    scaled = u * (mass / grid._integrate(u))
+    return _checks.finite_result(scaled, "u0 scaled to the mass", "u0 is too small or too large to normalise")
 
 
 def aggregation_map(
     grid: PeriodicGrid, u: np.ndarray, V: np.ndarray, W: np.ndarray, kappa: float, sigma: float, mass: float
 ) -> np.ndarray:
-    """T(u) = M exp(-(kappa W*u + V)/sigma) / integral(...) with log-sum-exp normalisation; u (..., n)."""
-    a = -(kappa * grid.convolve(W, u) + V) / sigma
+    """The fixed-point map T(u) = M exp(-(kappa W*u + V)/sigma) / integral(exp(...)): shape of u.
+
+    u: (..., n) densities on the grid (last axis); V: (n,) values on grid.x; W: (n,) values at
+    grid.lags; kappa real; sigma, mass > 0. Normalised by log-sum-exp, so it never overflows for
+    finite inputs of moderate size; a non-finite answer raises InputError.
+    """
+    require_grid(grid, PeriodicGrid)
+    u = grid.check_states(u, "u")
+    for name, f, at in (("V", V, "grid.x"), ("W", W, "grid.lags")):
+        if callable(f):
+            raise InputError(
+                f"{name} must be its values at {at}, shape ({grid.n},), not a function: evaluate it first "
+                f"({name}({at}))"
+            )
+    V, W = grid.check_values(V, "V"), grid.check_values(W, "W")
+    kappa = check.real(kappa, "kappa")
+    sigma, mass = check.real(sigma, "sigma", positive=True), check.real(mass, "mass", positive=True)
+    with np.errstate(all="ignore"):  # overflow is reported below, with its cause
+        out = _aggregation_map(grid, u, V, W, kappa, sigma, mass)
+    return _checks.finite_result(
+        out, "aggregation_map(...)", "(kappa W*u + V) / sigma or the mass overflows float64; use smaller values"
+    )
+
+
+def _aggregation_map(
+    grid: PeriodicGrid, u: np.ndarray, V: np.ndarray, W: np.ndarray, kappa: float, sigma: float, mass: float
+) -> np.ndarray:
+    """aggregation_map without the checks: the solvers' inner loop."""
+    a = -(kappa * grid._convolve(W, u) + V) / sigma
     a = a - np.max(a, axis=-1, keepdims=True)
     e = np.exp(a)
-    return mass * e / grid.integrate(e)[..., None]
+    return mass * e / grid._integrate(e)[..., None]
 
 
 def steady_state(
@@ -98,11 +127,18 @@ def steady_state(
     u = _initial(grid, u0, mass)
 
     def residual(v: np.ndarray) -> np.ndarray:
-        return aggregation_map(grid, v, V, W, kappa, sigma, mass) - v
+        with np.errstate(all="ignore"):  # a non-finite map is reported with its cause below
+            return _aggregation_map(grid, v, V, W, kappa, sigma, mass) - v
 
+    iterations = maxiter // 100 + 50 if method == "newton" else maxiter
     if method == "picard":
-        for _ in range(maxiter):
+        for k in range(maxiter):
             r = residual(u)
+            if not np.all(np.isfinite(r)):
+                raise SolverFailed(
+                    f"picard: the fixed-point map became non-finite at iteration {k}: (kappa W*u + V) / sigma "
+                    "overflows float64; use smaller V, W, kappa or a larger sigma"
+                )
             if np.linalg.norm(r) <= tol * np.linalg.norm(u):
                 return u
             u = u + damping * r
@@ -110,24 +146,46 @@ def steady_state(
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", RuntimeWarning)
-                u = newton_krylov(residual, u, f_tol=tol * np.max(np.abs(u)), maxiter=maxiter // 100 + 50)
+                u = newton_krylov(residual, u, f_tol=tol * np.max(np.abs(u)), maxiter=iterations)
         except InputError:
             raise  # the user's function answered badly: not a solver failure
         except (NoConvergence, ValueError) as e:
-            raise SolverFailed(f"Newton-Krylov did not converge: {_short(e)}") from None
+            raise SolverFailed(
+                f"Newton-Krylov did not converge in {iterations} iterations: {_why(e, residual)} (tol {tol:g}); "
+                "try another u0 or method='picard'"
+            ) from None
         u = np.asarray(u)
-    rel = np.linalg.norm(residual(u)) / np.linalg.norm(u)
+    rel = _relative_residual(residual, u)
     if not rel <= 10 * tol:
         raise SolverFailed(
-            f"{method}: relative fixed-point residual {rel:.3e} after {maxiter} iterations (tol {tol:g}); "
+            f"{method}: relative fixed-point residual {rel:.3e} after {iterations} iterations (tol {tol:g}); "
             "try method='newton', another u0, or a smaller damping"
         )
     return u
 
 
-def _short(e: Exception) -> str:
-    """An exception's message without the iterate scipy appends to it (all n values)."""
-    text = str(e).split("\n")[0]
+def _relative_residual(residual: Callable[[np.ndarray], np.ndarray], u: np.ndarray) -> float:
+    """||T(u) - u|| / ||u||; NaN when u or T(u) is not finite."""
+    with np.errstate(all="ignore"):
+        return float(np.linalg.norm(residual(u)) / np.linalg.norm(u))
+
+
+def _why(e: Exception, residual: Callable[[np.ndarray], np.ndarray]) -> str:
+    """Why scipy's solver stopped, short: scipy's NoConvergence carries the whole iterate (n values),
+    so the message gives its relative residual instead; other messages are cut to their first line."""
+    arg = e.args[0] if e.args else None
+    if isinstance(e, NoConvergence) and isinstance(arg, np.ndarray) and arg.ndim == 1 and arg.size:
+        try:
+            rel = _relative_residual(residual, np.asarray(arg, dtype=float))
+        except Exception:  # a user's function failing again must not hide the solver failure
+            return "stopped without reaching the tolerance"
+        return f"stopped at relative fixed-point residual {rel:.3e}"
+    try:
+        text = str(e).split("\n")[0]
+    except Exception:
+        text = type(e).__name__
+    if text.lstrip().startswith("["):  # an iterate printed as an array: its values say nothing useful
+        return "stopped without reaching the tolerance"
     return text if len(text) <= 200 else text[:197] + "..."
 
 
@@ -175,8 +233,8 @@ def evolve(
     idx = np.arange(n)
     right = (idx + 1) % n
     c = dt * sigma / h**2
-    for _ in range(int(np.ceil(t_end / dt))):
-        phi = kappa * grid.convolve(W, u) + V
+    for step in range(int(np.ceil(t_end / dt))):
+        phi = kappa * grid._convolve(W, u) + V
         d = (phi[right] - phi) / sigma  # delta at i + 1/2
         bp, bm = _bernoulli(d), _bernoulli(-d)
         # J_{i+1/2} = (sigma/h) (B(d) u_i - B(-d) u_{i+1}); u_new + dt/h (J_{i+1/2} - J_{i-1/2}) = u.
@@ -186,6 +244,11 @@ def evolve(
         vals = np.concatenate([diag, -c * bm, -c * np.roll(bp, 1)])
         A = sp.csc_matrix((vals, (rows, cols)), shape=(n, n))
         new = spsolve(A, u)
+        if not np.all(np.isfinite(new)):
+            raise InputError(
+                f"evolve: the density became non-finite at step {step}: the potential kappa W*u + V "
+                f"(max |.| {np.max(np.abs(phi)):.3g}) varies too fast against sigma = {sigma:g} for float64"
+            )
         change = np.max(np.abs(new - u)) / dt
         u = new
         if tol > 0 and change <= tol * np.max(u):
@@ -215,7 +278,7 @@ def is_stable(
     if np.any(u <= 0):
         raise InputError("u must be a positive density")
     u0 = u * (1 + size * p / np.max(np.abs(p)))
-    u0 *= grid.integrate(u) / grid.integrate(u0)  # same mass: otherwise it relaxes to another state
+    u0 *= grid._integrate(u) / grid._integrate(u0)  # same mass: otherwise it relaxes to another state
     end = evolve(grid, u0, V, W, kappa, sigma, t_end=t_end, dt=dt)
     before = np.linalg.norm(u0 - u)
     return bool(np.linalg.norm(end - u) < 0.1 * before)
@@ -258,8 +321,10 @@ def _per_state_arguments(values: Dict[str, object], u0: object) -> Tuple[np.ndar
         raise InputError(
             f"u0 must be a list of initial states (arrays or None), one per state; got {type(u0).__name__}"
         )
-    arrays = {name: np.atleast_1d(check.array(v, name)).ravel() for name, v in values.items()}
+    arrays = {name: np.atleast_1d(_checks.values(v, name)) for name, v in values.items()}
     for name, a in arrays.items():
+        if a.ndim != 1:
+            raise InputError(f"{name}: give a number or a flat list of one value per state, got shape {a.shape}")
         if a.size == 0:
             raise InputError(f"{name} is empty; give a number or one value per state")
     S = max([a.size for a in arrays.values()] + [0 if starts is None else len(starts)])
@@ -280,8 +345,30 @@ def _laplacian_banded(grid: IntervalGrid, diffusion: float) -> np.ndarray:
 def semilinear_map(
     grid: IntervalGrid, u: np.ndarray, g: GFunction, diffusion: float, left: float, right: float
 ) -> np.ndarray:
-    """T(u) = (-D Delta_h)^{-1} (g(x, u) + boundary terms) on the interior points; u (n,)."""
-    rhs = np.array(grid.check_values(np.broadcast_to(call_user(g, "g", grid.x, u), u.shape), "g(x, u)"))
+    """The fixed-point map T(u) = (-D Delta_h)^{-1} (g(x, u) + boundary terms): shape (n,).
+
+    u: (n,) values at the interior points grid.x; g: a function g(x, u) of two (n,) arrays
+    returning (n,) values (or a scalar); diffusion D > 0; left, right: the Dirichlet values.
+    """
+    require_grid(grid, IntervalGrid)
+    u = grid.check_values(u, "u")
+    if not callable(g):
+        raise InputError(f"g must be a function g(x, u) of two arrays, got {check._show(g)} ({type(g).__name__})")
+    diffusion = check.real(diffusion, "diffusion D", positive=True)
+    left, right = check.real(left, "left"), check.real(right, "right")
+    with np.errstate(all="ignore"):
+        out = _semilinear_map(grid, u, g, diffusion, left, right)
+    return _checks.finite_result(
+        out, "semilinear_map(...)", "g(x, u) and the boundary values over D h^2 overflow float64"
+    )
+
+
+def _semilinear_map(
+    grid: IntervalGrid, u: np.ndarray, g: GFunction, diffusion: float, left: float, right: float
+) -> np.ndarray:
+    """semilinear_map without the argument checks (g's answer is still checked: it is the user's)."""
+    answer = _checks.values(call_user(g, "g", grid.x, u), "g(x, u)")
+    rhs = np.full(u.shape, answer.ravel()[0]) if answer.size == 1 else grid.check_values(answer, "g(x, u)")
     c = diffusion / grid.h**2
     rhs[0] += c * left
     rhs[-1] += c * right
@@ -304,7 +391,7 @@ def semilinear_state(
     """
     require_grid(grid, IntervalGrid)
     if not callable(g):
-        raise InputError(f"g must be a function g(x, u) of two arrays, got {type(g).__name__}")
+        raise InputError(f"g must be a function g(x, u) of two arrays, got {check._show(g)} ({type(g).__name__})")
     diffusion = check.real(diffusion, "diffusion D", positive=True)
     left, right = check.real(left, "left"), check.real(right, "right")
     tol = check.real(tol, "tol", positive=True)
@@ -315,15 +402,15 @@ def semilinear_state(
         u = grid.check_values(u0, "u0").copy()
 
     def residual(v: np.ndarray) -> np.ndarray:
-        return semilinear_map(grid, v, g, diffusion, left, right) - v
+        return _semilinear_map(grid, v, g, diffusion, left, right) - v
 
     try:
         u = np.asarray(newton_krylov(residual, u, f_tol=tol * max(1.0, np.max(np.abs(u))), maxiter=maxiter))
     except InputError:
         raise  # the user's g answered badly: not a solver failure
     except (NoConvergence, ValueError) as e:
-        raise SolverFailed(f"Newton-Krylov did not converge for -D u'' = g(x, u): {_short(e)}") from None
-    return u
+        raise SolverFailed(f"Newton-Krylov did not converge for -D u'' = g(x, u): {_why(e, residual)}") from None
+    return _checks.finite_result(u, "semilinear_state", "the Newton iterate overflowed; g(x, u) grows too fast")
 
 
 def semilinear_states(

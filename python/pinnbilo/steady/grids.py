@@ -8,8 +8,10 @@ import numpy as np
 
 from .. import _validation as check
 from ..errors import InputError
+from ._checks import values
 
 MAX_GRID_POINTS = 1_000_000  # the fixed-point maps hold several (S, n) arrays; the diagnostics n x n ones
+MAX_FEATURE_MODES = 10_000  # Fourier features of a network input: each is a row of the feature matrix
 
 
 @dataclass(frozen=True)
@@ -39,26 +41,54 @@ class PeriodicGrid:
         return np.where(k <= self.n // 2, k, k - self.n) * self.h
 
     def fourier_features(self, x: np.ndarray, modes: int, even: bool = False) -> np.ndarray:
-        """cos(2 pi k x / L) (and sin unless even) for k = 1..modes: shape (n_features, len(x)).
+        """cos(2 pi k x / L) (and sin unless even) for k = 1..modes at points x (m,): shape
+        (modes, m) when even, else (2 modes, m).
 
         Any function of these features is periodic; of the cosines alone, also even.
         """
-        x = np.asarray(x, dtype=float)
+        x = values(x, "x", ndim=1, shape_hint="points")
+        modes = check.integer(modes, "modes", minimum=1, maximum=MAX_FEATURE_MODES)
+        even = check.flag(even, "even")
+        check.size_request(2 * modes * x.size, "fourier_features (features x points)")
+        return self._features(x, modes, even)
+
+    def _features(self, x: np.ndarray, modes: int, even: bool) -> np.ndarray:
+        """fourier_features without the checks (x (m,) float, modes >= 1)."""
         k = np.arange(1, int(modes) + 1)[:, None]
         phase = 2 * np.pi * k * x[None, :] / self.length
         return np.cos(phase) if even else np.concatenate([np.cos(phase), np.sin(phase)])
 
     def convolve(self, w: np.ndarray, u: np.ndarray) -> np.ndarray:
-        """(W*u)_i = h sum_j W_{(i-j) mod n} u_j by FFT; w (n,), u (..., n)."""
+        """(W*u)_i = h sum_j W_{(i-j) mod n} u_j by FFT; w (n,) kernel values at self.lags,
+        u (..., n): shape of u."""
+        w = self.check_values(w, "w")
+        u = self.check_states(u, "u")
+        return self._convolve(w, u)
+
+    def _convolve(self, w: np.ndarray, u: np.ndarray) -> np.ndarray:
+        """convolve without the checks: the inner loops of the solvers call this one."""
         return self.h * np.fft.irfft(np.fft.rfft(w) * np.fft.rfft(u, axis=-1), n=self.n, axis=-1)
 
     def integrate(self, u: np.ndarray) -> np.ndarray:
-        """h sum_i u_i (exact for trigonometric polynomials); over the last axis."""
+        """h sum_i u_i (exact for trigonometric polynomials) over the last axis of u (..., n):
+        shape u.shape[:-1] (a float for u (n,))."""
+        return self._integrate(self.check_states(u, "u"))
+
+    def _integrate(self, u: np.ndarray) -> np.ndarray:
         return self.h * np.sum(u, axis=-1)
+
+    def check_states(self, u: object, name: str) -> np.ndarray:
+        """A finite float array of shape (..., n): one or more functions on the grid."""
+        a = values(u, name)
+        if a.ndim == 0 or a.shape[-1] != self.n:
+            raise InputError(
+                f"{name}: expected shape (..., {self.n}) (values on the {self.n}-point grid, last axis), got {a.shape}"
+            )
+        return a
 
     def check_values(self, v: np.ndarray, name: str) -> np.ndarray:
         """A finite float array of shape (n,)."""
-        return check.array(v, name, shape=(self.n,), shape_hint=f"one value per point of the {self.n}-point grid")
+        return values(v, name, shape=(self.n,), shape_hint=f"one value per point of the {self.n}-point grid")
 
 
 @dataclass(frozen=True)
@@ -74,7 +104,7 @@ class IntervalGrid:
         object.__setattr__(self, "a", check.real(self.a, "IntervalGrid a"))
         object.__setattr__(self, "b", check.real(self.b, "IntervalGrid b"))
         if not self.b > self.a:
-            raise InputError(f"IntervalGrid: need a < b, got a={self.a!r}, b={self.b!r}")
+            raise InputError(f"IntervalGrid: need a < b, got a={self.a!r}, b={self.b!r}")  # floats: short reprs
 
     @property
     def h(self) -> float:
@@ -92,10 +122,12 @@ class IntervalGrid:
 
     def check_values(self, v: np.ndarray, name: str) -> np.ndarray:
         """A finite float array of shape (n,)."""
-        return check.array(v, name, shape=(self.n,), shape_hint=f"one value per interior point, {self.n} of them")
+        return values(v, name, shape=(self.n,), shape_hint=f"one value per interior point, {self.n} of them")
 
 
 def require_grid(grid: object, kind: type, name: str = "grid") -> None:
     """``grid`` must be a ``kind`` (PeriodicGrid or IntervalGrid)."""
     if not isinstance(grid, kind):
-        raise InputError(f"{name} must be a pinnbilo.steady.{kind.__name__}, got {type(grid).__name__}")
+        raise InputError(
+            f"{name} must be a pinnbilo.steady.{kind.__name__}, got {check._show(grid)} ({type(grid).__name__})"
+        )

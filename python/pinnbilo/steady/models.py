@@ -17,6 +17,7 @@ import numpy as np
 from .. import _core
 from .. import _validation as check
 from ..errors import InputError
+from ._checks import values
 from .data import DirichletStates, PeriodicStates
 from .generate import grid_function, semilinear_state, steady_state
 from .grids import IntervalGrid, PeriodicGrid, require_grid
@@ -43,7 +44,9 @@ class Unknown:
     def __post_init__(self) -> None:
         hidden: object = self.hidden
         if isinstance(hidden, (str, bytes)) or not isinstance(hidden, (tuple, list)):
-            raise InputError(f"Unknown.hidden must be a tuple of layer widths such as (32, 32), got {hidden!r}")
+            raise InputError(
+                f"Unknown.hidden must be a tuple of layer widths such as (32, 32), got {check._show(hidden)}"
+            )
         if not 1 <= len(hidden) <= MAX_LAYERS:
             raise InputError(f"Unknown.hidden: give 1 to {MAX_LAYERS} hidden layers, got {len(hidden)}")
         widths = tuple(check.integer(h, "Unknown.hidden width", minimum=1, maximum=MAX_WIDTH) for h in hidden)
@@ -70,7 +73,7 @@ FunctionArg = Union[None, Unknown, np.ndarray, Callable[[np.ndarray], np.ndarray
 
 def relative_error(learned: np.ndarray, truth: np.ndarray, gauge: bool = True) -> float:
     """||f - f_true|| / ||f_true|| over the grid, after removing the mean of both when gauge is True."""
-    a, b = check.array(learned, "learned"), check.array(truth, "truth")
+    a, b = values(learned, "learned"), values(truth, "truth")
     gauge = check.flag(gauge, "gauge")
     if a.shape != b.shape:
         raise InputError(f"relative_error: shapes differ, {a.shape} vs {b.shape}")
@@ -212,9 +215,17 @@ class AggregationDiffusion:
         check_budget(adam_steps, lr, lbfgs_steps)
         core = self.build(data, smoothness)
         if _validate_flags(progress, check):
-            from .diagnostics import identifiability
+            from .diagnostics import MAX_DIAGNOSTIC_WORK, diagnostic_work, identifiability
 
-            identifiability(self, data).warn(stacklevel=3)
+            if diagnostic_work(self.grid.n, len(data), len(self.unknowns)) <= MAX_DIAGNOSTIC_WORK:
+                identifiability(self, data).warn(stacklevel=3)
+            else:  # the check would take longer than the fit is worth; say so instead of hanging
+                warnings.warn(
+                    f"identifiability check skipped: {len(data)} states on a {self.grid.n}-point grid are too "
+                    "large for its SVD; run pinnbilo.steady.identifiability on a coarser grid, or pass check=False",
+                    UserWarning,
+                    stacklevel=2,
+                )
         fit = optimise(core, self.params, adam_steps, lr, lbfgs_steps, progress)
         self.params, self._core = fit.params, core
         fit.functions = self.functions()
@@ -247,7 +258,7 @@ class AggregationDiffusion:
         """The learned (or known, when `at` are the grid points) function `name` ("V" or "W") at points `at`."""
         check.choice(name, "name", ("V", "W"))
         spec = self._spec[name]
-        at = check.array(at, "at", ndim=1, shape_hint="points x")
+        at = values(at, "at", ndim=1, shape_hint="points x")
         if spec is None:
             raise InputError(f"{name} is known (given as grid values); it is not a learned function")
         p = self.params[self._slices()[name]]
@@ -359,7 +370,7 @@ def _flat_params(params: object, current: np.ndarray) -> np.ndarray:
     """Flat network weights of the model's size (default: the current ones)."""
     if params is None:
         return current
-    return check.array(params, "params", shape=current.shape, shape_hint="the flat network weights, like model.params")
+    return values(params, "params", shape=current.shape, shape_hint="the flat network weights, like model.params")
 
 
 def _validate_flags(progress: object, diagnostics: object) -> bool:
@@ -368,7 +379,7 @@ def _validate_flags(progress: object, diagnostics: object) -> bool:
 
 
 def _broadcast_points(x: object, u: object) -> Tuple[np.ndarray, np.ndarray]:
-    xa, ua = check.array(x, "x"), check.array(u, "u")
+    xa, ua = values(x, "x"), values(u, "u")
     try:
         xb, ub = np.broadcast_arrays(xa, ua)
     except ValueError:
