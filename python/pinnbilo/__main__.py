@@ -3,15 +3,96 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
-from typing import Dict, List, Optional
+from typing import Callable, Dict, List, Optional
 
+from . import _validation as check
 from . import problems
-from .errors import PinnbiloError
+from .errors import InputError, PinnbiloError
 from .model import PINN, BiLO
 
 DEMO_PROBLEMS = ("exponential", "logistic")  # ODEs with one scalar rate a
+# Bounds of the command line's counts, checked while the options are parsed (before anything runs):
+# step counts fit a C++ int, layer sizes are the library's network limits.
+MAX_STEPS = 2**31 - 1
+MAX_WIDTH, MAX_DEPTH = 4096, 64
+MAX_COUNT = 2**31 - 1  # data points, states, observations, grid points: the library refuses sooner
+
+
+def _integer(minimum: int, maximum: int) -> Callable[[str], int]:
+    """An argparse type: an integer in [minimum, maximum] (a bad value: exit status 2, one line)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:  # not a number, or over Python's 4300-digit conversion limit
+            raise argparse.ArgumentTypeError(f"expected an integer, got {check._show(text)}") from None
+        try:
+            return check.integer(value, "the value", minimum=minimum, maximum=maximum)
+        except InputError:
+            raise argparse.ArgumentTypeError(
+                f"expected an integer in [{minimum}, {maximum}], got {check._show(text)}"
+            ) from None
+
+    parse.__name__ = "integer"
+    return parse
+
+
+def _real(nonnegative: bool = False, positive: bool = False) -> Callable[[str], float]:
+    """An argparse type: a finite number, optionally >= 0 or > 0 (nan, inf and 1e400 are refused)."""
+    need = "a positive finite number" if positive else "a finite number >= 0" if nonnegative else "a finite number"
+
+    def parse(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {need}, got {check._show(text)}") from None
+        try:
+            return check.real(value, "the value", nonnegative=nonnegative, positive=positive)
+        except InputError:
+            raise argparse.ArgumentTypeError(f"expected {need}, got {check._show(text)}") from None
+
+    parse.__name__ = "number"
+    return parse
+
+
+def _listed(item: Callable[[str], object], what: str) -> Callable[[str], List[object]]:
+    """An argparse type: a non-empty comma-separated list, each entry read by ``item``."""
+
+    def parse(text: str) -> List[object]:
+        parts = [t.strip() for t in text.split(",") if t.strip()]
+        if not parts:
+            raise argparse.ArgumentTypeError(f"expected a comma-separated list of {what}, got {check._show(text)}")
+        out = []
+        for t in parts:
+            try:
+                out.append(item(t))
+            except argparse.ArgumentTypeError as exc:
+                raise argparse.ArgumentTypeError(f"{exc} (in the list {check._show(text)})") from None
+        return out
+
+    parse.__name__ = "list"
+    return parse
+
+
+def _one_of(options: tuple) -> Callable[[str], str]:
+    """An argparse type: one of the strings ``options``."""
+
+    def parse(text: str) -> str:
+        if text not in options:
+            raise argparse.ArgumentTypeError(f"expected one of {', '.join(options)}, got {check._show(text)}")
+        return text
+
+    return parse
+
+
+STEPS = _integer(0, MAX_STEPS)
+SEED = _integer(0, 2**63 - 1)
+WIDTH = _integer(1, MAX_WIDTH)
+DEPTH = _integer(1, MAX_DEPTH)
+COUNT = _integer(1, MAX_COUNT)
 
 
 def _recipe_value(given: Optional[float], options: Dict[str, object], key: str, default: float) -> float:
@@ -80,8 +161,8 @@ def compare(args: argparse.Namespace) -> int:
     problem = problems.get(args.problem, **problem_args)
     print(f"problem: {problem.describe()}")
     if args.seeds is not None:
-        if args.seeds < 1:
-            raise SystemExit("compare: --seeds must be a positive number of seeds")
+        if args.seed + args.seeds - 1 > 2**63 - 1:
+            raise InputError(f"--seed {args.seed} with --seeds {args.seeds} runs past the largest seed, 2**63 - 1")
         seeds = list(range(args.seed, args.seed + args.seeds))
         print(f"data: {recipe.n_data} points, noise {args.noise:g}, seeds {seeds[0]}..{seeds[-1]} (data and network)")
         if args.jobs is not None and args.jobs > 1:
@@ -127,29 +208,65 @@ def _compare_on_dask(args: argparse.Namespace, seeds: List[int], problem_args: D
     return 1 if len(failed) else 0
 
 
+STEADY_UNKNOWNS = ("V", "W", "both")
+
+
+def _unknowns(listed: Callable[[str], List[object]]) -> Callable[[str], str]:
+    """An argparse type: the checked list, given back as the comma-separated text the steady sweep reads."""
+
+    def parse(text: str) -> str:
+        return ",".join(str(t) for t in listed(text))
+
+    parse.__name__ = "unknowns"
+    return parse
+
+
+def _writable_file(path: Optional[str], option: str) -> None:
+    """InputError unless ``path`` (when given) names a file in an existing folder: checked before a
+    long run, not after it."""
+    if path is None:
+        return
+    folder = os.path.dirname(os.path.abspath(path))
+    if os.path.isdir(path):
+        raise InputError(f"{option} {check._show(path)} is a folder; give a file name")
+    if not os.path.isdir(folder):
+        raise InputError(f"{option} {check._show(path)}: the folder {check._show(folder)} does not exist")
+
+
+def check_steady_arguments(args: argparse.Namespace) -> None:
+    """What the options of ``steady`` must satisfy together (each alone was checked while parsing)."""
+    over = [m for m in args.m if m > args.n]
+    if over:
+        raise InputError(f"--m {over[0]} observations per state is more than the --n {args.n} grid points")
+    _writable_file(args.csv, "--csv")
+    _writable_file(args.plot, "--plot")
+
+
 def add_steady_arguments(p: argparse.ArgumentParser) -> None:
     """The options of ``python -m pinnbilo steady``."""
-
-    def ints(s: str) -> List[int]:
-        return [int(v) for v in s.split(",") if v]
-
-    def floats(s: str) -> List[float]:
-        return [float(v) for v in s.split(",") if v]
-
-    p.add_argument("--unknown", default="V,W", help="comma-separated: V, W, both (default V,W)")
-    p.add_argument("--states", type=ints, default=[1, 2, 4], help="numbers of observed states (default 1,2,4)")
-    p.add_argument("--m", type=ints, default=[128, 32], help="observations per state (default 128,32)")
-    p.add_argument("--noise", type=floats, default=[0.0, 0.01, 0.05], help="noise levels (default 0,0.01,0.05)")
-    p.add_argument("--n", type=int, default=128, help="grid points (default 128)")
-    p.add_argument("--width", type=int, default=32)
-    p.add_argument("--depth", type=int, default=2)
-    p.add_argument("--adam-steps", type=int, default=2000)
-    p.add_argument("--lbfgs-steps", type=int, default=1000)
-    p.add_argument("--seed", type=int, default=0)
+    unknowns = _listed(_one_of(STEADY_UNKNOWNS), "V, W, both")
     p.add_argument(
-        "--smoothness-w", type=float, default=1e-3, help="penalty lambda int W'^2 for noisy data (default 1e-3)"
+        "--unknown", type=_unknowns(unknowns), default="V,W", help="comma-separated: V, W, both (default V,W)"
     )
-    p.add_argument("--workers", type=int, default=None, help="run the combinations on N local Dask workers")
+    p.add_argument("--states", type=_listed(COUNT, "positive integers"), default=[1, 2, 4],
+                   help="numbers of observed states (default 1,2,4)")  # fmt: skip
+    p.add_argument("--m", type=_listed(COUNT, "positive integers"), default=[128, 32],
+                   help="observations per state, at most --n (default 128,32)")  # fmt: skip
+    p.add_argument("--noise", type=_listed(_real(nonnegative=True), "numbers >= 0"), default=[0.0, 0.01, 0.05],
+                   help="noise levels (default 0,0.01,0.05)")  # fmt: skip
+    p.add_argument("--n", type=COUNT, default=128, help="grid points (default 128)")
+    p.add_argument("--width", type=WIDTH, default=32)
+    p.add_argument("--depth", type=DEPTH, default=2)
+    p.add_argument("--adam-steps", type=STEPS, default=2000)
+    p.add_argument("--lbfgs-steps", type=STEPS, default=1000)
+    p.add_argument("--seed", type=SEED, default=0)
+    p.add_argument(
+        "--smoothness-w",
+        type=_real(nonnegative=True),
+        default=1e-3,
+        help="penalty lambda int W'^2 for noisy data (default 1e-3)",
+    )
+    p.add_argument("--workers", type=COUNT, default=None, help="run the combinations on N local Dask workers")
     p.add_argument("--csv", default=None, help="also write the table to this CSV file")
     p.add_argument("--plot", default=None, metavar="PATH", help="save a figure of error against noise (matplotlib)")
     p.add_argument("--progress", action="store_true", help="show a progress bar")
@@ -163,27 +280,34 @@ def main(argv: Optional[List[str]] = None) -> int:
     sub = parser.add_subparsers(dest="command", required=True)
     d = sub.add_parser("demo", help="recover the growth rate of u_t = a u with PINN and BiLO")
     d.add_argument("--problem", default="exponential", choices=DEMO_PROBLEMS)
-    d.add_argument("--a-true", type=float, default=2.0)
-    d.add_argument("--a-init", type=float, default=1.0)
-    d.add_argument("--noise", type=float, default=0.01)
-    d.add_argument("--n-data", type=int, default=20)
-    d.add_argument("--steps", type=int, default=None, help="Adam steps (default: the problem's recipe)")
-    d.add_argument("--pretrain-steps", type=int, default=None, help="BiLO pretraining steps (default: recipe)")
-    d.add_argument("--lr", type=float, default=None, help="Adam learning rate of the weights (default: recipe)")
-    d.add_argument("--lr-params", type=float, default=None, help="Adam learning rate of a (default: recipe)")
-    d.add_argument("--width", type=int, default=32)
-    d.add_argument("--depth", type=int, default=2)
-    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--a-true", type=_real(), default=2.0)
+    d.add_argument("--a-init", type=_real(), default=1.0)
+    d.add_argument("--noise", type=_real(nonnegative=True), default=0.01)
+    d.add_argument("--n-data", type=COUNT, default=20)
+    d.add_argument("--steps", type=STEPS, default=None, help="Adam steps (default: the problem's recipe)")
+    d.add_argument("--pretrain-steps", type=STEPS, default=None, help="BiLO pretraining steps (default: recipe)")
+    d.add_argument(
+        "--lr", type=_real(positive=True), default=None, help="Adam learning rate of the weights (default: recipe)"
+    )
+    d.add_argument(
+        "--lr-params", type=_real(positive=True), default=None, help="Adam learning rate of a (default: recipe)"
+    )
+    d.add_argument("--width", type=WIDTH, default=32)
+    d.add_argument("--depth", type=DEPTH, default=2)
+    d.add_argument("--seed", type=SEED, default=0)
     d.add_argument("--progress", action="store_true", help="show a progress bar")
     c = sub.add_parser("compare", help="PINN against BiLO on the same data for a built-in problem")
     c.add_argument("problem", choices=sorted(problems.BUILTINS))
-    c.add_argument("--noise", type=float, default=0.0, help="noise std relative to max|u|")
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--steps", type=int, default=None, help="Adam steps (default: the problem's recipe)")
+    c.add_argument("--noise", type=_real(nonnegative=True), default=0.0, help="noise std relative to max|u|")
+    c.add_argument("--seed", type=SEED, default=0)
+    c.add_argument("--steps", type=STEPS, default=None, help="Adam steps (default: the problem's recipe)")
     c.add_argument(
-        "--seeds", type=int, default=None, help="run N seeds (from --seed on) and print median and IQR of each error"
+        "--seeds",
+        type=_integer(1, 10_000),
+        default=None,
+        help="run N seeds (from --seed on) and print median and IQR of each error",
     )
-    c.add_argument("--jobs", type=int, default=None, help="with --seeds: run them on J local Dask workers")
+    c.add_argument("--jobs", type=COUNT, default=None, help="with --seeds: run them on J local Dask workers")
     c.add_argument("--plot", metavar="DIR", default=None, help="save figures (PNG) into DIR")
     c.add_argument(
         "--set", nargs="+", metavar="NAME=VALUE", default=None,
@@ -206,6 +330,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         if args.command == "steady":  # imported here: the steady-state tools load much of SciPy
             from .steady import experiments as steady_experiments
 
+            check_steady_arguments(args)
             return steady_experiments.main(args)
         if args.command == "demo":
             return demo(args)

@@ -13,7 +13,9 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
+from .. import _validation as check
 from .. import problems
+from .._validation import _show
 from ..errors import InputError
 from ..model import ACTIVATIONS, PINN, BiLO, Model
 from ..problem import Data, Problem
@@ -272,26 +274,31 @@ class Controls:
             c = replace(c, label=label)
         if c.kind == "bool":
             if not isinstance(v, bool):
-                raise InputError(f"{c.label} must be true or false, got {v!r}")
+                raise InputError(f"{c.label} must be true or false, got {_show(v)}")
             return v
         if c.kind == "choice":
             if not isinstance(v, str) or v not in c.choices:
-                raise InputError(f"{c.label} must be one of {', '.join(c.choices)}, got {v!r}")
+                raise InputError(f"{c.label} must be one of {', '.join(c.choices)}, got {_show(v)}")
             return v
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
-            raise InputError(f"{c.label} must be a number, got {_short(v)}")
-        if not math.isfinite(v):
-            raise InputError(f"{c.label} must be a finite number, got {v!r}")
-        if c.kind == "int":
-            if float(v) != int(v):
-                raise InputError(f"{c.label} must be a whole number, got {v!r}")
-            v = int(v)
-        else:
-            v = float(v)
         assert c.lo is not None and c.hi is not None
-        if not c.lo <= v <= c.hi:
-            raise InputError(f"{c.label} must lie in [{c.lo:g}, {c.hi:g}], got {v:g}")
-        return v
+        # JSON numbers arrive as ints of any size or floats; the shared checks refuse integers too
+        # large for float64 with a message (never an OverflowError).
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            raise InputError(f"{c.label} must be a number, got {_show(v)}")
+        if isinstance(v, float) and not math.isfinite(v):
+            raise InputError(f"{c.label} must be a finite number, got {v!r}")
+        out: Any
+        if c.kind == "int":
+            if isinstance(v, float):
+                if not v.is_integer():
+                    raise InputError(f"{c.label} must be a whole number, got {v!r}")
+                v = int(v)  # a page may send 20.0 for 20
+            out = check.integer(v, c.label)
+        else:
+            out = check.real(v, c.label)
+        if not c.lo <= out <= c.hi:
+            raise InputError(f"{c.label} must lie in [{c.lo:g}, {c.hi:g}], got {_show(out)}")
+        return out
 
     def validate(self, current: Mapping[str, Any], changes: object) -> Tuple[Dict[str, Any], bool]:
         """Apply ``changes`` to a copy of ``current``; returns (new config, whether models must be rebuilt).
@@ -365,11 +372,6 @@ def check_size(cfg: Mapping[str, Any], eq: Equation) -> None:
             f"network too large for {what}: residual points x hidden layers x "
             f"neurons^2 = {work:.3g} exceeds {MAX_WORK:.3g}; use fewer neurons, layers or residual points"
         )
-
-
-def _short(v: object) -> str:
-    r = repr(v)
-    return r if len(r) <= 40 else r[:37] + "..."
 
 
 def build_models(cfg: Mapping[str, Any], eq: Equation) -> List[Model]:

@@ -32,6 +32,7 @@ import sys
 import threading
 import time
 from concurrent.futures import TimeoutError as FutureTimeout
+from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any, Dict, List, Optional, Tuple
@@ -124,11 +125,50 @@ class PlaygroundServer(ThreadingHTTPServer):
 
 class Handler(BaseHTTPRequestHandler):
     server: PlaygroundServer
+    raw_requestline: bytes  # set by http.server before parse_request
     server_version = "pinnbilo-playground"
     protocol_version = "HTTP/1.1"
+    # Seconds a connection may sit without sending (per read): a client that stops half-way through
+    # a request line, its headers or its body frees its thread instead of holding it for ever.
+    timeout = 30.0
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: the terminal shows the URL only
         pass
+
+    # -- http.server's own refusals ------------------------------------------------------------------
+    def parse_request(self) -> bool:
+        line = str(self.raw_requestline, "iso-8859-1").rstrip("\r\n")
+        words = line.split()
+        if len(words) == 2:
+            # An HTTP/0.9 request line (no version): http.server would go on to wait for headers
+            # that never come. Refused at once, with a status line the client can read.
+            self.command, self.request_version, self.requestline = "", "HTTP/1.1", line
+            self.send_error(HTTPStatus.BAD_REQUEST, "the request line needs an HTTP version (HTTP/1.1)")
+            return False
+        return super().parse_request()
+
+    def send_error(self, code: int, message: Optional[str] = None, explain: Optional[str] = None) -> None:
+        """http.server's own refusals (bad request line, long URL or headers, unknown method) as the
+        JSON ``{"error": ...}`` every other answer uses, always with a status line; the connection closes."""
+        extra = {}
+        if code == HTTPStatus.NOT_IMPLEMENTED:  # an unknown method is the client's mistake, not the server's
+            code = HTTPStatus.METHOD_NOT_ALLOWED
+            message = f"method {str(self.command)[:20]!r} is not supported here: use GET or POST"
+            extra["Allow"] = "GET, HEAD, POST"
+        if getattr(self, "request_version", "HTTP/0.9") == "HTTP/0.9":
+            self.request_version = "HTTP/1.1"  # http.server answers "HTTP/0.9" requests without a status line
+        text = message or self.responses.get(code, ("bad request", ""))[0]
+        body = json.dumps({"error": text[:300]}).encode()
+        self.send_response(code)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.send_header("X-Content-Type-Options", "nosniff")
+        self.send_header("Connection", "close")
+        for k, v in extra.items():
+            self.send_header(k, v)
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
 
     # -- plumbing --------------------------------------------------------------------------------
     def _send(self, status: int, body: bytes, ctype: str, extra: Optional[Dict[str, str]] = None) -> None:
@@ -183,7 +223,11 @@ class Handler(BaseHTTPRequestHandler):
         if n > limit:
             raise HttpError(413, f"request body too large ({n} bytes; at most {limit})")
         self._body_read = True
-        return self.rfile.read(n) if n else b""
+        try:
+            return self.rfile.read(n) if n else b""
+        except TimeoutError:
+            self.close_connection = True
+            raise HttpError(408, f"the request body did not arrive within {self.timeout:g} s") from None
 
     def _json_body(self) -> Dict[str, Any]:
         raw = self._body(MAX_JSON_BYTES)

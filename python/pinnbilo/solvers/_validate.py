@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import numbers
-from typing import Callable, Sequence, Tuple, Union
+from typing import Any, Callable, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -21,12 +21,13 @@ _TINY = float(np.finfo(float).tiny)  # smallest normal float64
 def check_size(value: object, name: str, minimum: int, maximum: int = MAX_POINTS) -> int:
     """An integer grid size of at least ``minimum`` and at most ``maximum`` points."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise InputError(f"{name} must be an integer number of grid points, got {value!r}")
+        shown = check._show(value)
+        raise InputError(f"{name} must be an integer number of grid points, got {shown} ({type(value).__name__})")
     n = int(value)
     if n < minimum:
-        raise InputError(f"{name} must be at least {minimum} grid points, got {n}; use a finer grid")
+        raise InputError(f"{name} must be at least {minimum} grid points, got {check._show(n)}; use a finer grid")
     if n > maximum:
-        raise InputError(f"{name} = {n} is over the limit of {maximum} grid points; use a coarser grid")
+        raise InputError(f"{name} = {check._show(n)} is over the limit of {maximum} grid points; use a coarser grid")
     return n
 
 
@@ -46,9 +47,22 @@ def check_choice(value: object, name: str, choices: Sequence[str]) -> str:
     return check.choice(value, name, choices)
 
 
+def check_pair(value: object, name: str, form: str = "(lo, hi)") -> Tuple[Any, Any]:
+    """Two items of ``value``, unchecked; anything that does not unpack into two (a number, a string,
+    an object whose ``__iter__`` raises) is an InputError showing the wanted ``form``."""
+    if isinstance(value, (str, bytes)):
+        raise InputError(f"{name} must be a pair {form}, got {check._show(value)}")
+    items: Any = value  # anything at all: the unpacking is the check
+    try:
+        a, b = items
+    except Exception:  # a hostile __iter__ may raise anything; it is still a bad argument
+        raise InputError(f"{name} must be a pair {form}, got {check._show(value)}") from None
+    return a, b
+
+
 def check_interval(domain: object, name: str) -> Tuple[float, float]:
     """A pair (lo, hi) of finite numbers with lo < hi and a finite width hi - lo."""
-    lo_raw, hi_raw = check.pair(domain, name)
+    lo_raw, hi_raw = check_pair(domain, name)
     lo = check_scalar(lo_raw, f"{name}[0]")
     hi = check_scalar(hi_raw, f"{name}[1]")
     if not lo < hi:

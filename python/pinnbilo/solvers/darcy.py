@@ -10,7 +10,16 @@ import scipy.sparse as sp  # type: ignore[import-untyped]  # no scipy stubs
 from scipy.sparse.linalg import MatrixRankWarning, spsolve  # type: ignore[import-untyped]  # no scipy stubs
 
 from ..errors import InputError
-from ._validate import Coefficient, check_choice, check_interval, check_size, evaluate, grid, power_of_two_scale
+from ._validate import (
+    Coefficient,
+    check_choice,
+    check_interval,
+    check_pair,
+    check_size,
+    evaluate,
+    grid,
+    power_of_two_scale,
+)
 from .grid import GridSolution
 
 # Nodes per direction: the sparse direct solve of the (n-2)^2 unknowns takes about 2.5 GB and 20 s at
@@ -44,10 +53,7 @@ def solve_darcy_2d(
     Second-order accurate for smooth f; the sparse system is solved by ``scipy.sparse.linalg.spsolve``.
     """
     n = check_size(n, "n", 4, MAX_N)
-    try:
-        xd, yd = domain
-    except (TypeError, ValueError):
-        raise InputError(f"domain must be ((x_lo, x_hi), (y_lo, y_hi)), got {domain!r}") from None
+    xd, yd = check_pair(domain, "domain", "((x_lo, x_hi), (y_lo, y_hi))")
     (x_lo, x_hi), (y_lo, y_hi) = check_interval(xd, "domain[0]"), check_interval(yd, "domain[1]")
     face = check_choice(face, "face", ("harmonic", "arithmetic", "midpoint"))
 

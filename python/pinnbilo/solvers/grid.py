@@ -8,6 +8,7 @@ from typing import Any, Tuple
 import numpy as np
 from scipy.interpolate import make_interp_spline  # type: ignore[import-untyped]  # no scipy stubs
 
+from .._validation import _show
 from ..errors import InputError
 from ._validate import as_real
 
@@ -37,10 +38,10 @@ class GridSolution:
     def __post_init__(self) -> None:
         raw_axes: Any = self.axes  # anything at all: the iteration below is the check
         if isinstance(raw_axes, (str, bytes)):
-            raise InputError(f"axes must be a sequence of 1-D coordinate arrays, got {raw_axes!r}")
+            raise InputError(f"axes must be a sequence of 1-D coordinate arrays, got {_show(raw_axes)}")
         try:
             listed = list(raw_axes)
-        except TypeError:
+        except Exception:  # not iterable, or an __iter__ that raises: a bad argument either way
             raise InputError(
                 f"axes must be a sequence of 1-D coordinate arrays, got {type(raw_axes).__name__}"
             ) from None
