@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import numbers
-from typing import Any, Iterable, Optional, Sequence, Tuple
+from typing import Any, Callable, Iterable, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
@@ -23,6 +23,9 @@ MAX_ELEMENTS = 100_000_000
 
 def _show(value: object) -> str:
     """A short repr for messages: a 5000-digit integer or a 10^6-element list is cut."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > 256:
+        # repr of an int over 4300 digits raises; a long one says nothing useful either
+        return f"an integer of about {int(value.bit_length() * math.log10(2)) + 1} digits"
     try:
         text = repr(value)
     except Exception:  # a hostile __repr__ must not replace the real error
@@ -147,3 +150,55 @@ def pair(value: object, name: str) -> Tuple[Any, Any]:
     except (TypeError, ValueError):
         raise InputError(f"{name} must be a pair (lo, hi), got {_show(value)}") from None
     return a, b
+
+
+def number(value: object, name: str, *, positive: bool = False, nonnegative: bool = False) -> float:
+    """Like :func:`real` (a finite real number, bool refused), with the message "``name`` must be
+    a finite number [> 0 | >= 0], got ..." for every failure."""
+    want = "a positive finite number" if positive else "a finite number >= 0" if nonnegative else "a finite number"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise InputError(f"{name} must be {want}, got {_show(value)} ({type(value).__name__})")
+    try:
+        x = float(value)
+    except Exception:  # OverflowError for 10**5000; a hostile __float__ must not escape either
+        raise InputError(f"{name} must be {want}, got {_show(value)}, which is not a float64") from None
+    if not math.isfinite(x) or (positive and not x > 0) or (nonnegative and not x >= 0):
+        raise InputError(f"{name} must be {want}, got {_show(value)}")
+    return x
+
+
+def text(value: object, name: str, *, example: str = "", nonempty: bool = False) -> str:
+    """A str (non-empty after stripping with ``nonempty``); ``example`` goes into the message."""
+    if not isinstance(value, str) or (nonempty and not value.strip()):
+        eg = f" such as {example}" if example else ""
+        raise InputError(f"{name} must be {'non-empty ' if nonempty else ''}text{eg}, got {_show(value)}")
+    return value
+
+
+def items(value: object, name: str, *, example: str = "") -> Tuple[Any, ...]:
+    """The items of a list or tuple (numpy arrays, sets and generators too), as a tuple; a str, a
+    mapping, a number or an object whose iteration fails is refused."""
+    eg = f" such as {example}" if example else ""
+    if isinstance(value, (str, bytes, Mapping)) or not isinstance(value, Iterable):
+        raise InputError(f"{name} must be a sequence{eg}, got {_show(value)} ({type(value).__name__})")
+    try:
+        return tuple(value)
+    except Exception:  # a hostile __iter__, a 0-d array
+        raise InputError(f"{name} must be a sequence{eg}, got {_show(value)} ({type(value).__name__})") from None
+
+
+def names(value: object, name: str, *, example: str = "('x', 't')") -> Tuple[str, ...]:
+    """A sequence of str (see :func:`items`), as a tuple."""
+    out = items(value, name, example=example)
+    for v in out:
+        if not isinstance(v, str):
+            raise InputError(f"{name} must be a sequence of names such as {example}, got the item {_show(v)}")
+    return out
+
+
+def function(value: object, name: str, *, signature: str = "") -> Callable[..., Any]:
+    """A callable (``signature`` describes it in the message, e.g. "f(points) -> values")."""
+    if not callable(value):
+        what = f"a callable {signature}" if signature else "a callable"
+        raise InputError(f"{name} must be {what}, got {_show(value)} ({type(value).__name__})")
+    return value

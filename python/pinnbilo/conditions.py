@@ -12,13 +12,14 @@ coordinate's interval), or ``"x=low"`` / ``"x=high"``.
 
 from __future__ import annotations
 
-import math
+import numbers
 from dataclasses import dataclass
 from typing import Optional, Union
 
 import numpy as np
 
 from . import expr as ex
+from ._validation import _show, number
 from .errors import InputError
 
 ExprText = Union[str, ex.Expr]
@@ -49,19 +50,15 @@ class Condition:
         if given != 1:
             raise InputError("a condition needs exactly one of on='x=0' (a face), points=... or periodic='x'")
         if self.on is not None and not isinstance(self.on, str):
-            raise InputError(f"on must name a face such as 'x=0', got {self.on!r}")
+            raise InputError(f"on must name a face such as 'x=0', got {_show(self.on)}")
         if self.periodic is not None and not isinstance(self.periodic, str):
-            raise InputError(f"periodic must name a coordinate such as 'x', got {self.periodic!r}")
-        if isinstance(self.n, bool) or not isinstance(self.n, (int, np.integer)) or not 1 <= int(self.n) <= 1_000_000:
-            raise InputError(f"n (points of a condition) must be an integer in [1, 1000000], got {self.n!r}")
-        w = self.weight
-        if (
-            isinstance(w, (bool, np.bool_))
-            or not isinstance(w, (int, float, np.integer, np.floating))
-            or not math.isfinite(w)
-            or w < 0
-        ):
-            raise InputError(f"a condition's weight must be a finite number >= 0, got {w!r}")
+            raise InputError(f"periodic must name a coordinate such as 'x', got {_show(self.periodic)}")
+        n = self.n
+        if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral) or not 1 <= int(n) <= 1_000_000:
+            raise InputError(f"n (points of a condition) must be an integer in [1, 1000000], got {_show(n)}")
+        object.__setattr__(self, "weight", number(self.weight, "a condition's weight", nonnegative=True))
+        if not isinstance(self.name, str):
+            raise InputError(f"a condition's name must be text (a label for messages), got {_show(self.name)}")
 
     @property
     def label(self) -> str:
@@ -72,21 +69,26 @@ class Condition:
 def _text(v: object, what: str) -> str:
     if isinstance(v, ex.Expr):
         return ex.to_string(v)
-    if isinstance(v, bool) or not isinstance(v, (str, int, float)):
-        raise InputError(f"{what} must be text such as 'sin(pi*x)' or a number, got {v!r}")
+    if isinstance(v, str):
+        return v
+    if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, float, np.integer, np.floating)):
+        raise InputError(f"{what} must be text such as 'sin(pi*x)' or a number, got {_show(v)}")
+    number(v, what)  # finite, and within float64 (10**5000 refused)
     return str(v)
 
 
 def _field(field: object) -> str:
     if not isinstance(field, str) or not field.isidentifier():
-        raise InputError(f"field must be a field's name such as 'u', got {field!r}")
+        raise InputError(f"field must be a field's name such as 'u', got {_show(field)}")
     return field
 
 
-def _face_coordinate(on: str) -> str:
+def _face_coordinate(on: object) -> str:
+    if not isinstance(on, str):
+        raise InputError(f"on must name a face such as 'x=0' or 'x=high', got {_show(on)}")
     name = on.split("=", 1)[0].strip()
     if "=" not in on or not name:
-        raise InputError(f"a face is written like 'x=0' or 'x=high', got {on!r}")
+        raise InputError(f"a face is written like 'x=0' or 'x=high', got {_show(on)}")
     return name
 
 
@@ -125,10 +127,10 @@ def initial(
     """``d^derivative field / d coord^derivative = value`` at ``coord = low`` (the initial time):
     ``initial("sin(pi*x)")``, or ``initial("0", derivative=1)`` for a wave equation's ``u_t(0) = 0``."""
     if isinstance(derivative, bool) or not isinstance(derivative, int) or not 0 <= derivative <= 8:
-        raise InputError(f"derivative must be an int in [0, 8], got {derivative!r}")
+        raise InputError(f"derivative must be an int in [0, 8], got {_show(derivative)}")
     f = _field(field)
     if not isinstance(coord, str) or not coord.isidentifier():
-        raise InputError(f"coord must be a coordinate's name such as 't', got {coord!r}")
+        raise InputError(f"coord must be a coordinate's name such as 't', got {_show(coord)}")
     lhs = f if derivative == 0 else f"{f}.d({coord}={derivative})"
     return Condition(f"{lhs} - ({_text(value, 'value')})", on=f"{coord}=low", weight=weight, n=n)
 

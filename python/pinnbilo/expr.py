@@ -26,6 +26,7 @@ import math
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple, Union
 
+from ._validation import _show
 from .errors import InputError
 
 # Codes shared with the C++ core (cpp/include/pinnbilo/program.hpp, elementary.hpp, problem.hpp).
@@ -103,7 +104,7 @@ class Expr:
         merged: Dict[str, int] = dict(self.deriv)
         for name, k in orders.items():
             if isinstance(k, bool) or not isinstance(k, int) or not 0 <= k <= MAX_ORDER:
-                raise InputError(f"derivative order for '{name}' must be an int in [0, {MAX_ORDER}], got {k!r}")
+                raise InputError(f"derivative order for '{name}' must be an int in [0, {MAX_ORDER}], got {_show(k)}")
             merged[name] = merged.get(name, 0) + k
         return Expr(self.kind, name=self.name, deriv=tuple(sorted((n, k) for n, k in merged.items() if k > 0)))
 
@@ -131,10 +132,14 @@ def as_expr(x: ExprLike) -> Expr:
     if isinstance(x, Expr):
         return x
     if isinstance(x, bool) or not isinstance(x, (int, float)):
-        raise InputError(f"cannot use {x!r} of type {type(x).__name__} in an expression; use numbers or symbols")
-    if not math.isfinite(float(x)):
-        raise InputError(f"expression constant {x!r} is not finite")
-    return Expr("const", value=float(x))
+        raise InputError(f"cannot use {_show(x)} of type {type(x).__name__} in an expression; use numbers or symbols")
+    try:
+        v = float(x)
+    except OverflowError:
+        raise InputError(f"expression constant {_show(x)} is beyond float64's range") from None
+    if not math.isfinite(v):
+        raise InputError(f"expression constant {_show(x)} is not finite")
+    return Expr("const", value=v)
 
 
 def const(v: Number) -> Expr:
@@ -293,16 +298,18 @@ def parse(
             return const(node.value)
         if isinstance(node, ast.Name):
             if node.id not in names:
-                raise InputError(f"unknown name '{node.id}' in {text!r}; known names: {', '.join(known_list)}")
+                raise InputError(f"unknown name '{node.id}' in {_short(text)}; known names: {', '.join(known_list)}")
             return names[node.id]
         if isinstance(node, ast.Attribute):
             base = visit(node.value)
             if base.kind not in ("u", "fn"):
-                raise InputError(f"'.{node.attr}' in {text!r}: only the fields and unknown functions have derivatives")
+                raise InputError(
+                    f"'.{node.attr}' in {_short(text)}: only the fields and unknown functions have derivatives"
+                )
             for letter in node.attr:
                 if letter not in coords:
                     raise InputError(
-                        f"{to_string(base)}.{node.attr} in {text!r}: '{letter}' is not a coordinate; "
+                        f"{to_string(base)}.{node.attr} in {_short(text)}: '{letter}' is not a coordinate; "
                         f"coordinates: {', '.join(coords)}"
                     )
             return getattr(base, node.attr)
@@ -312,7 +319,7 @@ def parse(
             for cls, kind in ops.items():
                 if isinstance(node.op, cls):
                     return Expr(kind, (a, b))
-            raise InputError(f"operator {type(node.op).__name__} is not supported in {text!r}")
+            raise InputError(f"operator {type(node.op).__name__} is not supported in {_short(text)}")
         if isinstance(node, ast.UnaryOp):
             a = visit(node.operand)
             if isinstance(node.op, ast.USub):
@@ -320,7 +327,7 @@ def parse(
                 return const(-a.value) if isinstance(node.operand, ast.Constant) else -a
             if isinstance(node.op, ast.UAdd):
                 return a
-            raise InputError(f"operator {type(node.op).__name__} is not supported in {text!r}")
+            raise InputError(f"operator {type(node.op).__name__} is not supported in {_short(text)}")
         if isinstance(node, ast.Call):
             if isinstance(node.func, ast.Attribute) and node.func.attr == "d":
                 base = visit(node.func.value)
@@ -329,7 +336,7 @@ def parse(
                 orders = {}
                 for kw in node.keywords:
                     if kw.arg not in coords:
-                        raise InputError(f"u.d({kw.arg}=...) in {text!r}: '{kw.arg}' is not a coordinate")
+                        raise InputError(f"u.d({kw.arg}=...) in {_short(text)}: '{kw.arg}' is not a coordinate")
                     if not (isinstance(kw.value, ast.Constant) and isinstance(kw.value.value, int)):
                         raise InputError("u.d() orders must be integer literals")
                     orders[str(kw.arg)] = int(kw.value.value)
@@ -340,15 +347,15 @@ def parse(
                 got = [a.id if isinstance(a, ast.Name) else None for a in node.args]
                 if node.keywords or got != list(functions[fname]):
                     want = ", ".join(functions[fname])
-                    raise InputError(f"{fname}(...) in {text!r}: write {fname}({want}) or just {fname}")
+                    raise InputError(f"{fname}(...) in {_short(text)}: write {fname}({want}) or just {fname}")
                 return function(fname)
             if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
                 fname = node.func.id if isinstance(node.func, ast.Name) else ast.dump(node.func)
-                raise InputError(f"unknown function '{fname}' in {text!r}; known: {', '.join(FUNCTIONS)}")
+                raise InputError(f"unknown function '{fname}' in {_short(text)}; known: {', '.join(FUNCTIONS)}")
             if len(node.args) != 1 or node.keywords:
                 raise InputError(f"{node.func.id}() takes exactly one argument")
             return Expr("func", (visit(node.args[0]),), name=node.func.id)
-        raise InputError(f"unsupported syntax {type(node).__name__} in {text!r}")
+        raise InputError(f"unsupported syntax {type(node).__name__} in {_short(text)}")
 
     return visit(tree)
 

@@ -4,21 +4,24 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
+import os
 import threading
 import time
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 
-from . import _core
+from . import _core, _validation
+from ._validation import _show, flag, function, number
 from .errors import InputError, TrainingDiverged
-from .problem import Data, Problem, float_array
+from .problem import ACTIVATIONS, Data, Problem, float_array, layer_widths
 from .results import FitResult, History
-from .training import GROUPS, RunOptions, schedules_for_groups
+from .training import GROUPS, RunOptions, count, schedules_for_groups
 
 STATUS = {0: "completed", 1: "converged", 2: "stopped", 3: "diverged", 4: "early_stopped"}
-ACTIVATIONS = ("tanh", "sin", "cos", "sigmoid", "softplus", "exp")
 DTYPES = {"float64": np.float64, "float32": np.float32}
+OBJECTIVES = ("pinn", "lower", "upper")
 
 StepCallback = Callable[["Model", int], Optional[bool]]
 F = TypeVar("F", bound=Callable[..., Any])
@@ -37,26 +40,36 @@ def _locked(method: F) -> F:
 
 
 def _one_fit(method: F) -> F:
-    """``fit`` under the model's lock, refusing a second ``fit`` from another thread at once
-    (it would interleave steps) with a clear error; a callback may still read the model."""
+    """``fit`` under the model's lock, refusing a second ``fit`` at once with a clear error: from
+    another thread (it would interleave steps) or from a callback of the running fit (it would
+    run inside the core's loop, whose state the outer run still holds). A callback may still read
+    the model."""
 
     @functools.wraps(method)
     def wrapper(self: "Model", *args: Any, **kwargs: Any) -> Any:
         me = threading.get_ident()
         with self._flag_lock:
-            if self._fit_thread is not None and self._fit_thread != me:
+            if self._fit_thread == me:
+                raise InputError(
+                    "fit was called from inside a callback of this model's own fit: one fit at a time per model; "
+                    "return False from the callback to stop the run, then call fit again"
+                )
+            if self._fit_thread is not None:
                 raise InputError("this model is already training in another thread: one fit at a time per model")
-            outer = self._fit_thread is None
             self._fit_thread = me
         try:
             with self._lock:
                 return method(self, *args, **kwargs)
         finally:
-            if outer:
-                with self._flag_lock:
-                    self._fit_thread = None
+            with self._flag_lock:
+                self._fit_thread = None
 
     return wrapper  # type: ignore[return-value]
+
+
+def _model_seed(value: object) -> int:
+    """The weight-initialisation seed: an integer in [0, 2^63)."""
+    return _validation.seed(value, "seed")
 
 
 class Model:
@@ -132,29 +145,22 @@ class Model:
             raise InputError(
                 "data must be a pinnbilo.Data or a non-empty list of them, e.g. problem.synthetic_data(20, noise=0.01)"
             )
-        if networks not in ("shared", "per_field"):
-            raise InputError(f"networks must be 'shared' or 'per_field', got {networks!r}")
-        if normalize_inputs not in (None, True, False):
-            raise InputError(f"normalize_inputs must be True, False or None (automatic), got {normalize_inputs!r}")
-        if isinstance(hidden, (int, np.integer)) and not isinstance(hidden, bool):
-            raise InputError(f"hidden must be a sequence of layer widths such as (32, 32), got the number {hidden!r}")
-        try:
-            hidden = tuple(hidden)
-        except TypeError:
-            raise InputError(f"hidden must be a sequence of layer widths such as (32, 32), got {hidden!r}") from None
-        if any(isinstance(h, (int, np.integer)) and not isinstance(h, bool) and h > 4096 for h in hidden):
-            raise InputError(f"hidden: layer widths above 4096 are not supported, got {hidden!r}")
-        if not hidden or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h <= 0 for h in hidden):
-            raise InputError(f"hidden must be a non-empty sequence of positive layer widths, got {hidden!r}")
-        if activation not in ACTIVATIONS:
-            raise InputError(f"unknown activation '{activation}'; choose one of {', '.join(ACTIVATIONS)}")
-        if dtype not in DTYPES:
-            raise InputError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
-        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-            raise InputError(f"seed must be a non-negative integer, got {seed!r}")
-        for wname, w in (("w_res", w_res), ("w_rgrad", w_rgrad), ("w_data", w_data), ("w_reg", w_reg)):
-            if not (isinstance(w, (int, float)) and math.isfinite(w) and w >= 0):
-                raise InputError(f"{wname} must be a finite number >= 0, got {w!r}")
+        if not isinstance(networks, str) or networks not in ("shared", "per_field"):
+            raise InputError(f"networks must be 'shared' or 'per_field', got {_show(networks)}")
+        if normalize_inputs is not None:
+            if not isinstance(normalize_inputs, (bool, np.bool_)):  # 0 and 1 are not read as False/True
+                raise InputError(
+                    f"normalize_inputs must be True, False or None (automatic), got {_show(normalize_inputs)}"
+                )
+            normalize_inputs = bool(normalize_inputs)
+        hidden = layer_widths(hidden, "hidden")
+        if not isinstance(activation, str) or activation not in ACTIVATIONS:
+            raise InputError(f"unknown activation {_show(activation)}; choose one of {', '.join(ACTIVATIONS)}")
+        if not isinstance(dtype, str) or dtype not in DTYPES:
+            raise InputError(f"dtype must be 'float64' or 'float32', got {_show(dtype)}")
+        seed = _model_seed(seed)
+        weights = {"w_res": w_res, "w_rgrad": w_rgrad, "w_data": w_data, "w_reg": w_reg}
+        w_res, w_rgrad, w_data, w_reg = (number(w, k, nonnegative=True) for k, w in weights.items())
         for d in observations:
             if d.points.shape[1] != len(problem.coords):
                 raise InputError(
@@ -171,10 +177,14 @@ class Model:
         self.seed = int(seed)
         if n_res is None:
             n_res = {1: 101, 2: 33, 3: 13}.get(len(problem.coords), 7)
+        elif isinstance(n_res, (bool, np.bool_)) or not isinstance(n_res, numbers.Integral) or n_res <= 0:
+            raise InputError(f"n_res (grid points per coordinate) must be a positive integer, got {_show(n_res)}")
         self.collocation = (
             problem.grid(n_res) if collocation is None else problem.as_points(collocation, "collocation points")
         )
         problem.require_inside(self.collocation, "collocation points")
+        n_nets = 1 if networks == "shared" else len(problem.fields)
+        _require_memory(self.collocation.shape[0], hidden, n_nets, self.method == "bilo", "collocation points")
         for d in observations:
             problem.require_inside(d.points, "data points")
         compiled_obs = [self._compile_observation(d) for d in observations]
@@ -236,19 +246,25 @@ class Model:
         cond_arrays = [
             {"points": c.points, "known": problem.known_values(c.points)} for c in problem.compiled_conditions
         ]
-        self._trainer = trainer_cls.create(
-            definition,
-            self.network_sizes,
-            activation,
-            self._method_code,
-            bounds,
-            self.collocation,
-            problem.known_values(self.collocation),
-            cond_arrays,
-            obs_arrays,
-            {**self.weights_config},
-            self.seed,
-        )
+        try:
+            self._trainer = trainer_cls.create(
+                definition,
+                self.network_sizes,
+                activation,
+                self._method_code,
+                bounds,
+                self.collocation,
+                problem.known_values(self.collocation),
+                cond_arrays,
+                obs_arrays,
+                {**self.weights_config},
+                self.seed,
+            )
+        except MemoryError:
+            raise InputError(
+                f"the model does not fit in memory: {self.collocation.shape[0]} collocation points with hidden "
+                f"{self.hidden}; use fewer points (n_res=, collocation=) or a smaller network"
+            ) from None
         self._trainer.set_params([p.init for p in problem.params])
 
     def _input_scaling(self) -> Dict[str, List[float]]:
@@ -338,7 +354,12 @@ class Model:
         """Replace the residual points, (n, n_coords), e.g. to resample them."""
         p = self.problem.as_points(points, "collocation points")
         self.problem.require_inside(p, "collocation points")
-        self._trainer.set_collocation(p, self.problem.known_values(p))
+        n_nets = 1 if self.networks == "shared" else len(self.problem.fields)
+        _require_memory(p.shape[0], self.hidden, n_nets, self.method == "bilo", "collocation points")
+        try:
+            self._trainer.set_collocation(p, self.problem.known_values(p))
+        except MemoryError:
+            raise InputError(f"collocation points: {p.shape[0]} points do not fit in memory; use fewer") from None
         self.collocation = p
 
     # -- state ---------------------------------------------------------------------------------
@@ -355,11 +376,9 @@ class Model:
             raise InputError(f"set_params takes a mapping {{name: value}}, got {type(values).__name__}")
         current = self.params
         for k, v in values.items():
-            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(v):
-                raise InputError(f"parameter '{k}' must be set to a finite number, got {v!r}")
-            if k not in current:
-                raise InputError(f"unknown parameter '{k}'; parameters: {', '.join(current) or 'none'}")
-            current[k] = float(v)
+            if not isinstance(k, str) or k not in current:
+                raise InputError(f"unknown parameter {_show(k)}; parameters: {', '.join(current) or 'none'}")
+            current[k] = number(v, f"parameter '{k}' (the value it is set to)")
         self._trainer.set_params([current[n] for n in self.problem.param_names])
 
     @property
@@ -442,15 +461,21 @@ class Model:
         if isinstance(derivatives, (str, Mapping)):
             derivatives = [derivatives]
         if not isinstance(derivatives, (list, tuple)):
-            raise InputError(f"derivatives must be a list of names such as ['u_t'] or mappings, got {derivatives!r}")
+            raise InputError(
+                f"derivatives must be a list of names such as ['u_t'] or mappings, got {_show(derivatives)}"
+            )
         out: Dict[str, np.ndarray] = {}
         for d in derivatives:
             if not isinstance(d, (str, Mapping)):
-                raise InputError(f"a derivative is a name such as 'u_t' or a mapping such as {{'t': 1}}, got {d!r}")
+                raise InputError(
+                    f"a derivative is a name such as 'u_t' or a mapping such as {{'t': 1}}, got {_show(d)}"
+                )
             if isinstance(d, str):
                 j, multi = self._named_derivative(d)
                 if field is not None and j != self.problem.field_index(field):
-                    raise InputError(f"{d!r} is a derivative of '{fields[j]}', not of field={field!r}; drop field=")
+                    raise InputError(
+                        f"{_show(d)} is a derivative of '{fields[j]}', not of field={_show(field)}; drop field="
+                    )
                 name = d
             else:
                 j = self.problem.field_index(field)
@@ -468,7 +493,7 @@ class Model:
             if d.startswith(f + "_") and len(d) > len(f) + 1:
                 return j, self._multi_index(d[len(f) + 1 :], whole=d)
         raise InputError(
-            f"derivative names look like {fields[0]!r}, '{fields[0]}_t', '{fields[0]}_tt'; got {d!r} "
+            f"derivative names look like {fields[0]!r}, '{fields[0]}_t', '{fields[0]}_tt'; got {_show(d)} "
             f"(fields: {', '.join(fields)})"
         )
 
@@ -498,13 +523,17 @@ class Model:
         p = self.problem.as_points(points)
         if derivatives is None:
             return self._trainer.predict_function(k, p, [[0] * len(self.problem.coords)])[0].astype(np.float64)
+        if isinstance(derivatives, Mapping):
+            derivatives = [derivatives]
+        if not isinstance(derivatives, (list, tuple)):
+            raise InputError(f"derivatives must be a list of mappings such as [{{'x': 1}}], got {_show(derivatives)}")
         multis = []
         for d in derivatives:
-            if not isinstance(d, Mapping) or any(c not in self.problem.coords for c in d):
-                raise InputError(f"derivatives are mappings over the coordinates {self.problem.coords}, got {d!r}")
+            if not isinstance(d, Mapping) or any(not isinstance(c, str) or c not in self.problem.coords for c in d):
+                raise InputError(f"derivatives are mappings over the coordinates {self.problem.coords}, got {_show(d)}")
             for c, v in d.items():
                 if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v <= 16:
-                    raise InputError(f"derivative order for '{c}' must be an int in [0, 16], got {v!r}")
+                    raise InputError(f"derivative order for '{c}' must be an int in [0, 16], got {_show(v)}")
             multis.append([int(d.get(c, 0)) for c in self.problem.coords])
         out = self._trainer.predict_function(k, p, multis)
         return [row.astype(np.float64) for row in out]
@@ -549,10 +578,10 @@ class Model:
             orders = dict(d)
         for k, v in orders.items():
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or not 0 <= v <= 16:
-                raise InputError(f"derivative order for '{k}' must be an int in [0, 16], got {v!r}")
-            if k not in names:
+                raise InputError(f"derivative order for {_show(k)} must be an int in [0, 16], got {_show(v)}")
+            if not isinstance(k, str) or k not in names:
                 raise InputError(
-                    f"cannot differentiate in '{k}': inputs of this {self.display_name} network are {names}"
+                    f"cannot differentiate in {_show(k)}: inputs of this {self.display_name} network are {names}"
                 )
         return [int(orders.get(n, 0)) for n in names]
 
@@ -573,29 +602,35 @@ class Model:
         """
         t = self._trainer
         nw = t.n_weights
-        x = float_array(x, "x")
-        if not np.all(np.isfinite(x)):
-            raise InputError("x contains NaN or inf; objectives are evaluated at finite points only")
+        x = self._objective_x(name, x)
         if name == "pinn":
-            if x.shape != (nw + t.n_raw,):
-                raise InputError(f"x must have shape ({nw + t.n_raw},) for 'pinn'")
             losses, gw, gr = t.pinn(x[:nw], x[nw:])
             return losses["total"], np.concatenate([gw, gr]).astype(np.float64), losses
         if name == "lower":
-            if x.shape != (nw,):
-                raise InputError(f"x must have shape ({nw},) for 'lower'")
             losses, gw = t.lower(x, t.get_raw_params())
             return losses["total"], gw.astype(np.float64), losses
-        if name == "upper":
-            if x.shape != (t.n_raw,):
-                raise InputError(f"x must have shape ({t.n_raw},) for 'upper'")
-            losses, gr = t.upper(t.get_weights(), x)
-            return losses["total"], gr.astype(np.float64), losses
-        raise InputError(f"unknown objective '{name}'; use 'pinn', 'lower' or 'upper'")
+        losses, gr = t.upper(t.get_weights(), x)
+        return losses["total"], gr.astype(np.float64), losses
+
+    def _objective_x(self, name: object, x: object) -> np.ndarray:
+        """``x`` for the objective ``name`` (see :meth:`objective`), checked: a finite float64
+        vector of that objective's size."""
+        if not isinstance(name, str) or name not in OBJECTIVES:
+            raise InputError(f"unknown objective {_show(name)}; use 'pinn', 'lower' or 'upper'")
+        t = self._trainer
+        size = {"pinn": t.n_weights + t.n_raw, "lower": t.n_weights, "upper": t.n_raw}[name]
+        a = float_array(x, "x")
+        if a.shape != (size,):
+            raise InputError(f"x must have shape ({size},) for {name!r}, got {a.shape}")
+        if not np.all(np.isfinite(a)):
+            raise InputError("x contains NaN or inf; objectives are evaluated at finite points only")
+        return a
 
     @_locked
     def state_vector(self, name: str) -> np.ndarray:
-        """The current x of an objective (see :meth:`objective`)."""
+        """The current x of an objective (see :meth:`objective`): (size,) float64."""
+        if not isinstance(name, str) or name not in OBJECTIVES:
+            raise InputError(f"unknown objective {_show(name)}; use 'pinn', 'lower' or 'upper'")
         t = self._trainer
         if name == "pinn":
             return np.concatenate([t.get_weights(), t.get_raw_params()]).astype(np.float64)
@@ -607,6 +642,8 @@ class Model:
 
     @_locked
     def set_state_vector(self, name: str, x: np.ndarray) -> None:
+        """Set the state from an objective's x (see :meth:`objective`): a finite (size,) vector."""
+        x = self._objective_x(name, x)
         t = self._trainer
         nw = t.n_weights
         if name == "pinn":
@@ -614,10 +651,8 @@ class Model:
             t.set_raw_params(x[nw:])
         elif name == "lower":
             t.set_weights(x)
-        elif name == "upper":
-            t.set_raw_params(x)
         else:
-            raise InputError(f"unknown objective '{name}'")
+            t.set_raw_params(x)
 
     # -- training ------------------------------------------------------------------------------
     def _adam_options(
@@ -628,10 +663,8 @@ class Model:
         lr_functions: Optional[float] = None,
         schedule: object = None,
     ) -> Dict[str, object]:
-        lr_f = lr if lr_functions is None else lr_functions
-        for nm, v in (("lr", lr), ("lr_params", lr_params), ("lr_functions", lr_f)):
-            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
-                raise InputError(f"{nm} must be a positive finite number, got {v!r}")
+        lr, lr_params = number(lr, "lr", positive=True), number(lr_params, "lr_params", positive=True)
+        lr_f = lr if lr_functions is None else number(lr_functions, "lr_functions", positive=True)
         schedules = schedules_for_groups(schedule)  # type: ignore[arg-type]
         return {
             **self.weights_config,
@@ -667,7 +700,7 @@ class Model:
             taken = global_step - start_step
             if resample and global_step % resample == 0:
                 n = self.collocation.shape[0]
-                self.set_collocation(self.problem.random_points(n, seed=self.seed * 1_000_003 + global_step))
+                self.set_collocation(self.problem.random_points(n, seed=(self.seed * 1_000_003 + global_step) % 2**63))
             if taken % callback_every != 0:
                 return True
             bar.update(taken - done[0])
@@ -757,19 +790,22 @@ class Model:
         Ctrl-C stops within one callback interval and returns with status 'interrupted'
         (with keep='best', in the best state so far), in the Adam and in the L-BFGS phase.
         """
-        for nm, v in (("steps", steps), ("pretrain_steps", pretrain_steps), ("lbfgs_steps", lbfgs_steps)):
-            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-                raise InputError(f"{nm} must be a non-negative integer, got {v!r}")
-        if isinstance(callback_every, bool) or not isinstance(callback_every, (int, np.integer)) or callback_every <= 0:
-            raise InputError(f"callback_every must be a positive integer, got {callback_every!r}")
-        if not (isinstance(tol, (int, float)) and math.isfinite(tol) and tol >= 0):
-            raise InputError(f"tol must be a finite number >= 0, got {tol!r}")
-        if on_diverge not in ("raise", "return"):
-            raise InputError("on_diverge must be 'raise' or 'return'")
+        steps, pretrain_steps, lbfgs_steps = (
+            count(v, nm)
+            for nm, v in (("steps", steps), ("pretrain_steps", pretrain_steps), ("lbfgs_steps", lbfgs_steps))
+        )
+        callback_every = count(callback_every, "callback_every", minimum=1)
+        resample_every = count(resample_every, "resample_every")
+        tol = number(tol, "tol", nonnegative=True)
+        amsgrad = flag(amsgrad, "amsgrad")
+        progress = flag(progress, "progress")
+        if callback is not None:
+            function(callback, "callback", signature="f(model, step) -> None or False")
+        if not isinstance(on_diverge, str) or on_diverge not in ("raise", "return"):
+            raise InputError(f"on_diverge must be 'raise' or 'return', got {_show(on_diverge)}")
         if pretrain_steps and self.method != "bilo":
             raise InputError("pretrain_steps is a BiLO phase; PINN has no pretraining")
-        if isinstance(resample_every, bool) or not isinstance(resample_every, (int, np.integer)) or resample_every < 0:
-            raise InputError(f"resample_every must be a non-negative integer, got {resample_every!r}")
+        max_iter_lower = count(max_iter_lower, "max_iter_lower")
         if max_iter_lower and self.method != "bilo":
             raise InputError("max_iter_lower is BiLO's inner lower-level loop; PINN has no lower level")
         run_options = RunOptions(
@@ -871,6 +907,13 @@ class Model:
         configuration) atomically: a crash mid-write leaves any previous file intact."""
         from .checkpoint import save
 
+        if isinstance(path, str):
+            try:
+                os.fsencode(path)
+            except UnicodeEncodeError:
+                raise InputError(
+                    f"path {_show(path)} holds characters no file name can hold (lone surrogates)"
+                ) from None
         save(self, path)
 
     @_locked
@@ -908,6 +951,42 @@ def _progress_bar(total: int, desc: str, show: bool) -> Any:
     from tqdm.auto import tqdm  # type: ignore[import-untyped]  # no stubs for tqdm
 
     return tqdm(total=total, desc=desc, leave=False)
+
+
+def _available_bytes() -> float:
+    """The memory this process may use: the smaller of its address-space limit and the machine's
+    physical memory (inf where neither is known)."""
+    import os
+
+    limits = []
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+        if soft != resource.RLIM_INFINITY:
+            limits.append(float(soft))
+    except (ImportError, OSError, ValueError):
+        pass
+    try:
+        limits.append(float(os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")))
+    except (AttributeError, OSError, ValueError):
+        pass
+    return min(limits) if limits else math.inf
+
+
+def _require_memory(n_points: int, hidden: Sequence[int], n_nets: int, bilo: bool, what: str) -> None:
+    """Refuse, before the core allocates, a number of points whose training state cannot fit in
+    memory (a MemoryError or the OOM killer otherwise). The estimate, 4 bytes per point times 4 per
+    hidden unit plus 100, per network, twice for BiLO, is what 1-D problems measure; problems with
+    more derivatives need more, so a refusal here is of a run that could not have fitted."""
+    need = 4.0 * n_points * (4 * sum(hidden) + 100) * n_nets * (2 if bilo else 1)
+    have = _available_bytes()
+    if need > have:
+        raise InputError(
+            f"{what}: {n_points} points with hidden {tuple(hidden)} need about {need / 2**30:.1f} GiB, more than "
+            f"the {have / 2**30:.1f} GiB this process may use; use fewer points (n_res=, collocation=) or a smaller "
+            "network"
+        )
 
 
 def _deriv_name(d: Mapping[str, int], field: str = "u") -> str:

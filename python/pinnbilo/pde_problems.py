@@ -5,19 +5,31 @@ user could have written. Exact solutions come from closed forms or the reference
 from __future__ import annotations
 
 import functools
-import math
-from typing import Callable, Mapping, Optional
+from typing import Any, Callable, Mapping, Optional
 
 import numpy as np
 
+from ._validation import _show, number
 from .errors import InputError
-from .problem import Function, Parameter, Problem
+from .problem import Data, Function, Parameter, Problem, _positive_int
 
 SolutionFn = Callable[[np.ndarray, Mapping[str, float]], np.ndarray]
 
 
+def plain(value: Any) -> Any:
+    """``value`` with numpy scalars as Python numbers and tuples as lists (recursively): what a
+    built-in problem's spec holds, so that it stores as JSON."""
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (list, tuple)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
 def _spec(name: str, **kwargs: object) -> dict:
-    return {"builtin": name, "kwargs": kwargs}
+    return {"builtin": name, "kwargs": plain(kwargs)}
 
 
 def poisson(D_true: float = 2.0, D_init: float = 1.0) -> Problem:
@@ -98,7 +110,7 @@ def variable_poisson(hidden: tuple = (16, 16)) -> Problem:
     def solution(points: np.ndarray, p: Mapping[str, float]) -> np.ndarray:
         return reference()(points)
 
-    D = Function("D", ("x",), "1 + x*(1 - x)*N", tuple(hidden), true=lambda z: _d_true_varpoisson(z[:, 0]))
+    D = Function("D", ("x",), "1 + x*(1 - x)*N", hidden, true=lambda z: _d_true_varpoisson(z[:, 0]))
     return Problem(
         ("x",),
         {"x": (0.0, 1.0)},
@@ -107,7 +119,7 @@ def variable_poisson(hidden: tuple = (16, 16)) -> Problem:
         "x*(1 - x)*N",
         solution=solution,
         name="variable_poisson",
-        spec=_spec("variable_poisson", hidden=list(hidden)),
+        spec=_spec("variable_poisson", hidden=list(D.hidden)),
         functions=[D],
     )
 
@@ -122,8 +134,7 @@ def heat_initial(D: float = 0.02, hidden: tuple = (16, 16)) -> Problem:
 
     Truth u0 = sin(pi x) + 0.5 sin(3 pi x); exact solution by separation of variables.
     Transform u = u0(x) + t x (1 - x) N with u0 = x (1 - x) N0(x)."""
-    if not (isinstance(D, (int, float)) and math.isfinite(D) and D > 0):
-        raise InputError(f"D must be a positive number, got {D!r}")
+    D = number(D, "D", positive=True)
 
     def solution(points: np.ndarray, p: Mapping[str, float]) -> np.ndarray:
         x, t = points[:, 0], points[:, 1]
@@ -131,7 +142,7 @@ def heat_initial(D: float = 0.02, hidden: tuple = (16, 16)) -> Problem:
             3.0 * np.pi * x
         )
 
-    u0 = Function("u0", ("x",), "x*(1 - x)*N", tuple(hidden), true=lambda z: _u0_true_heat(z[:, 0]))
+    u0 = Function("u0", ("x",), "x*(1 - x)*N", hidden, true=lambda z: _u0_true_heat(z[:, 0]))
     return Problem(
         ("x", "t"),
         {"x": (0.0, 1.0), "t": (0.0, 1.0)},
@@ -140,14 +151,20 @@ def heat_initial(D: float = 0.02, hidden: tuple = (16, 16)) -> Problem:
         "u0 + t*x*(1 - x)*N",
         solution=solution,
         name="heat_initial",
-        spec=_spec("heat_initial", D=D, hidden=list(hidden)),
+        spec=_spec("heat_initial", D=D, hidden=list(u0.hidden)),
         functions=[u0],
     )
 
 
-def final_time_data(problem: Problem, n: int = 30, noise: float = 0.0, seed: int = 0, t: Optional[float] = None):
-    """Observations of ``problem`` (coordinates x, t) at n points of x on the final time slice."""
-    t_end = problem.domain["t"][1] if t is None else float(t)
+def final_time_data(
+    problem: Problem, n: int = 30, noise: float = 0.0, seed: int = 0, t: Optional[float] = None
+) -> Data:
+    """Observations of ``problem`` (coordinates x, t) at n points of x on the final time slice
+    (or at time ``t``): a Data of n values."""
+    if not isinstance(problem, Problem) or problem.coords != ("x", "t"):
+        raise InputError(f"problem must be a pinnbilo Problem in the coordinates (x, t), got {_show(problem)}")
+    n = _positive_int(n, "number of data points n")
+    t_end = problem.domain["t"][1] if t is None else number(t, "t")
     lo, hi = problem.domain["x"]
     x = np.linspace(lo, hi, n + 2)[1:-1]
     return problem.synthetic_data(points=np.stack([x, np.full_like(x, t_end)], axis=1), noise=noise, seed=seed)
@@ -173,7 +190,7 @@ def darcy(hidden: tuple = (32, 32)) -> Problem:
     def solution(points: np.ndarray, p: Mapping[str, float]) -> np.ndarray:
         return reference()(points)
 
-    f = Function("f", ("x", "y"), "0.1 + softplus(N)", tuple(hidden), true=lambda z: _f_true_darcy(z[:, 0], z[:, 1]))
+    f = Function("f", ("x", "y"), "0.1 + softplus(N)", hidden, true=lambda z: _f_true_darcy(z[:, 0], z[:, 1]))
     return Problem(
         ("x", "y"),
         {"x": (0.0, 1.0), "y": (0.0, 1.0)},
@@ -182,6 +199,6 @@ def darcy(hidden: tuple = (32, 32)) -> Problem:
         "x*(1 - x)*y*(1 - y)*N",
         solution=solution,
         name="darcy",
-        spec=_spec("darcy", hidden=list(hidden)),
+        spec=_spec("darcy", hidden=list(f.hidden)),
         functions=[f],
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import pickle
 import sys
 import warnings
@@ -12,7 +13,9 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from . import _validation
 from . import expr as ex
+from ._validation import _show, flag, function, items, names, number, text
 from .conditions import Condition
 from .errors import InputError
 
@@ -74,6 +77,8 @@ class Parameter:
     (the optimisers train ``a / scale``, through the bound transform). Default ``|init|`` (1 when
     init is 0): every parameter is trained as a multiple of its initial guess, so parameters of
     very different magnitude (D = 0.1, rho = 2) move at comparable relative rates under Adam.
+
+    The numbers are stored as floats and ``bounds`` as a tuple.
     """
 
     name: str
@@ -84,30 +89,32 @@ class Parameter:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
-            raise InputError(f"parameter name {self.name!r} must be a Python identifier")
+            raise InputError(f"parameter name {_show(self.name)} must be a Python identifier")
         if self.name in RESERVED:
             raise InputError(f"parameter name '{self.name}' is reserved; pick another")
-        _require_finite_number(self.init, f"initial guess of '{self.name}'")
+        # Numbers are checked (a huge int, a bool or a complex refused) and kept as floats.
+        init = _require_finite_number(self.init, f"initial guess of '{self.name}'")
         if not isinstance(self.bounds, (tuple, list)) or len(self.bounds) != 2:
             raise InputError(
-                f"bounds of '{self.name}' must be a pair (lower, upper), either None for no bound, got {self.bounds!r}"
+                f"bounds of '{self.name}' must be a pair (lower, upper), either None for no bound, "
+                f"got {_show(self.bounds)}"
             )
-        lo, hi = self.bounds
-        for side, v in (("lower", lo), ("upper", hi)):
-            if v is not None:
-                _require_finite_number(v, f"{side} bound of '{self.name}'")
+        lo = None if self.bounds[0] is None else _require_finite_number(self.bounds[0], f"lower bound of '{self.name}'")
+        hi = None if self.bounds[1] is None else _require_finite_number(self.bounds[1], f"upper bound of '{self.name}'")
         if lo is not None and hi is not None and not lo < hi:
             raise InputError(f"bounds of '{self.name}': lower {lo} must be below upper {hi}")
-        if (lo is not None and self.init <= lo) or (hi is not None and self.init >= hi):
-            raise InputError(f"initial guess {self.init} of '{self.name}' lies outside its bounds {self.bounds}")
-        if self.true is not None:
-            _require_finite_number(self.true, f"true value of '{self.name}'")
-            if (lo is not None and self.true <= lo) or (hi is not None and self.true >= hi):
-                raise InputError(f"true value {self.true} of '{self.name}' lies outside its bounds {self.bounds}")
-        if self.scale is not None:
-            _require_finite_number(self.scale, f"scale of '{self.name}'")
-            if not self.scale > 0:
-                raise InputError(f"scale of '{self.name}' must be > 0, got {self.scale!r}")
+        if (lo is not None and init <= lo) or (hi is not None and init >= hi):
+            raise InputError(f"initial guess {init} of '{self.name}' lies outside its bounds {(lo, hi)}")
+        true = None if self.true is None else _require_finite_number(self.true, f"true value of '{self.name}'")
+        if true is not None and ((lo is not None and true <= lo) or (hi is not None and true >= hi)):
+            raise InputError(f"true value {true} of '{self.name}' lies outside its bounds {(lo, hi)}")
+        scale = None if self.scale is None else _require_finite_number(self.scale, f"scale of '{self.name}'")
+        if scale is not None and not scale > 0:
+            raise InputError(f"scale of '{self.name}' must be > 0, got {scale!r}")
+        object.__setattr__(self, "init", init)
+        object.__setattr__(self, "bounds", (lo, hi))
+        object.__setattr__(self, "true", true)
+        object.__setattr__(self, "scale", scale)
 
     @property
     def resolved_scale(self) -> float:
@@ -115,6 +122,27 @@ class Parameter:
         if self.scale is not None:
             return float(self.scale)
         return abs(float(self.init)) if self.init != 0 else 1.0
+
+
+ACTIVATIONS = ("tanh", "sin", "cos", "sigmoid", "softplus", "exp")
+MAX_WIDTH = 4096  # widest hidden layer: wider ones are refused before anything is allocated
+
+
+def layer_widths(hidden: object, what: str) -> Tuple[int, ...]:
+    """Hidden layer widths as a tuple of ints in [1, MAX_WIDTH]; InputError naming ``what``."""
+    if isinstance(hidden, numbers.Number):
+        raise InputError(f"{what} must be a sequence of layer widths such as (32, 32), got the number {_show(hidden)}")
+    widths = items(hidden, what, example="(32, 32)")
+    if not widths or any(
+        isinstance(h, (bool, np.bool_)) or not isinstance(h, numbers.Integral) or h <= 0 for h in widths
+    ):
+        raise InputError(f"{what} must be a non-empty sequence of positive layer widths, got {_show(hidden)}")
+    if any(h > MAX_WIDTH for h in widths):  # type: ignore[operator]  # Integral, checked above
+        raise InputError(f"{what}: layer widths above {MAX_WIDTH} are not supported, got {_show(hidden)}")
+    out = tuple(int(h) for h in widths)  # type: ignore[call-overload]
+    # Many wide layers: refuse the weight matrices before the core allocates them.
+    _validation.size_request(sum(a * b for a, b in zip(out, out[1:])), f"{what} (weights between its layers)")
+    return out
 
 
 @dataclass(frozen=True)
@@ -137,19 +165,25 @@ class Function:
 
     def __post_init__(self) -> None:
         if not isinstance(self.name, str) or not self.name.isidentifier():
-            raise InputError(f"function name {self.name!r} must be a Python identifier")
+            raise InputError(f"function name {_show(self.name)} must be a Python identifier")
         if self.name in RESERVED:
             raise InputError(f"function name '{self.name}' is reserved; pick another")
         if not isinstance(self.transform, str):
-            raise InputError(f"transform of function '{self.name}' must be text such as '1 + x*(1 - x)*N'")
-        hidden = tuple(self.hidden)
-        if not hidden or any(isinstance(h, bool) or not isinstance(h, (int, np.integer)) or h <= 0 for h in hidden):
-            raise InputError(f"hidden of function '{self.name}' must be positive layer widths, got {self.hidden!r}")
-        object.__setattr__(self, "hidden", tuple(int(h) for h in hidden))
+            raise InputError(
+                f"transform of function '{self.name}' must be text such as '1 + x*(1 - x)*N', "
+                f"got {_show(self.transform)}"
+            )
+        object.__setattr__(self, "hidden", layer_widths(self.hidden, f"hidden of function '{self.name}'"))
+        if not isinstance(self.activation, str) or self.activation not in ACTIVATIONS:
+            raise InputError(
+                f"function '{self.name}': unknown activation {_show(self.activation)}; use one of {ACTIVATIONS}"
+            )
         if self.inputs is not None:
-            object.__setattr__(self, "inputs", tuple(self.inputs))
-        if self.true is not None and not callable(self.true):
-            raise InputError(f"true of function '{self.name}' must be a callable f(points) -> values")
+            object.__setattr__(
+                self, "inputs", names(self.inputs, f"inputs of function '{self.name}'", example="('x',)")
+            )
+        if self.true is not None:
+            function(self.true, f"true of function '{self.name}'", signature="f(points) -> values")
 
     def __reduce__(self) -> Tuple[Callable[..., "Function"], Tuple[Any, ...]]:
         """Pickle by the constructor's arguments; with the standard ``pickle``, a ``true`` that is
@@ -183,8 +217,7 @@ class Data:
     quadrature: Optional[np.ndarray] = None
 
     def __post_init__(self) -> None:
-        if not isinstance(self.integral, (bool, np.bool_)):
-            raise InputError(f"integral must be True or False, got {self.integral!r}")
+        self.integral = flag(self.integral, "integral")
         pts = float_array(self.points, "data points")
         if pts.ndim == 1:
             pts = pts[:, None]
@@ -206,10 +239,9 @@ class Data:
             raise InputError(
                 f"data values contain NaN or inf at indices {bad[:10].tolist()}; remove those observations"
             )
-        if not (isinstance(self.noise, (int, float)) and math.isfinite(self.noise) and self.noise >= 0):
-            raise InputError(f"noise must be a finite number >= 0, got {self.noise!r}")
+        self.noise = number(self.noise, "noise", nonnegative=True)
         if self.of is not None and (not isinstance(self.of, str) or not self.of.strip()):
-            raise InputError(f"of must name what the data observe, e.g. 'u', 'I' or 'u.x', got {self.of!r}")
+            raise InputError(f"of must name what the data observe, e.g. 'u', 'I' or 'u.x', got {_show(self.of)}")
         if self.sigma is not None:
             sig = float_array(self.sigma, "sigma")
             if sig.ndim == 0:
@@ -310,9 +342,9 @@ class Data:
         is an observed quantity, with empty/NaN cells where it was not measured. A column
         ``<name>_sigma`` gives that quantity's per-point standard deviation. One Data per quantity."""
         if isinstance(coords, str) or not isinstance(coords, (list, tuple)) or not coords:
-            raise InputError(f"coords must be a non-empty sequence of column names such as ('t',), got {coords!r}")
+            raise InputError(f"coords must be a non-empty sequence of column names such as ('t',), got {_show(coords)}")
         if fields is not None and (isinstance(fields, str) or not isinstance(fields, (list, tuple))):
-            raise InputError(f"fields must be a sequence of column names such as ('I',), got {fields!r}")
+            raise InputError(f"fields must be a sequence of column names such as ('I',), got {_show(fields)}")
         columns: Dict[str, np.ndarray] = {}
         if isinstance(table, (str, bytes)) or hasattr(table, "__fspath__"):
             import csv
@@ -344,6 +376,8 @@ class Data:
             if dupes:
                 raise InputError(f"the table has columns named twice: {dupes}")
             for h in table.columns:  # type: ignore[attr-defined]
+                if np.iscomplexobj(table[h].to_numpy()):  # type: ignore[index]
+                    raise InputError(f"column '{h}' of the table holds complex values; it must hold real numbers")
                 try:
                     columns[str(h)] = float_array(table[h].to_numpy(dtype=float), f"column '{h}'")  # type: ignore[index]
                 except (TypeError, ValueError) as exc:
@@ -384,20 +418,35 @@ class Data:
 
 
 def float_array(x: object, what: str) -> np.ndarray:
-    """x as a float64 array, or InputError when it is not numeric (strings, ragged lists, ...)."""
+    """x as a float64 array, or InputError when it is not numeric (strings, ragged lists, complex
+    or boolean values, integers beyond float64, objects whose conversion fails, ...)."""
+    if x is None or isinstance(x, (str, bytes, dict, bool, np.bool_)):
+        raise InputError(f"{what} must be numeric arrays, got {_show(x)}")
     try:
         if np.iscomplexobj(x):  # type: ignore[arg-type]  # any object: numpy tells
             raise InputError(f"{what} must be real numbers, got a complex array")
-        return np.asarray(x, dtype=np.float64)
-    except (TypeError, ValueError) as exc:
-        if isinstance(exc, InputError):
-            raise
-        raise InputError(f"{what} must be numeric arrays: {exc}") from None
+        out = np.asarray(x, dtype=np.float64)
+        if isinstance(x, np.ndarray) and x.dtype.kind == "b":
+            raise InputError(f"{what} must be numbers, got True/False values")
+        return out
+    except InputError:
+        raise
+    except Exception as exc:  # OverflowError (10**5000), a hostile __float__/__iter__, RecursionError
+        raise InputError(f"{what} must be numeric arrays: {type(exc).__name__}: {_show_text(exc)}") from None
 
 
-def _require_finite_number(v: object, what: str) -> None:
-    if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) or not math.isfinite(float(v)):
-        raise InputError(f"{what} must be a finite number, got {v!r}")
+def _show_text(exc: BaseException) -> str:
+    """An exception's message, cut, and safe against a message that cannot be made."""
+    try:
+        msg = str(exc)
+    except Exception:
+        return "?"
+    return msg if len(msg) <= 200 else msg[:197] + "..."
+
+
+def _require_finite_number(v: object, what: str) -> float:
+    """``v`` as a float: a finite real number (bool, complex, 10**5000 and text refused)."""
+    return number(v, what)
 
 
 ExprInput = Union[str, ex.Expr]
@@ -414,15 +463,30 @@ class CompiledCondition:
     expr: ex.Expr
 
 
+def _check_spec(spec: object) -> Optional[Dict[str, object]]:
+    """``spec``: None or a JSON-able dict (a checkpoint stores it as JSON)."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise InputError(f"spec must be None or a dict of JSON values, got {_show(spec)} ({type(spec).__name__})")
+    import json
+
+    try:
+        json.dumps(spec, allow_nan=False)
+    except Exception as exc:  # a value JSON cannot hold: NaN, an object, a 5000-digit integer, ...
+        raise InputError(f"spec must be a dict of JSON values: {type(exc).__name__}: {_show_text(exc)}") from None
+    return spec
+
+
 def _field_names(fields: object) -> Tuple[str, ...]:
     if isinstance(fields, str) or not isinstance(fields, (list, tuple)):
-        raise InputError(f"fields must be a sequence of names such as ('S', 'I', 'R'), got {fields!r}")
+        raise InputError(f"fields must be a sequence of names such as ('S', 'I', 'R'), got {_show(fields)}")
     out = tuple(fields)
     if not out:
         raise InputError("a problem needs at least one field")
     for f in out:
         if not isinstance(f, str) or not f.isidentifier() or (f in RESERVED and f != "u"):
-            raise InputError(f"field name {f!r} must be an identifier other than {sorted(RESERVED - {'u'})}")
+            raise InputError(f"field name {_show(f)} must be an identifier other than {sorted(RESERVED - {'u'})}")
         if "_" in f:
             raise InputError(
                 f"field name {f!r}: no underscores in field names (derivatives are named like '{f.split('_')[0]}_t')"
@@ -479,59 +543,72 @@ class Problem:
         periodic: Sequence[str] = (),
     ) -> None:
         if isinstance(coords, str):
-            raise InputError(f"coords must be a sequence of names such as ('t', 'x'), got the string {coords!r}")
-        self.coords: Tuple[str, ...] = tuple(coords)
+            raise InputError(f"coords must be a sequence of names such as ('t', 'x'), got the string {_show(coords)}")
+        self.coords: Tuple[str, ...] = items(coords, "coords", example="('t', 'x')")
         if not self.coords:
             raise InputError("a problem needs at least one coordinate, e.g. coords=('t',)")
         for c in self.coords:
             if not isinstance(c, str) or not c.isidentifier() or c in RESERVED:
-                raise InputError(f"coordinate name {c!r} must be an identifier other than {sorted(RESERVED)}")
+                raise InputError(f"coordinate name {_show(c)} must be an identifier other than {sorted(RESERVED)}")
         if len(set(self.coords)) != len(self.coords):
             raise InputError(f"duplicate coordinate names in {self.coords}")
         self.domain: Dict[str, Tuple[float, float]] = {}
         for c in self.coords:
             if not isinstance(domain, Mapping) or c not in domain:
                 raise InputError(f"domain has no interval for coordinate '{c}'; give domain={{'{c}': (low, high)}}")
-            try:
-                lo, hi = domain[c]
-            except (TypeError, ValueError):
-                raise InputError(f"domain of '{c}' must be an interval (low, high), got {domain[c]!r}") from None
-            _require_finite_number(lo, f"domain low of '{c}'")
-            _require_finite_number(hi, f"domain high of '{c}'")
-            if not float(lo) < float(hi):
+            interval = domain[c]
+            if isinstance(interval, (str, bytes, Mapping)) or not isinstance(interval, (list, tuple, np.ndarray)):
+                raise InputError(f"domain of '{c}' must be an interval (low, high), got {_show(interval)}")
+            if len(interval) != 2:
+                raise InputError(f"domain of '{c}' must be an interval (low, high), got {_show(interval)}")
+            lo = _require_finite_number(interval[0], f"domain low of '{c}'")
+            hi = _require_finite_number(interval[1], f"domain high of '{c}'")
+            if not lo < hi:
                 raise InputError(f"domain of '{c}': low {lo} must be below high {hi}")
-            self.domain[c] = (float(lo), float(hi))
+            if not math.isfinite(hi - lo):
+                raise InputError(f"domain of '{c}': the width of ({lo}, {hi}) overflows float64")
+            self.domain[c] = (lo, hi)
         extra = set(domain) - set(self.coords)
         if extra:
             raise InputError(f"domain names unknown coordinates {sorted(extra)}; coordinates: {self.coords}")
         if isinstance(params, (str, Parameter)) or not isinstance(params, (list, tuple)):
-            raise InputError(f"params must be a list of pinnbilo.Parameter, got {params!r}")
+            raise InputError(f"params must be a list of pinnbilo.Parameter, got {_show(params)}")
         for p in params:
             if not isinstance(p, Parameter):
-                raise InputError(f"params must be pinnbilo.Parameter objects such as Parameter('a', 1.0), got {p!r}")
+                raise InputError(
+                    f"params must be pinnbilo.Parameter objects such as Parameter('a', 1.0), got {_show(p)}"
+                )
         self.params: Tuple[Parameter, ...] = tuple(params)
-        names = [p.name for p in self.params]
-        if len(set(names)) != len(names):
-            raise InputError(f"duplicate parameter names in {names}")
-        self.functions: Tuple[Function, ...] = tuple(functions)
+        pnames = [p.name for p in self.params]
+        if len(set(pnames)) != len(pnames):
+            raise InputError(f"duplicate parameter names in {pnames}")
+        if isinstance(functions, Function):
+            raise InputError("functions must be a list of pinnbilo.Function objects: write functions=[f]")
+        self.functions: Tuple[Function, ...] = items(functions, "functions", example="[Function('D')]")
+        if sources is not None and not isinstance(sources, Mapping):
+            raise InputError(
+                f"sources must be a mapping {{name: f(points (n, n_coords)) -> (n,)}}, got {_show(sources)}"
+            )
         self.sources: Dict[str, Callable[[np.ndarray], np.ndarray]] = dict(sources or {})
         for f in self.functions:
             if not isinstance(f, Function):
                 raise InputError(f"functions must be pinnbilo.Function objects, got {type(f).__name__}")
         for sname, fn in self.sources.items():
             if not isinstance(sname, str) or not sname.isidentifier() or sname in RESERVED:
-                raise InputError(f"source name {sname!r} must be an identifier other than {sorted(RESERVED)}")
-            if not callable(fn):
-                raise InputError(f"source '{sname}' must be a callable f(points (n, n_coords)) -> (n,)")
+                raise InputError(f"source name {_show(sname)} must be an identifier other than {sorted(RESERVED)}")
+            function(fn, f"source '{sname}'", signature="f(points (n, n_coords)) -> (n,)")
         self.fields: Tuple[str, ...] = _field_names(fields)
         if isinstance(periodic, str) or not isinstance(periodic, (list, tuple)):
-            raise InputError(f"periodic must be a sequence of coordinate names such as ('x',), got {periodic!r}")
+            raise InputError(f"periodic must be a sequence of coordinate names such as ('x',), got {_show(periodic)}")
+        periodic = names(periodic, "periodic", example="('x',)")
         bad = [c for c in periodic if c not in self.coords]
         if bad or len(set(periodic)) != len(periodic):
-            raise InputError(f"periodic must name distinct coordinates among {self.coords}, got {tuple(periodic)}")
+            raise InputError(
+                f"periodic must name distinct coordinates among {self.coords}, got {_show(tuple(periodic))}"
+            )
         self.periodic: Tuple[str, ...] = tuple(periodic)
         all_names = (
-            list(self.coords) + names + [f.name for f in self.functions] + list(self.sources)
+            list(self.coords) + pnames + [f.name for f in self.functions] + list(self.sources)
             + [f for f in self.fields if f != "u"]
         )  # fmt: skip
         dupes = sorted({n for n in all_names if all_names.count(n) > 1})
@@ -550,9 +627,11 @@ class Problem:
         self.residual: ex.Expr = self.residuals[0]
         self.transforms: Dict[str, ex.Expr] = self._transform_map(transform)
         self.transform: ex.Expr = self.transforms[self.fields[0]]
+        if solution is not None:
+            function(solution, "solution", signature="f(points (n, n_coords), params dict) -> (n,)")
         self.solution = solution
-        self.name = name
-        self.spec = spec  # how to rebuild a built-in problem (for checkpoints)
+        self.name = text(name, "name", example="'heat'")
+        self.spec = _check_spec(spec)  # how to rebuild a built-in problem (for checkpoints)
         self.compiled_residuals = [
             ex.compile_expr(
                 r, self.coords, self.param_names, f"residual '{n}'", self.function_inputs, list(self.sources),
@@ -590,7 +669,7 @@ class Problem:
         elif isinstance(residual, Mapping):
             bad = [k for k in residual if not isinstance(k, str) or not k.strip()]
             if bad:
-                raise InputError(f"residual names must be non-empty text, got {bad}")
+                raise InputError(f"residual names must be non-empty text, got {_show(bad)}")
             items = [(k, v) for k, v in residual.items()]
         elif isinstance(residual, (list, tuple)):
             items = [(f"r{i}", v) for i, v in enumerate(residual)]
@@ -687,10 +766,10 @@ class Problem:
     def face(self, on: str) -> Tuple[str, float]:
         """The face ``"x=0"`` / ``"x=high"`` as (coordinate, value); InputError if it is not a face."""
         if not isinstance(on, str) or "=" not in on:
-            raise InputError(f"a face is written like 'x=0' or 'x=high', got {on!r}")
+            raise InputError(f"a face is written like 'x=0' or 'x=high', got {_show(on)}")
         name, side = (p.strip() for p in on.split("=", 1))
         if name not in self.coords:
-            raise InputError(f"face {on!r}: '{name}' is not a coordinate; coordinates: {', '.join(self.coords)}")
+            raise InputError(f"face {_show(on)}: '{name}' is not a coordinate; coordinates: {', '.join(self.coords)}")
         lo, hi = self.domain[name]
         if side in ("low", "lo", "min"):
             return name, lo
@@ -705,7 +784,7 @@ class Problem:
             if abs(v - end) <= tol:
                 return name, end
         raise InputError(
-            f"no face {on!r}: the domain of {name} is ({lo:g}, {hi:g}), "
+            f"no face {_show(on)}: the domain of {name} is ({lo:g}, {hi:g}), "
             f"so its faces are {name}={lo:g} and {name}={hi:g}"
         )
 
@@ -773,10 +852,11 @@ class Problem:
 
     def get_function(self, name: str) -> Function:
         """The unknown function called ``name``."""
-        for f in self.functions:
-            if f.name == name:
-                return f
-        raise InputError(f"unknown function '{name}'; functions: {', '.join(self.function_names) or 'none'}")
+        if isinstance(name, str):
+            for f in self.functions:
+                if f.name == name:
+                    return f
+        raise InputError(f"unknown function {_show(name)}; functions: {', '.join(self.function_names) or 'none'}")
 
     def true_function(self, name: str, points: object) -> np.ndarray:
         """The true values of function ``name`` at points (n, n_coords): (n,)."""
@@ -785,7 +865,7 @@ class Problem:
             raise InputError(f"the true '{name}' is unknown; pass Function(..., true=callable)")
         p = self.as_points(points)
         cols = [self.coords.index(c) for c in self.function_inputs[name]]
-        vals = np.asarray(f.true(p[:, cols]), dtype=np.float64).reshape(-1)
+        vals = float_array(f.true(p[:, cols]), f"the values the true '{name}' returned").reshape(-1)  # type: ignore[misc]
         if vals.shape != (p.shape[0],) or not np.all(np.isfinite(vals)):
             raise InputError(f"the true '{name}' must return {p.shape[0]} finite values")
         return vals
@@ -821,8 +901,8 @@ class Problem:
             if len(self.fields) > 1:
                 raise InputError(f"this problem has the fields {', '.join(self.fields)}: say which one")
             return 0
-        if field not in self.fields:
-            raise InputError(f"unknown field {field!r}; fields: {', '.join(self.fields)}")
+        if not isinstance(field, str) or field not in self.fields:
+            raise InputError(f"unknown field {_show(field)}; fields: {', '.join(self.fields)}")
         return self.fields.index(field)
 
     # -- points --------------------------------------------------------------------------------
@@ -864,6 +944,7 @@ class Problem:
         ``interior=True`` the n points of each axis avoid its ends (where, at the corners of a box,
         a smooth residual may not vanish): (n**d, d)."""
         n = _positive_int(n, "grid size n")
+        interior = flag(interior, "interior")
         if n < 2:
             raise InputError("grid size n must be >= 2")
         if n ** len(self.coords) > MAX_POINTS:
@@ -880,7 +961,7 @@ class Problem:
     def random_points(self, n: int, seed: int = 0) -> np.ndarray:
         """n uniform random points in the domain box: (n, d)."""
         n = _positive_int(n, "number of points n")
-        rng = np.random.default_rng(seed)
+        rng = np.random.default_rng(_seed(seed))
         lo = np.array([self.domain[c][0] for c in self.coords])
         hi = np.array([self.domain[c][1] for c in self.coords])
         return lo + (hi - lo) * rng.random((n, len(self.coords)))
@@ -901,12 +982,12 @@ class Problem:
                     f"unknown parameter(s) {sorted(unknown)}; parameters: {', '.join(self.param_names) or 'none'}"
                 )
             for k, v in params.items():
-                _require_finite_number(v, f"parameter '{k}'")
+                _require_finite_number(v, f"parameter {_show(k)}")
             params = {**self.true_params_or_init(), **{k: float(v) for k, v in params.items()}}
         vals = np.asarray(self.solution(p, dict(params) if params is not None else self.true_params))
         if np.iscomplexobj(vals):
             raise InputError(f"the exact solution of '{self.name}' returned complex values; it must be real")
-        vals = vals.astype(np.float64)
+        vals = float_array(vals, f"the values the exact solution of '{self.name}' returned")
         nf = len(self.fields)
         if nf == 1 and vals.size == p.shape[0]:
             return vals.reshape(p.shape[0])
@@ -928,6 +1009,7 @@ class Problem:
         return {p.name: float(p.true if p.true is not None else p.init) for p in self.params}
 
     def _data_points(self, n: int, seed: int, points: Optional[object]) -> np.ndarray:
+        _seed(seed)
         if points is not None:
             return self.as_points(points, "data points")
         n = _positive_int(n, "number of data points n")
@@ -951,8 +1033,7 @@ class Problem:
         where the initial condition already fixes u), unless ``points`` are given. ``noise`` is
         relative: the noise standard deviation is ``noise * max|u|`` over the points. Seeded.
         """
-        if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
-            raise InputError(f"noise must be a finite number >= 0, got {noise!r}")
+        noise = number(noise, "noise", nonnegative=True)
         j = self.field_index(of)
         pts = self._data_points(n, seed, points)
         self.require_inside(pts, "data points")
@@ -976,12 +1057,15 @@ class Problem:
         """Noisy observations of several fields (default: all) on shared points, one Data per
         field; each field's noise standard deviation is ``noise * max|field|``, recorded as its
         ``sigma`` so that the data loss weighs each field by its own noise level."""
-        if not (isinstance(noise, (int, float)) and math.isfinite(noise) and noise >= 0):
-            raise InputError(f"noise must be a finite number >= 0, got {noise!r}")
+        noise = number(noise, "noise", nonnegative=True)
         if isinstance(fields, str):
-            raise InputError(f"fields is a list of field names such as ['I'], got the text {fields!r}")
-        names = list(self.fields) if fields is None else [self.fields[self.field_index(f)] for f in fields]
-        if not names:
+            raise InputError(f"fields is a list of field names such as ['I'], got the text {_show(fields)}")
+        observed = (
+            list(self.fields)
+            if fields is None
+            else [self.fields[self.field_index(f)] for f in items(fields, "fields", example="['I']")]
+        )
+        if not observed:
             raise InputError("fields is empty: observe at least one field")
         pts = self._data_points(n, seed, points)
         self.require_inside(pts, "data points")
@@ -991,7 +1075,7 @@ class Problem:
         # A field that is zero at every point has no size of its own: it takes the system's.
         system_scale = float(np.max(np.abs(exact))) or 1.0
         out = []
-        for f in names:
+        for f in observed:
             clean = exact[:, self.fields.index(f)]
             sd = float(noise) * (float(np.max(np.abs(clean))) or system_scale)
             out.append(
@@ -1019,6 +1103,10 @@ class Problem:
         if over is not None:
             c, v = self.face(over)
             fixed[c] = v
+        n_free = len(self.coords) - len(fixed)
+        _validation.size_request(
+            float(n) ** n_free, f"integral_data: n = {n} points per axis in {n_free} axes", MAX_POINTS
+        )
         axes, weights = [], []
         for c in self.coords:
             if c in fixed:
@@ -1034,18 +1122,18 @@ class Problem:
         pts = np.stack([m.ravel() for m in mesh], axis=1)
         q = np.prod(np.stack([w.ravel() for w in wmesh], axis=0), axis=0)
         if of is not None and (not isinstance(of, str) or not of.strip()):
-            raise InputError(f"of must name what is integrated, e.g. 'u' or 'S + I + R', got {of!r}")
+            raise InputError(f"of must name what is integrated, e.g. 'u' or 'S + I + R', got {_show(of)}")
         target = of if of is not None else self.fields[self.field_index(None)]
         if value is None:
             terms = [t.strip() for t in target.split("+")]
             if not all(t in self.fields for t in terms):
                 raise InputError(
-                    f"give the observed value of the integral of {target!r} "
+                    f"give the observed value of the integral of {_show(target)} "
                     "(only fields and sums of fields have a default)"
                 )
             value = float(sum(np.dot(q, self.exact_field(pts, t, params)) for t in terms))
-        _require_finite_number(value, "integral value")
-        return Data(pts, np.array([float(value)]), of=target, sigma=sigma, integral=True, quadrature=q)
+        value = _require_finite_number(value, "integral value")
+        return Data(pts, np.array([value]), of=target, sigma=sigma, integral=True, quadrature=q)
 
     def describe(self) -> str:
         """The whole problem, readably: fields, residuals, transforms, conditions, unknowns."""
@@ -1231,11 +1319,17 @@ def problem_from_dict(
 MAX_POINTS = 10_000_000  # points per array a problem makes (grids, data): a cap, not an allocation failure
 
 
+def _seed(value: object) -> int:
+    """A seed for numpy's generator: an integer in [0, 2^63) (None, which would draw fresh
+    entropy, and bools refused: equal seeds must give equal data)."""
+    return _validation.seed(value, "seed")
+
+
 def _positive_int(n: object, what: str, cap: int = MAX_POINTS) -> int:
-    if isinstance(n, bool) or not isinstance(n, (int, np.integer)) or int(n) <= 0:
-        raise InputError(f"{what} must be a positive integer, got {n!r}")
+    if isinstance(n, (bool, np.bool_)) or not isinstance(n, numbers.Integral) or int(n) <= 0:
+        raise InputError(f"{what} must be a positive integer, got {_show(n)}")
     if int(n) > cap:
-        raise InputError(f"{what} = {n} is over the limit of {cap}")
+        raise InputError(f"{what} = {_show(int(n))} is over the limit of {cap}")
     return int(n)
 
 
@@ -1253,10 +1347,29 @@ def ode_problem(
 
     ``params`` is a list of :class:`Parameter` or a mapping {name: initial guess}.
     """
-    _require_finite_number(u0, "u0")
-    plist = [Parameter(k, v) for k, v in params.items()] if isinstance(params, Mapping) else list(params)
-    t0 = float(t_span[0])
-    transform = (
-        ex.as_expr(float(u0)) + (ex.coord("t") - t0) * ex.N if t0 != 0 else ex.as_expr(float(u0)) + ex.coord("t") * ex.N
-    )
-    return Problem(("t",), {"t": t_span}, plist, residual, transform, solution=solution, name=name, spec=spec)
+    u0 = _require_finite_number(u0, "u0")
+    if isinstance(params, Mapping):
+        plist = [Parameter(k, v) for k, v in params.items()]
+    elif isinstance(params, (list, tuple)):
+        plist = list(params)
+    else:
+        raise InputError(
+            f"params must be a list of pinnbilo.Parameter or a mapping {{name: initial guess}}, got {_show(params)}"
+        )
+    span = time_span(t_span)
+    t0 = span[0]
+    transform = ex.as_expr(u0) + (ex.coord("t") - t0) * ex.N if t0 != 0 else ex.as_expr(u0) + ex.coord("t") * ex.N
+    return Problem(("t",), {"t": span}, plist, residual, transform, solution=solution, name=name, spec=spec)
+
+
+def time_span(t_span: object, what: str = "t_span") -> Tuple[float, float]:
+    """A time interval (t0, t1) of finite numbers with t0 < t1."""
+    if isinstance(t_span, (str, bytes, Mapping)) or not isinstance(t_span, (list, tuple, np.ndarray)):
+        raise InputError(f"{what} must be an interval (t0, t1), got {_show(t_span)}")
+    if len(t_span) != 2:
+        raise InputError(f"{what} must be an interval (t0, t1), got {_show(t_span)}")
+    t0 = _require_finite_number(t_span[0], f"{what}[0] (the start of the domain)")
+    t1 = _require_finite_number(t_span[1], f"{what}[1] (the end of the domain)")
+    if not t0 < t1:
+        raise InputError(f"{what} (the domain of 't'): low {t0} must be below high {t1}")
+    return t0, t1

@@ -6,9 +6,10 @@ from typing import Callable, Dict, Mapping, Tuple
 
 import numpy as np
 
+from ._validation import _show, number
 from .errors import InputError
-from .pde_problems import darcy, final_time_data, fisher_kpp, heat_initial, poisson, variable_poisson
-from .problem import Bounds, Parameter, Problem, ode_problem
+from .pde_problems import darcy, final_time_data, fisher_kpp, heat_initial, plain, poisson, variable_poisson
+from .problem import Bounds, Parameter, Problem, ode_problem, time_span
 from .system_problems import (
     burgers_initial,
     cubic_oscillator,
@@ -48,7 +49,10 @@ def exponential_growth(
     bounds: Bounds = (None, None),
 ) -> Problem:
     """``u_t = a u`` on t in t_span with u(t0) = u0; exact solution u0 exp(a (t - t0))."""
-    t0 = float(t_span[0])
+    u0 = number(u0, "u0")
+    span = time_span(t_span)
+    t0 = span[0]
+    a = Parameter("a", a_init, bounds, a_true)
 
     def solution(points: np.ndarray, p: Mapping[str, float]) -> np.ndarray:
         return u0 * np.exp(p["a"] * (points[:, 0] - t0))
@@ -56,13 +60,13 @@ def exponential_growth(
     return ode_problem(
         "u.t - a*u",
         u0,
-        [Parameter("a", a_init, bounds, a_true)],
-        t_span,
+        [a],
+        span,
         solution,
         name="exponential",
         spec={
             "builtin": "exponential",
-            "kwargs": dict(a_true=a_true, a_init=a_init, u0=u0, t_span=list(t_span), bounds=list(bounds)),
+            "kwargs": plain(dict(a_true=a.true, a_init=a.init, u0=u0, t_span=list(span), bounds=list(a.bounds))),
         },
     )
 
@@ -75,9 +79,12 @@ def logistic_growth(
     bounds: Bounds = (None, None),
 ) -> Problem:
     """``u_t = a u (1 - u)`` with u(t0) = u0 in (0, 1); exact solution 1 / (1 + (1/u0 - 1) e^{-a (t - t0)})."""
+    u0 = number(u0, "u0")
     if not 0.0 < u0 < 1.0:
         raise InputError(f"logistic growth needs 0 < u0 < 1, got {u0}")
-    t0 = float(t_span[0])
+    span = time_span(t_span)
+    t0 = span[0]
+    a = Parameter("a", a_init, bounds, a_true)
 
     def solution(points: np.ndarray, p: Mapping[str, float]) -> np.ndarray:
         return 1.0 / (1.0 + (1.0 / u0 - 1.0) * np.exp(-p["a"] * (points[:, 0] - t0)))
@@ -85,13 +92,13 @@ def logistic_growth(
     return ode_problem(
         "u.t - a*u*(1 - u)",
         u0,
-        [Parameter("a", a_init, bounds, a_true)],
-        t_span,
+        [a],
+        span,
         solution,
         name="logistic",
         spec={
             "builtin": "logistic",
-            "kwargs": dict(a_true=a_true, a_init=a_init, u0=u0, t_span=list(t_span), bounds=list(bounds)),
+            "kwargs": plain(dict(a_true=a.true, a_init=a.init, u0=u0, t_span=list(span), bounds=list(a.bounds))),
         },
     )
 
@@ -117,12 +124,11 @@ BUILTINS: Dict[str, Callable[..., Problem]] = {
 
 def get(name: str, **kwargs: object) -> Problem:
     """A built-in problem by name: one of :data:`BUILTINS`."""
-    if name not in BUILTINS:
-        raise InputError(f"unknown problem '{name}'; built-in problems: {', '.join(sorted(BUILTINS))}")
-    if "t_span" in kwargs and kwargs["t_span"] is not None:
-        kwargs["t_span"] = tuple(kwargs["t_span"])  # type: ignore[arg-type]
-    for key in ("bounds", "hidden"):
-        if key in kwargs and kwargs[key] is not None:
+    if not isinstance(name, str) or name not in BUILTINS:
+        raise InputError(f"unknown problem {_show(name)}; built-in problems: {', '.join(sorted(BUILTINS))}")
+    # A stored spec (JSON) holds lists where the problems take tuples.
+    for key in ("t_span", "bounds", "hidden"):
+        if isinstance(kwargs.get(key), list):
             kwargs[key] = tuple(kwargs[key])  # type: ignore[arg-type]
     import inspect
 
@@ -132,7 +138,7 @@ def get(name: str, **kwargs: object) -> Problem:
         raise InputError(f"problem '{name}' has no argument(s) {unknown}; it takes {', '.join(accepted) or 'none'}")
     try:
         return BUILTINS[name](**kwargs)  # type: ignore[arg-type]
-    except (TypeError, ValueError) as exc:
+    except (TypeError, ValueError, OverflowError) as exc:
         if isinstance(exc, InputError):
             raise
-        raise InputError(f"problem '{name}': bad argument value ({exc})") from None
+        raise InputError(f"problem '{name}': bad argument value ({type(exc).__name__}: {exc})") from None

@@ -9,12 +9,14 @@ from typing import Callable, Dict, Mapping, Sequence, Tuple
 
 import numpy as np
 
+from ._validation import flag, number
 from .conditions import Condition, robin
+from .pde_problems import plain
 from .problem import Parameter, Problem
 
 
 def _spec(name: str, **kwargs: object) -> dict:
-    return {"builtin": name, "kwargs": kwargs}
+    return {"builtin": name, "kwargs": plain(kwargs)}
 
 
 def _ode_reference(
@@ -55,6 +57,7 @@ def lotka_volterra(
     from ``init``. Over [0, 3] (half a cycle), BiLO's lower level solves the forward problem from
     the residual alone; over a whole cycle (t_end = 6) it settles on a wrong, nearly steady
     solution unless the residual gradient's weight is small."""
+    x0, y0, t_end = number(x0, "x0"), number(y0, "y0"), number(t_end, "t_end", positive=True)
     true = {"alpha": alpha, "beta": beta, "gamma": gamma, "delta": delta}
     params = [Parameter(k, init, (0.0, None), true=v) for k, v in true.items()]
     return Problem(
@@ -80,6 +83,7 @@ def sir(beta: float = 3.0, gamma: float = 1.0, beta_init: float = 1.5, gamma_ini
     """SIR epidemic in population fractions: ``S' = -beta S I``, ``I' = beta S I - gamma I``,
     ``R' = gamma I`` on [0, t_end] with S(0) = 1 - i0, I(0) = i0, R(0) = 0 (hard). Typically only I
     is observed; ``problem.integral_data("S + I + R", value=t_end)`` adds the total population."""
+    i0, t_end = number(i0, "i0"), number(t_end, "t_end", positive=True)
     params = [
         Parameter("beta", beta_init, (0.0, None), true=beta),
         Parameter("gamma", gamma_init, (0.0, None), true=gamma),
@@ -107,6 +111,7 @@ def lorenz(sigma: float = 10.0, rho: float = 15.0, beta: float = 8.0 / 3.0, init
     ``y' = x (rho - z) - y``, ``z' = x y - beta z`` on [0, 3] from (-8, 7, 27); sigma, rho, beta
     unknown from 1, 1, 1. ``hard_initial=False`` imposes the initial values as loss terms, as
     DeepXDE does."""
+    hard_initial = flag(hard_initial, "hard_initial")
     params = [Parameter("sigma", init, (0.0, None), true=sigma), Parameter("rho", init, (0.0, None), true=rho),
               Parameter("beta", init, (0.0, None), true=beta)]  # fmt: skip
     x0 = (-8.0, 7.0, 27.0)
@@ -140,6 +145,7 @@ def cubic_oscillator(a11: float = -0.1, a12: float = 2.0, a21: float = -2.0, a22
     """The two-component cubic oscillator of the BiLO reference code's SimpleODE:
     ``x' = a11 x^3 + a12 y^3``, ``y' = a21 x^3 + a22 y^3`` from (2, 0); the four coefficients
     unknown, starting from ``init`` (with a scale of 1, since 0 has no magnitude)."""
+    t_end = number(t_end, "t_end", positive=True)
     true = {"a11": a11, "a12": a12, "a21": a21, "a22": a22}
     params = [Parameter(k, init, true=v, scale=1.0) for k, v in true.items()]
     return Problem(
@@ -162,6 +168,7 @@ def cubic_oscillator(a11: float = -0.1, a12: float = 2.0, a21: float = -2.0, a22
 def robin_poisson(k: float = 2.0, k_init: float = 0.5) -> Problem:
     """``-u'' = 4 sin(2x)`` on [0, 1], u(0) = 0 (hard) and the Robin condition
     ``u'(1) + k u(1) = g`` as a loss term, with k unknown; exact solution u = sin(2x) + x."""
+    k = number(k, "k")
     g = (2 * math.cos(2.0) + 1.0) + k * (math.sin(2.0) + 1.0)
 
     def solution(points: np.ndarray, p: Mapping[str, float]) -> np.ndarray:
@@ -257,6 +264,7 @@ def reaction_diffusion(D: float = 2.0, kf: float = 0.1, D_init: float = 1.0, kf_
     0.05). ``hard=True`` puts the initial and boundary values into the transforms
     (``c = exp(-20x) - x exp(-20) + t x (1 - x) N``); ``hard=False`` imposes them as loss terms, as
     DeepXDE does."""
+    hard = flag(hard, "hard")
     g = "(exp(-20*x) - x*exp(-20))"
     fields = ("ca", "cb")
     if hard:
@@ -333,8 +341,9 @@ def burgers_initial(nu: float = 0.05, hidden: tuple = (16, 16)) -> Problem:
     Transform u = u0(x) + t x (1 - x) N with u0 = x (1 - x) N0(x)."""
     from .problem import Function
 
+    nu = number(nu, "nu", positive=True)
     reference = functools.lru_cache(maxsize=2)(_burgers_reference)
-    u0 = Function("u0", ("x",), "x*(1 - x)*N", tuple(hidden), true=lambda z: _u0_true_burgers(z[:, 0]))
+    u0 = Function("u0", ("x",), "x*(1 - x)*N", hidden, true=lambda z: _u0_true_burgers(z[:, 0]))
     return Problem(
         ("x", "t"),
         {"x": (0.0, 1.0), "t": (0.0, 1.0)},
@@ -343,6 +352,6 @@ def burgers_initial(nu: float = 0.05, hidden: tuple = (16, 16)) -> Problem:
         "u0 + t*x*(1 - x)*N",
         solution=lambda points, p: reference(float(nu))(points),
         name="burgers_initial",
-        spec=_spec("burgers_initial", nu=nu, hidden=list(hidden)),
+        spec=_spec("burgers_initial", nu=nu, hidden=list(u0.hidden)),
         functions=[u0],
     )

@@ -176,7 +176,8 @@ def t_set_weights(_cls: str, _variant: str) -> Any:
         "huge_values": lambda: [(np.full(w.shape, 1e308), b) for w, b in L],
         "int_W_valid": lambda: [(np.zeros(w.shape, dtype=int), b) for w, b in L],
         "tuple_of_layers_valid": lambda: tuple(L),
-        "huge_python_int": lambda: [(np.array(w, dtype=object) * 0 + 10**5000, b) for w, b in L],
+        # an object array of 5000-digit ints (0.0 + 10**5000 would overflow while building the value)
+        "huge_python_int": lambda: [(np.full(w.shape, 10**5000, dtype=object), b) for w, b in L],
         "generator": lambda: (x for x in L),
     }
     layers = variants[_variant]()

@@ -486,10 +486,10 @@ def cases() -> List[Case]:
     }.items():
         out.append(case(AREA, f"pb.Function.{label}", MOD, "t_function", "error", **kw))
 
-    # Problem: every argument crossed
+    # Problem: every argument crossed (spec: any JSON-able dict is a valid spec, e.g. {"note": "..."})
     out += cross(AREA, MOD, "t_problem", "pb.Problem", {
         "coords": CHOICE, "domain": CHOICE, "params": CHOICE, "residual": CHOICE, "transform": CHOICE,
-        "solution": OPTIONAL, "name": TEXT.plus("empty_str", "surrogate"), "spec": OPTIONAL,
+        "solution": OPTIONAL, "name": TEXT.plus("empty_str", "surrogate"), "spec": OPTIONAL.plus("dict"),
         "functions": kind("empty_str", "empty"), "fields": CHOICE, "conditions": CHOICE, "periodic": CHOICE,
     }, values=SCALARS + CALLABLES)  # fmt: skip
     out += cross(AREA, MOD, "t_problem", "pb.Problem", {"domain[t][0]": REAL.minus("one", "frac", "big", "i63")},
