@@ -267,3 +267,33 @@ def test_function_derivatives_must_be_a_list_of_mappings():
     # a single mapping is one derivative
     (dx,) = m.function("D", [0.25, 0.5], derivatives={"x": 1})
     assert dx.shape == (2,) and np.all(np.isfinite(dx))
+
+
+class HostileArray:
+    """An object whose __array__ and __len__ raise something other than TypeError."""
+
+    def __array__(self, *args, **kwargs):
+        raise RuntimeError("hostile __array__")
+
+    def __len__(self) -> int:
+        raise ZeroDivisionError("hostile __len__")
+
+
+@pytest.mark.parametrize(
+    "points, words",
+    [
+        (HostileArray(), "points"),
+        (Hostile(), "points"),
+        (np.array([True, False, True]), "True/False|booleans"),
+        (True, "points"),
+    ],
+)
+def test_arrays_from_hostile_or_boolean_objects_are_refused_by_name(problem, points, words):
+    with pytest.raises(pb.InputError, match=words):
+        pb.Data(points, [1.0, 2.0, 3.0])
+
+
+@pytest.mark.parametrize("bounds", [Hostile(), HostileArray(), "ab"])
+def test_bounds_from_hostile_objects_are_refused_by_name(bounds):
+    with pytest.raises(pb.InputError, match="bounds"):
+        pb.Parameter("a", init=1.0, bounds=bounds)

@@ -117,6 +117,22 @@ def test_a_zip_bomb_is_refused_from_the_declared_sizes(saved: str, tmp_path: Any
         pb.load(big)
 
 
+def test_a_zip_directory_of_too_many_entries_is_refused_before_parsing(saved: str, tmp_path: Any) -> None:
+    from pinnbilo import checkpoint
+
+    _, arrays = _arrays(saved)
+    path = str(tmp_path / "many.npz")
+    with zipfile.ZipFile(path, "w") as z:
+        for k, v in arrays.items():
+            buf = io.BytesIO()
+            np.lib.format.write_array(buf, v)
+            z.writestr(k + ".npy", buf.getvalue())
+        for i in range(checkpoint.MAX_ENTRIES + 1):
+            z.writestr(f"e{i}", b"")
+    with pytest.raises(pb.InputError, match="entries"):
+        pb.load(path)
+
+
 def test_a_header_claiming_more_values_than_the_file_holds_is_refused(saved: str, tmp_path: Any) -> None:
     fake = _zip_with(str(tmp_path / "fake.npz"), saved, "weights", {"descr": "<f8", "fortran_order": False,
                      "shape": (10**12,)}, 64)  # fmt: skip

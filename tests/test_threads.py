@@ -43,7 +43,7 @@ def test_results_do_not_depend_on_thread_count(restore_threads):
             np.testing.assert_array_equal(a, b)  # bit for bit
 
 
-@pytest.mark.parametrize("bad", [0, -1, 257])
+@pytest.mark.parametrize("bad", [0, -1, 257, True, 2.0, "2", None, 2**80])
 def test_bad_thread_count_is_rejected(bad, restore_threads):
     with pytest.raises(pb.InputError, match="number of threads"):
         pb.set_num_threads(bad)

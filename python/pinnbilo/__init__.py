@@ -14,7 +14,8 @@ Typical use::
 from __future__ import annotations
 
 from . import expr, problems
-from ._core import get_num_threads, set_num_threads
+from ._core import get_num_threads
+from ._core import set_num_threads as _core_set_num_threads
 from ._version import __version__
 from .checkpoint import load
 from .conditions import Condition, dirichlet, initial, neumann, periodic, robin
@@ -23,6 +24,17 @@ from .model import PINN, BiLO, Model
 from .problem import Data, Function, Parameter, Problem, ode_problem
 from .results import FitResult, History, LbfgsReport
 from .training import Schedule
+
+
+def set_num_threads(n: int) -> None:
+    """Use ``n`` threads (an integer in [1, 256]) in the core's batched evaluations; results do not
+    depend on it, only the time does.
+
+    Raises InputError for anything else (a bool, a float, 0, 257).
+    """
+    from . import _validation
+
+    _core_set_num_threads(_validation.integer(n, "the number of threads n", minimum=1, maximum=256))
 
 
 def __getattr__(name: str) -> object:

@@ -106,18 +106,20 @@ def array(
     ``shape``: the required shape, ``None`` entries free; ``ndim``: the required number of axes;
     ``shape_hint`` is appended to shape errors (what the axes mean).
     """
-    if value is None or isinstance(value, (str, bytes, dict)):
+    if value is None or isinstance(value, (str, bytes, dict, bool, np.bool_)):
         raise InputError(f"{name} must be an array of numbers, got {_show(value)}")
     try:
         raw = np.asarray(value)
-    except (TypeError, ValueError, OverflowError, RecursionError) as exc:
+    except Exception as exc:  # a hostile __array__/__iter__/__float__ must not escape as itself
         raise InputError(f"{name} must be an array of numbers of one shape: {exc}") from None
     if raw.dtype.kind == "c":
         raise InputError(f"{name} must be real; got complex values")
-    if raw.dtype.kind not in "biuf":
+    if raw.dtype.kind == "b":
+        raise InputError(f"{name} must be an array of numbers, got booleans; convert with .astype(float) if meant")
+    if raw.dtype.kind not in "iuf":
         try:
             raw = raw.astype(float)
-        except (TypeError, ValueError, OverflowError):
+        except Exception:
             raise InputError(f"{name} must be an array of numbers, got elements of type {raw.dtype}") from None
     a = np.array(raw, dtype=np.float64)
     hint = f" ({shape_hint})" if shape_hint else ""
@@ -147,7 +149,7 @@ def pair(value: object, name: str) -> Tuple[Any, Any]:
     items: Any = value  # anything at all: the unpacking is the check
     try:
         a, b = items
-    except (TypeError, ValueError):
+    except Exception:  # a hostile __iter__ raises anything
         raise InputError(f"{name} must be a pair (lo, hi), got {_show(value)}") from None
     return a, b
 

@@ -50,6 +50,10 @@ _KNOWN = re.compile(
     r"|adam_(weights|params)_(m|v|v_max|t)|history_(" + "|".join(HISTORY_KEYS) + ")"
 )
 MAX_EXTRA_BYTES = 2**20
+# A checkpoint has a few dozen entries (four per observable); a zip directory of millions is
+# refused from its end record before zipfile parses (and allocates) the directory.
+MAX_ENTRIES = 10_000
+MAX_DIRECTORY_BYTES = 8 * 2**20
 NETWORK_ARRAYS = ("weights", "raw_params", "adam_weights_m", "adam_weights_v", "adam_weights_v_max",
                   "adam_params_m", "adam_params_v", "adam_params_v_max")  # fmt: skip
 IN_MEMORY = "the checkpoint in memory"  # how messages name from_bytes's checkpoint
@@ -273,11 +277,17 @@ class _Archive(Mapping[str, np.ndarray]):
         fh.seek(0)
         if head == b"\x93NUMPY":
             raise InputError(f"{name} holds a single array (.npy), not a pinnbilo checkpoint (.npz from model.save)")
+        self._refuse_huge_directory(fh)
         try:
             self._zip = zipfile.ZipFile(fh)
             infos = self._zip.infolist()
         except Exception as exc:  # zipfile raises many types on damaged files; all mean the same here
             raise self._damaged(exc) from None
+        if len(infos) > MAX_ENTRIES:
+            self._zip.close()
+            raise InputError(
+                f"{name} has {len(infos)} entries, over the limit of {MAX_ENTRIES}: not a pinnbilo checkpoint"
+            )
         self._members = {i.filename[:-4]: i for i in infos if i.filename.endswith(".npy")}
         extra = {k: i.file_size for k, i in self._members.items() if not _KNOWN.fullmatch(k)}
         extra.update({i.filename: i.file_size for i in infos if not i.filename.endswith(".npy")})
@@ -288,6 +298,30 @@ class _Archive(Mapping[str, np.ndarray]):
             )
         self._headers: Dict[str, Tuple[Tuple[int, ...], np.dtype]] = {}
         self._cache: Dict[str, np.ndarray] = {}
+
+    def _refuse_huge_directory(self, fh: BinaryIO) -> None:
+        """Read the zip's end record (the last 22 bytes plus an optional comment of up to 64 KiB)
+        and refuse a directory that declares more than MAX_ENTRIES entries or MAX_DIRECTORY_BYTES."""
+        try:
+            end = fh.seek(0, 2)
+            fh.seek(max(0, end - 22 - 65535))
+            tail = fh.read()
+            fh.seek(0)
+        except Exception as exc:
+            raise self._damaged(exc) from None
+        at = tail.rfind(b"PK\x05\x06")
+        if at < 0 or len(tail) < at + 22:
+            return  # zipfile reports the damage in its own words
+        entries = int.from_bytes(tail[at + 10 : at + 12], "little")
+        directory_bytes = int.from_bytes(tail[at + 12 : at + 16], "little")
+        # 0xFFFF / 0xFFFFFFFF mean "see the zip64 record"; the count is checked after parsing then.
+        if (entries != 0xFFFF and entries > MAX_ENTRIES) or (
+            directory_bytes != 0xFFFFFFFF and directory_bytes > MAX_DIRECTORY_BYTES
+        ):
+            raise InputError(
+                f"{self.name} declares a zip directory of {entries} entries in {directory_bytes} bytes, over the "
+                f"limits of {MAX_ENTRIES} entries and {MAX_DIRECTORY_BYTES} bytes: not a pinnbilo checkpoint"
+            )
 
     def __enter__(self) -> "_Archive":
         return self

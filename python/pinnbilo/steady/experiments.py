@@ -12,6 +12,7 @@ from typing import Any, Callable, Dict, List, Optional, Sequence
 
 import numpy as np
 
+from .. import _validation
 from .._validation import _show
 from ..errors import InputError
 from .data import PeriodicStates, denoise_periodic, observe_periodic
@@ -143,9 +144,13 @@ def sweep(
         if not isinstance(t, str) or t not in SETTINGS:
             raise InputError(f"target must be one of {sorted(SETTINGS)}, got {_show(t)}")
     grid = PeriodicGrid(n, 1.0)
+    for m in samples:
+        # Observations per state are grid points: more than n cannot be had, and silently using n
+        # would report a row for an experiment that was not run.
+        _validation.integer(m, "each entry of samples (observations per state)", minimum=1, maximum=grid.n)
     rows = []
     combos = list(itertools.product(targets, states, samples, noises))
-    calls = [(SETTINGS[t], grid, S, min(m, n), noise, tuple(hidden), adam_steps, lbfgs_steps, seed, False, smoothness_w)
+    calls = [(SETTINGS[t], grid, S, m, noise, tuple(hidden), adam_steps, lbfgs_steps, seed, False, smoothness_w)
              for t, S, m, noise in combos]  # fmt: skip
     if workers is not None or client is not None:
         return _on_dask(calls, workers, client, progress)
