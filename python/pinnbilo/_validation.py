@@ -100,13 +100,15 @@ def array(
     ndim: Optional[int] = None,
     finite: bool = True,
     shape_hint: str = "",
+    booleans: bool = False,
 ) -> np.ndarray:
-    """A float64 array (a copy never shares memory with the caller's), real and finite.
+    """A float64 array (a copy never shares memory with the caller's), real and finite; boolean
+    arrays are refused unless ``booleans`` (a mask, read as 0/1).
 
     ``shape``: the required shape, ``None`` entries free; ``ndim``: the required number of axes;
     ``shape_hint`` is appended to shape errors (what the axes mean).
     """
-    if value is None or isinstance(value, (str, bytes, dict, bool, np.bool_)):
+    if value is None or isinstance(value, (str, bytes, dict)) or (not booleans and isinstance(value, (bool, np.bool_))):
         raise InputError(f"{name} must be an array of numbers, got {_show(value)}")
     try:
         raw = np.asarray(value)
@@ -114,9 +116,9 @@ def array(
         raise InputError(f"{name} must be an array of numbers of one shape: {exc}") from None
     if raw.dtype.kind == "c":
         raise InputError(f"{name} must be real; got complex values")
-    if raw.dtype.kind == "b":
+    if raw.dtype.kind == "b" and not booleans:
         raise InputError(f"{name} must be an array of numbers, got booleans; convert with .astype(float) if meant")
-    if raw.dtype.kind not in "iuf":
+    if raw.dtype.kind not in "biuf":
         try:
             raw = raw.astype(float)
         except Exception:

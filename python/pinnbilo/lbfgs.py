@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Dict, List, Tuple
 import numpy as np
 from scipy.optimize import OptimizeResult, minimize  # type: ignore[import-untyped]  # no scipy stubs
 
+from ._warnings import user_stacklevel
 from .results import LbfgsReport
 
 if TYPE_CHECKING:
@@ -76,7 +77,11 @@ def minimize_objective(model: "Model", objective: str, maxiter: int) -> LbfgsRep
         loss_after=float(min(res.fun, f0)),
     )
     if res.nit <= 1 and maxiter > 1:
-        warnings.warn(f"{report} (it made no progress: the state before L-BFGS is kept)", RuntimeWarning, stacklevel=3)
+        warnings.warn(
+            f"{report} (it made no progress: the state before L-BFGS is kept)",
+            RuntimeWarning,
+            stacklevel=user_stacklevel(),
+        )
     return report
 
 

@@ -16,6 +16,7 @@ import numpy as np
 from . import _validation
 from . import expr as ex
 from ._validation import _show, flag, function, items, names, number, text
+from ._warnings import user_stacklevel
 from .conditions import Condition
 from .errors import InputError
 
@@ -660,7 +661,7 @@ class Problem:
                 warnings.warn(
                     f"the transform of '{fname}' reads the periodic coordinate(s) {sorted(reads)}: '{fname}' is "
                     "periodic there only if the transform is",
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
 
     def _residual_list(self, residual: object) -> Tuple[List[str], Tuple[ex.Expr, ...]]:
@@ -753,13 +754,13 @@ class Problem:
             warnings.warn(
                 f"problem '{self.name}': no residual reads the field(s) {missing}; only data and conditions determine "
                 "them",
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
         elif len(self.residuals) < len(self.fields):
             warnings.warn(
                 f"problem '{self.name}': {len(self.fields)} fields but {len(self.residuals)} residual(s); the system "
                 "may not determine every field",
-                stacklevel=3,
+                stacklevel=user_stacklevel(),
             )
 
     # -- faces ---------------------------------------------------------------------------------

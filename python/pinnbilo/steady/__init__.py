@@ -38,6 +38,7 @@ from .generate import (
 )
 from .grids import IntervalGrid, PeriodicGrid
 from .models import AggregationDiffusion, Semilinear, Unknown, relative_error
+from .spectral import Spectral, noise_level
 from .train import SteadyFit
 
 __all__ = [
@@ -59,6 +60,8 @@ __all__ = [
     "semilinear_states",
     "SolverFailed",
     "Unknown",
+    "Spectral",
+    "noise_level",
     "AggregationDiffusion",
     "Semilinear",
     "SteadyFit",

@@ -47,7 +47,7 @@ def values(value: object, name: str, *, allow_bool: bool = False, **kw: Any) -> 
         probe = np.asarray(value)
         if not allow_bool and (probe.dtype.kind == "b" or (isinstance(value, (list, tuple)) and _holds_bool(value))):
             raise InputError(f"{name} must be numbers, got booleans ({check._show(value)})")
-        return check.array(probe, name, **kw)
+        return check.array(probe, name, booleans=allow_bool, **kw)
     except InputError:
         raise
     except Exception as exc:  # any object at all: its conversion failing is a bad argument

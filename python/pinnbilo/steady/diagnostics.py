@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Dict, List, Optional
 import numpy as np
 
 from .. import _validation as check
+from .._warnings import user_stacklevel
 from ..errors import InputError
 from . import _checks
 from .data import PeriodicStates
@@ -46,9 +47,10 @@ class Identifiability:
         return not self.messages
 
     def warn(self, stacklevel: int = 2) -> None:
-        """One UserWarning per message."""
+        """One UserWarning per message, attributed to the first line outside pinnbilo (the
+        ``stacklevel`` argument is kept for compatibility and no longer needed)."""
         for m in self.messages:
-            warnings.warn(m, UserWarning, stacklevel=stacklevel + 1)
+            warnings.warn(m, UserWarning, stacklevel=user_stacklevel())
 
     def __str__(self) -> str:
         sv = self.singular_values

@@ -16,11 +16,14 @@ import numpy as np
 
 from .. import _core
 from .. import _validation as check
+from .. import _validation as check_module  # for methods whose argument 'check' shadows the module
+from .._warnings import user_stacklevel
 from ..errors import InputError
 from ._checks import values
 from .data import DirichletStates, PeriodicStates
 from .generate import grid_function, semilinear_state, steady_state
 from .grids import IntervalGrid, PeriodicGrid, require_grid
+from .spectral import Spectral, SpectralResidual, solve
 from .train import SteadyFit, check_budget, optimise
 
 _ACTIVATIONS = ("tanh", "sin", "cos", "sigmoid", "softplus", "exp")
@@ -68,7 +71,8 @@ class Unknown:
         return out[0, 0]
 
 
-FunctionArg = Union[None, Unknown, np.ndarray, Callable[[np.ndarray], np.ndarray]]
+FunctionArg = Union[None, Unknown, Spectral, np.ndarray, Callable[[np.ndarray], np.ndarray]]
+Smoothness = Union[float, Dict[str, float], str]
 
 
 def relative_error(learned: np.ndarray, truth: np.ndarray, gauge: bool = True) -> float:
@@ -88,19 +92,26 @@ def relative_error(learned: np.ndarray, truth: np.ndarray, gauge: bool = True) -
 class AggregationDiffusion:
     """u_t = (sigma u_x + kappa u (W*u)_x + u V_x)_x on a PeriodicGrid with unknown V and/or W.
 
-    V, W: an Unknown (learned), grid values (known; V on grid.x, W on grid.lags), a callable (known;
-    of x, resp. of the signed lag), or None (zero). A learned W is even and periodic by
-    construction (an MLP of cos(2 pi k x / L) features). Gauge: learned functions have zero mean
-    over the grid (constants in V and W change no steady state).
+    V, W: an Unknown (a network, learned), a Spectral (a Fourier series, learned by Gauss-Newton
+    to the loss floor), grid values (known; V on grid.x, W on grid.lags), a callable (known; of
+    x, resp. of the signed lag), or None (zero). The learned ones are both networks or both
+    Spectral. A learned W is even and periodic by construction (cos(2 pi k x / L) features or
+    terms). Gauge: learned functions have zero mean over the grid (constants in V and W change no
+    steady state).
     """
 
     def __init__(self, grid: PeriodicGrid, kappa: float = 1.0, V: FunctionArg = None, W: FunctionArg = None) -> None:
         require_grid(grid, PeriodicGrid)
         self.grid, self.kappa = grid, check.real(kappa, "kappa")
         self._spec: Dict[str, Optional[Unknown]] = {}
+        self._spectral: Dict[str, Spectral] = {}
         self._known: Dict[str, np.ndarray] = {}
         for name, f, at in (("V", V, grid.x), ("W", W, grid.lags)):
-            if isinstance(f, Unknown):
+            if isinstance(f, Spectral):
+                f.resolved(grid)  # refuses more modes than the grid has
+                self._spectral[name] = f
+                self._spec[name] = Unknown(modes=min(f.resolved(grid), 3))  # placeholder, never built
+            elif isinstance(f, Unknown):
                 self._spec[name] = f
             else:
                 self._spec[name] = None
@@ -109,6 +120,11 @@ class AggregationDiffusion:
             raise InputError("AggregationDiffusion: nothing to learn; pass V=Unknown() and/or W=Unknown()")
         if self._spec["W"] is not None and self.kappa == 0:
             raise InputError("W is unknown but kappa = 0, so W never enters the equation; set kappa != 0")
+        if self._spectral and len(self._spectral) != len(self.unknowns):
+            raise InputError(
+                "V and W: give both learned functions as Spectral() or both as Unknown(); a network and a "
+                "Fourier series are fitted by different optimisers"
+            )
         self.params = np.concatenate([self._init_params(n) for n in self.unknowns])
         self._core: Optional[object] = None
         self.result: Optional[SteadyFit] = None
@@ -122,7 +138,17 @@ class AggregationDiffusion:
         assert spec is not None
         return self.grid.fourier_features(at, spec.modes, even=(name == "W"))
 
+    @property
+    def spectral(self) -> bool:
+        """Whether the learned functions are Fourier series (Spectral) rather than networks."""
+        return bool(self._spectral)
+
+    def _basis(self, name: str, at: np.ndarray) -> np.ndarray:
+        return self._spectral[name].basis(self.grid, name, at)
+
     def _init_params(self, name: str) -> np.ndarray:
+        if name in self._spectral:
+            return np.zeros(self._basis(name, self.grid.x[:1]).shape[1])
         spec = self._spec[name]
         assert spec is not None
         return spec.init(self._features(name, self.grid.x).shape[0], seed_offset=0 if name == "V" else 1)
@@ -132,12 +158,22 @@ class AggregationDiffusion:
         for name in self.unknowns:
             spec = self._spec[name]
             assert spec is not None
+            if name in self._spectral:
+                k = self._basis(name, self.grid.x[:1]).shape[1]
+                out[name] = slice(start, start + k)
+                start += k
+                continue
             k = _core.mlp_n_params(spec.sizes(self._features(name, self.grid.x[:1]).shape[0]))
             out[name] = slice(start, start + k)
             start += k
         return out
 
-    def _smoothness(self, smoothness: Union[float, Dict[str, float]]) -> Tuple[float, float]:
+    def _smoothness(self, smoothness: Smoothness) -> Tuple[float, float]:
+        if isinstance(smoothness, str):
+            raise InputError(
+                f"smoothness must be a number >= 0 or a dict {{'V': ..., 'W': ...}} here, got "
+                f"{check._show(smoothness)} ('auto' is an option of fit)"
+            )
         if isinstance(smoothness, dict):
             bad = set(smoothness) - {"V", "W"}
             if bad:
@@ -162,13 +198,13 @@ class AggregationDiffusion:
         smoothness: lambda of the penalty lambda int f'^2 on the learned functions (a float for
         both, or {"V": ..., "W": ...}).
         """
-        if not isinstance(data, PeriodicStates):
-            raise InputError("data must be PeriodicStates (see pinnbilo.steady.aggregation_diffusion_states)")
-        lv, lw = self._smoothness(smoothness)
-        if data.grid != self.grid:
+        self._check_data(data)
+        if self.spectral:
             raise InputError(
-                f"data grid {data.grid} differs from the model grid {self.grid}; use the same PeriodicGrid"
+                "build() makes the network loss; this model's functions are Spectral: use loss_and_grad or "
+                "spectral_residual"
             )
+        lv, lw = self._smoothness(smoothness)
         core = _core.AggregationDiffusionFit(
             self.grid.n, self.grid.length, self.kappa, data.u, data.weights, data.sigma, data.mass
         )
@@ -186,52 +222,169 @@ class AggregationDiffusion:
         core.set_smoothness(lv, lw)
         return core
 
+    def _check_data(self, data: object) -> None:
+        if not isinstance(data, PeriodicStates):
+            raise InputError("data must be PeriodicStates (see pinnbilo.steady.aggregation_diffusion_states)")
+        if data.grid != self.grid:
+            raise InputError(
+                f"data grid {data.grid} differs from the model grid {self.grid}; use the same PeriodicGrid"
+            )
+
+    def spectral_residual(self, data: PeriodicStates, smoothness: Smoothness = 0.0) -> SpectralResidual:
+        """The residual vector and its Jacobian in the Fourier coefficients (Spectral models only)."""
+        self._check_data(data)
+        if not self.spectral:
+            raise InputError("spectral_residual needs Spectral() unknowns; this model learns networks")
+        bases = {name: self._basis(name, self.grid.x if name == "V" else self.grid.lags) for name in self._spectral}
+        return SpectralResidual(self.grid, self.kappa, data, bases, self._known, self._smoothness(smoothness))
+
     def loss_and_grad(
         self,
         data: PeriodicStates,
         params: Optional[np.ndarray] = None,
         smoothness: Union[float, Dict[str, float]] = 0.0,
     ) -> Tuple[float, np.ndarray]:
-        """The fixed-point loss (plus smoothness penalties) and its gradient w.r.t. the flat network weights."""
-        return self.build(data, smoothness).loss_and_grad(_flat_params(params, self.params))
+        """The fixed-point loss (plus smoothness penalties) and its gradient w.r.t. the flat network
+        weights (or the Fourier coefficients of Spectral unknowns)."""
+        theta = _flat_params(params, self.params)
+        if not self.spectral:
+            return self.build(data, smoothness).loss_and_grad(theta)
+        # The C++ core's loss and value gradients, chained through the (linear) Fourier basis.
+        problem = self.spectral_residual(data, smoothness)
+        V, W = problem.functions(theta)
+        core = _core.AggregationDiffusionFit(
+            self.grid.n, self.grid.length, self.kappa, data.u, data.weights, data.sigma, data.mass
+        )
+        loss, v_bar, w_bar = core.loss_from_values(V, W)
+        grad = np.zeros_like(theta)
+        for name, bar in (("V", v_bar), ("W", w_bar)):
+            if name in problem.bases:
+                grad[problem.slices[name]] = problem.bases[name].T @ bar
+        P = problem.penalty_rows
+        penalty = P @ theta
+        return float(loss + penalty @ penalty), grad + 2 * P.T @ penalty
 
     def fit(
         self,
         data: PeriodicStates,
-        adam_steps: int = 2000,
-        lr: float = 3e-3,
-        lbfgs_steps: int = 1000,
+        adam_steps: Optional[int] = None,
+        lr: Optional[float] = None,
+        lbfgs_steps: Optional[int] = None,
         progress: bool = False,
         check: bool = True,
-        smoothness: Union[float, Dict[str, float]] = 0.0,
+        smoothness: Smoothness = 0.0,
+        max_iter: int = 50,
     ) -> SteadyFit:
         """Minimise sum_s ||T(u_s) - u_s||^2 / ||u_s||^2 (observed points only) over the weights.
+
+        Networks (Unknown): Adam (adam_steps, default 2000, at lr, default 3e-3), then L-BFGS
+        (lbfgs_steps, default 1000). Spectral unknowns: truncated Gauss-Newton on the residual
+        vector (at most max_iter iterations; the Adam and L-BFGS options do not apply and are
+        refused).
 
         check=True runs the identifiability diagnostics first and warns when the data cannot
         determine the unknowns (see pinnbilo.steady.identifiability). smoothness=lambda adds
         lambda int f'^2 for each learned f (or {"V": ..., "W": ...}): with noisy data it keeps
         the directions the data cannot see (high modes of W) small; leave 0 for clean data.
+        smoothness="auto" chooses lambda from the data (the L-curve corner of a Spectral fit of
+        the same unknowns; 0 for clean data) and reports it, with the estimated noise of each
+        state, in fit.extra["smoothness"] and fit.extra["noise"].
         """
+        self._check_data(data)
+        auto = isinstance(smoothness, str)
+        if auto and smoothness != "auto":
+            raise InputError(
+                f"smoothness must be a number >= 0, a dict or 'auto', got {check_module._show(smoothness)}"
+            )
+        max_iter = check_module.integer(max_iter, "max_iter", minimum=1, maximum=100_000)
+        if self.spectral:
+            given = [
+                k for k, v in (("adam_steps", adam_steps), ("lr", lr), ("lbfgs_steps", lbfgs_steps)) if v is not None
+            ]
+            if given:
+                raise InputError(
+                    f"{', '.join(given)}: Spectral unknowns are fitted by Gauss-Newton, not Adam/L-BFGS; "
+                    "drop these options (max_iter caps the Gauss-Newton iterations)"
+                )
+        adam_steps = 2000 if adam_steps is None else adam_steps
+        lr = 3e-3 if lr is None else lr
+        lbfgs_steps = 1000 if lbfgs_steps is None else lbfgs_steps
         check_budget(adam_steps, lr, lbfgs_steps)
-        core = self.build(data, smoothness)
+        if not auto:
+            self._smoothness(smoothness)
         if _validate_flags(progress, check):
             from .diagnostics import MAX_DIAGNOSTIC_WORK, diagnostic_work, identifiability
 
             if diagnostic_work(self.grid.n, len(data), len(self.unknowns)) <= MAX_DIAGNOSTIC_WORK:
-                identifiability(self, data).warn(stacklevel=3)
+                identifiability(self, data).warn()
             else:  # the check would take longer than the fit is worth; say so instead of hanging
                 warnings.warn(
                     f"identifiability check skipped: {len(data)} states on a {self.grid.n}-point grid are too "
                     "large for its SVD; run pinnbilo.steady.identifiability on a coarser grid, or pass check=False",
                     UserWarning,
-                    stacklevel=2,
+                    stacklevel=user_stacklevel(),
                 )
-        fit = optimise(core, self.params, adam_steps, lr, lbfgs_steps, progress)
-        self.params, self._core = fit.params, core
+        if self.spectral:
+            fit = self._fit_spectral(data, smoothness, max_iter)
+        else:
+            chosen: Dict[str, Any] = {}
+            fixed: Union[float, Dict[str, float]] = 0.0
+            if auto:
+                chosen = self._auto_smoothness(data, max_iter)
+                fixed = {k: chosen["smoothness"] for k in self.unknowns}
+            else:
+                fixed = smoothness  # type: ignore[assignment]  # not a str: checked above
+            core = self.build(data, fixed)
+            fit = optimise(core, self.params, adam_steps, lr, lbfgs_steps, progress)
+            self.params, self._core = fit.params, core
+            fit.extra = {"penalty": float(core.last_penalty), **chosen}
         fit.functions = self.functions()
-        fit.extra = {"penalty": float(core.last_penalty)}
         self.result = fit
         return fit
+
+    def _fit_spectral(self, data: PeriodicStates, smoothness: Smoothness, max_iter: int) -> SteadyFit:
+        import time
+
+        start = time.perf_counter()
+        problem = self.spectral_residual(data, 0.0)
+        how = "auto" if smoothness == "auto" else self._smoothness(smoothness)
+        status = "completed"
+        try:
+            out = solve(problem, how, self.unknowns, max_iter)
+        except KeyboardInterrupt:  # nothing half-done to keep: the model is left as it was
+            raise KeyboardInterrupt("Spectral fit interrupted; the model is unchanged") from None
+        self.params = out.theta
+        penalty = out.loss - out.fixed_point_loss
+        return SteadyFit(
+            params=out.theta.copy(),
+            loss=out.loss,
+            functions={},
+            history=np.asarray(out.history, dtype=float).reshape(-1, 2),
+            status=status,
+            lbfgs_message="not run",
+            wall_time=time.perf_counter() - start,
+            extra={
+                "method": "gauss-newton",
+                "iterations": out.iterations,
+                "message": out.message,
+                "penalty": float(penalty),
+                "fixed_point_loss": out.fixed_point_loss,
+                "smoothness": out.smoothness,
+                "noise": out.noise,
+                "lcurve": np.asarray(out.lcurve, dtype=float).reshape(-1, 3),
+            },
+        )
+
+    def _auto_smoothness(self, data: PeriodicStates, max_iter: int) -> Dict[str, Any]:
+        """The smoothness a Spectral fit of the same unknowns chooses on these data (L-curve)."""
+        stand_in = AggregationDiffusion(
+            self.grid,
+            self.kappa,
+            V=Spectral() if "V" in self.unknowns else self._known["V"],
+            W=Spectral() if "W" in self.unknowns else self._known["W"],
+        )
+        out = stand_in._fit_spectral(data, "auto", max_iter)
+        return {k: out.extra[k] for k in ("smoothness", "noise", "lcurve")}
 
     def functions(self) -> Dict[str, np.ndarray]:
         """{"V": values on grid.x, "W": values on grid.lags}, learned ones in the zero-mean gauge."""
@@ -241,6 +394,8 @@ class AggregationDiffusion:
             spec = self._spec[name]
             if spec is None:
                 out[name] = self._known[name].copy()
+            elif name in self._spectral:
+                out[name] = self._basis(name, at) @ self.params[sl[name]]  # zero mean on the grid already
             else:
                 v = spec.evaluate(self.params[sl[name]], self._features(name, at))
                 out[name] = v - v.mean()
@@ -262,6 +417,8 @@ class AggregationDiffusion:
         if spec is None:
             raise InputError(f"{name} is known (given as grid values); it is not a learned function")
         p = self.params[self._slices()[name]]
+        if name in self._spectral:
+            return self._basis(name, at) @ p
         grid_at = self.grid.x if name == "V" else self.grid.lags
         mean = spec.evaluate(p, self._features(name, grid_at)).mean()
         return spec.evaluate(p, self._features(name, at)) - mean
@@ -355,7 +512,7 @@ class Semilinear:
             warnings.warn(
                 f"g(u) evaluated outside the range of u seen in the data [{lo:.3g}, {hi:.3g}]: extrapolation",
                 RuntimeWarning,
-                stacklevel=2,
+                stacklevel=user_stacklevel(),
             )
         return self.spec.evaluate(self.params, self.features(xb, ub)).reshape(xb.shape)
 

@@ -12,6 +12,7 @@ import numpy as np
 from scipy.optimize import minimize  # type: ignore[import-untyped]  # no scipy stubs
 
 from .. import _validation as check
+from .._warnings import user_stacklevel
 
 
 @dataclass
@@ -96,7 +97,7 @@ def optimise(
                     f"the fixed-point loss became non-finite at Adam step {taken}; the last finite iterate is "
                     "kept (try a smaller lr)",
                     RuntimeWarning,
-                    stacklevel=3,
+                    stacklevel=user_stacklevel(),
                 )
         iterations, message = 0, "not run"
         best_f: List[float] = [float("inf")]  # the lowest finite loss L-BFGS has seen
