@@ -157,3 +157,33 @@ def test_warnings_point_at_the_callers_line():
     with pytest.warns(UserWarning, match="uniform") as record:
         model.fit(uniform)
     assert record[0].filename == __file__
+
+
+def test_newton_from_the_uniform_start_of_a_peaked_state_agrees_with_picard():
+    picard = steady.steady_state(GRID, potential, morse, kappa=1.0, sigma=0.2, mass=3.0)
+    newton = steady.steady_state(GRID, potential, morse, kappa=1.0, sigma=0.2, mass=3.0, method="newton")
+    assert picard.max() > 10  # peaked: the case where Newton on T(u) - u stalled
+    np.testing.assert_allclose(newton, picard, rtol=1e-8, atol=1e-10)
+
+
+@pytest.mark.parametrize("n", [64, 2048])
+def test_log_newton_jacobian_is_exact(n):
+    from pinnbilo.steady.newton import LogFixedPoint
+
+    grid = steady.PeriodicGrid(n, 1.0)
+    prob = LogFixedPoint(grid, potential(grid.x), morse(grid.lags), 1.0, 0.2, 2.0)
+    rng = np.random.default_rng(n)
+    psi, v = 0.3 * rng.standard_normal(n), rng.standard_normal(n)
+    F, p = prob.residual(psi)
+    h = 1e-6
+    fd = (prob.residual(psi + h * v)[0] - prob.residual(psi - h * v)[0]) / (2 * h)
+    np.testing.assert_allclose(prob.jvp(psi, p, v), fd, rtol=1e-6, atol=1e-8)
+    if n <= 64:
+        np.testing.assert_allclose(prob.jacobian(psi, p) @ v, prob.jvp(psi, p, v), rtol=1e-12, atol=1e-12)
+
+
+def test_newton_on_a_large_grid_uses_the_matrix_free_product():
+    grid = steady.PeriodicGrid(2048, 1.0)
+    u = steady.steady_state(grid, potential, morse, kappa=1.0, sigma=0.2, mass=1.0, method="newton")
+    picard = steady.steady_state(grid, potential, morse, kappa=1.0, sigma=0.2, mass=1.0)
+    np.testing.assert_allclose(u, picard, rtol=1e-7)

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import warnings
 from typing import Any, Callable, Dict, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -112,7 +111,8 @@ def steady_state(
 
     V: values on grid.x or a callable of x; W: values at grid.lags or a callable of the signed lag.
     method "picard": u <- (1 - damping) u + damping T(u) (finds stable states);
-    "newton": scipy newton_krylov on T(u) - u = 0 from u0 (finds unstable ones too).
+    "newton": damped Newton in log u with the exact Jacobian from u0 (finds unstable ones too;
+    at most min(maxiter, 200) iterations; see pinnbilo.steady.newton).
     Raises SolverFailed when ||T(u) - u|| / ||u|| does not fall below tol.
     """
     require_grid(grid, PeriodicGrid)
@@ -130,7 +130,7 @@ def steady_state(
         with np.errstate(all="ignore"):  # a non-finite map is reported with its cause below
             return _aggregation_map(grid, v, V, W, kappa, sigma, mass) - v
 
-    iterations = maxiter // 100 + 50 if method == "newton" else maxiter
+    iterations = maxiter
     if method == "picard":
         for k in range(maxiter):
             r = residual(u)
@@ -143,18 +143,16 @@ def steady_state(
                 return u
             u = u + damping * r
     elif method == "newton":
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)
-                u = newton_krylov(residual, u, f_tol=tol * np.max(np.abs(u)), maxiter=iterations)
-        except InputError:
-            raise  # the user's function answered badly: not a solver failure
-        except (NoConvergence, ValueError) as e:
+        from .newton import LogFixedPoint, newton
+
+        iterations = min(maxiter, 200)
+        with np.errstate(all="ignore"):
+            u, rel, taken, why = newton(LogFixedPoint(grid, V, W, kappa, sigma, mass), u, tol, iterations)
+        if not rel <= tol:
             raise SolverFailed(
-                f"Newton-Krylov did not converge in {iterations} iterations: {_why(e, residual)} (tol {tol:g}); "
-                "try another u0 or method='picard'"
-            ) from None
-        u = np.asarray(u)
+                f"Newton did not converge in {taken} iterations: {why}, relative fixed-point residual {rel:.3e} "
+                f"(tol {tol:g}); try another u0 or method='picard'"
+            )
     rel = _relative_residual(residual, u)
     if not rel <= 10 * tol:
         raise SolverFailed(
