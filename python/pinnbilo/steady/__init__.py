@@ -15,6 +15,7 @@ Typical use::
 
 from __future__ import annotations
 
+from .branch import Branch, branch
 from .data import (
     DirichletStates,
     PeriodicStates,
@@ -60,6 +61,8 @@ __all__ = [
     "semilinear_states",
     "SolverFailed",
     "Unknown",
+    "Branch",
+    "branch",
     "Spectral",
     "noise_level",
     "AggregationDiffusion",
