@@ -145,7 +145,7 @@ def test_any_value_of_any_argument_is_answered_clearly(name, arg, value):
         (lambda: sd.steady_state(GRID, maxiter=2.5), "maxiter must be an integer"),
         (lambda: sd.steady_state(GRID, tol=None), "tol must be a real number"),
         (lambda: MODEL_V.fit(STATES, lr="fast"), "lr must be a real number"),
-        (lambda: MODEL_V.fit(STATES, adam_steps=None), "adam_steps must be an integer"),
+        (lambda: MODEL_V.fit(STATES, adam_steps="many"), "adam_steps must be an integer"),
         (lambda: MODEL_V.fit(STATES, check="no"), "check must be True or False"),
         (lambda: sd.aggregation_diffusion_states(GRID, sigma="0.5"), "sigma must be an array of numbers"),
         (lambda: sd.aggregation_diffusion_states(GRID, sigma=[]), "sigma is empty"),
@@ -182,7 +182,7 @@ def test_solver_failure_messages_stay_short(monkeypatch):
     def failing(*args, **kwargs):
         raise NoConvergence("no convergence\n" + repr(list(np.linspace(0, 1, 128))))
 
-    monkeypatch.setattr(generate, "newton_krylov", failing)
+    monkeypatch.setattr(generate, "newton_krylov", failing)  # the semilinear solver's Newton-Krylov
     with pytest.raises(sd.SolverFailed) as err:
-        sd.steady_state(sd.PeriodicGrid(128), method="newton")
+        sd.semilinear_state(sd.IntervalGrid(128), lambda x, u: 1.0 + 0 * u)
     assert "no convergence" in str(err.value) and len(str(err.value)) < 300

@@ -39,6 +39,7 @@ from .generate import (
 )
 from .grids import IntervalGrid, PeriodicGrid
 from .models import AggregationDiffusion, Semilinear, Unknown, relative_error
+from .series import Chebyshev, dirichlet_noise_level
 from .spectral import Spectral, noise_level
 from .train import SteadyFit
 
@@ -64,6 +65,8 @@ __all__ = [
     "Branch",
     "branch",
     "Spectral",
+    "Chebyshev",
+    "dirichlet_noise_level",
     "noise_level",
     "AggregationDiffusion",
     "Semilinear",

@@ -23,6 +23,7 @@ from ._checks import values
 from .data import DirichletStates, PeriodicStates
 from .generate import grid_function, semilinear_state, steady_state
 from .grids import IntervalGrid, PeriodicGrid, require_grid
+from .series import Chebyshev, fit_series
 from .spectral import Spectral, SpectralResidual, solve
 from .train import SteadyFit, check_budget, optimise
 
@@ -440,19 +441,36 @@ class Semilinear:
     """-D u'' = g(., .) on an IntervalGrid with Dirichlet data and an unknown right-hand side.
 
     depends_on: "u" (reaction g(u)), "x" (source g(x)) or "xu" (g(x, u)). Inputs are scaled to
-    [-1, 1]: x by the interval, u by the range of the data it was fitted on.
+    [-1, 1]: x by the interval, u by the range of the data it was fitted on. g: an Unknown
+    (a network; Adam then L-BFGS) or a Chebyshev series (of u or of x; linear least squares, with
+    a roughness penalty chosen from the data by ``fit(smoothness="auto")``).
     """
 
-    def __init__(self, grid: IntervalGrid, diffusion: float = 1.0, g: Optional[Unknown] = None, depends_on: str = "u"):
+    def __init__(
+        self,
+        grid: IntervalGrid,
+        diffusion: float = 1.0,
+        g: Union[None, Unknown, Chebyshev] = None,
+        depends_on: str = "u",
+    ):
         require_grid(grid, IntervalGrid)
         diffusion = check.real(diffusion, "diffusion D", positive=True)
         depends_on = check.choice(depends_on, "depends_on", ("u", "x", "xu"))
         self.grid, self.diffusion, self.depends_on = grid, diffusion, depends_on
-        self.spec = Unknown(hidden=(32, 32)) if g is None else g
-        if not isinstance(self.spec, Unknown):
-            raise InputError("g must be a pinnbilo.steady.Unknown")
+        self.series: Optional[Chebyshev] = g if isinstance(g, Chebyshev) else None
+        if self.series is not None:
+            if depends_on == "xu":
+                raise InputError(
+                    "a Chebyshev g depends on one input: depends_on='u' or 'x' (use Unknown() for g(x, u))"
+                )
+            self.spec = Unknown(hidden=(1,))  # unused: the series is g
+            self.params = np.zeros(self.series.degree + 1)
+        else:
+            self.spec = Unknown(hidden=(32, 32)) if g is None else g  # type: ignore[assignment]
+            if not isinstance(self.spec, Unknown):
+                raise InputError("g must be a pinnbilo.steady.Unknown or a pinnbilo.steady.Chebyshev")
+            self.params = self.spec.init(len(depends_on))
         self.u_range = (-1.0, 1.0)
-        self.params = self.spec.init(len(depends_on))
         self.result: Optional[SteadyFit] = None
 
     def features(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -466,6 +484,15 @@ class Semilinear:
         return np.stack([cols[c] for c in self.depends_on])
 
     def build(self, data: DirichletStates) -> _core.SemilinearFit:
+        """The C++ loss object of a network g for these data (sets the u range from them)."""
+        core = self._core_for(data)
+        if self.series is not None:
+            raise InputError("build() makes the network loss; this model's g is a Chebyshev series: use loss_and_grad")
+        feats = self.features(np.broadcast_to(self.grid.x, data.u.shape), data.u)
+        core.set_g_network((self.spec.sizes(feats.shape[0]), self.spec.activation, feats))
+        return core
+
+    def _core_for(self, data: DirichletStates) -> _core.SemilinearFit:
         if not isinstance(data, DirichletStates):
             raise InputError("data must be DirichletStates (see pinnbilo.steady.semilinear_states)")
         if data.grid != self.grid:
@@ -474,26 +501,53 @@ class Semilinear:
             )
         lo, hi = float(data.u.min()), float(data.u.max())
         self.u_range = (lo, hi) if hi > lo else (lo - 1.0, lo + 1.0)
-        core = _core.SemilinearFit(
+        return _core.SemilinearFit(
             self.grid.n, self.grid.h, self.diffusion, data.u, data.weights, data.left, data.right
         )
-        feats = self.features(np.broadcast_to(self.grid.x, data.u.shape), data.u)
-        core.set_g_network((self.spec.sizes(feats.shape[0]), self.spec.activation, feats))
-        return core
+
+    def _series_inputs(self, data: DirichletStates) -> np.ndarray:
+        """The scaled input of the series at the data: (S, n)."""
+        return self.features(np.broadcast_to(self.grid.x, data.u.shape), data.u)[0].reshape(data.u.shape)
 
     def loss_and_grad(self, data: DirichletStates, params: Optional[np.ndarray] = None) -> Tuple[float, np.ndarray]:
-        """The fixed-point loss and its gradient w.r.t. the flat weights of g (default: the current ones)."""
-        return self.build(data).loss_and_grad(_flat_params(params, self.params))
+        """The fixed-point loss and its gradient w.r.t. the flat weights of g, or the Chebyshev
+        coefficients (default: the current ones); without the smoothness penalty."""
+        theta = _flat_params(params, self.params)
+        if self.series is None:
+            return self.build(data).loss_and_grad(theta)
+        core = self._core_for(data)  # the C++ loss of g's values, chained through the (linear) series
+        Phi = self.series.basis(self._series_inputs(data).ravel())
+        loss, g_bar = core.loss_from_values(Phi @ theta)  # flat, state by state
+        return float(loss), Phi.T @ np.asarray(g_bar).ravel()
 
     def fit(
         self,
         data: DirichletStates,
-        adam_steps: int = 2000,
-        lr: float = 3e-3,
-        lbfgs_steps: int = 1000,
+        adam_steps: Optional[int] = None,
+        lr: Optional[float] = None,
+        lbfgs_steps: Optional[int] = None,
         progress: bool = False,
+        smoothness: Union[float, str] = 0.0,
     ) -> SteadyFit:
-        """Minimise sum_s ||T(u_s) - u_s||^2 / ||u_s||^2 over the weights of g."""
+        """Minimise sum_s ||T(u_s) - u_s||^2 / ||u_s||^2 over the weights of g.
+
+        A network g: Adam (adam_steps, default 2000, at lr, default 3e-3), then L-BFGS
+        (lbfgs_steps, default 1000). A Chebyshev g: one least-squares solve (the Adam and L-BFGS
+        options do not apply and are refused), with smoothness=lambda adding lambda int g''(z)^2 dz
+        over the scaled input, or smoothness="auto" choosing lambda from the data (0 for clean
+        data, else the L-curve corner); the choice and the noise estimate of each state are in
+        fit.extra["smoothness"] and fit.extra["noise"].
+        """
+        if self.series is not None:
+            return self._fit_series(data, adam_steps, lr, lbfgs_steps, progress, smoothness)
+        if not (isinstance(smoothness, (int, float)) and not isinstance(smoothness, bool) and smoothness == 0):
+            raise InputError(
+                f"smoothness={check._show(smoothness)}: a roughness penalty on g needs a Chebyshev g "
+                "(Semilinear(grid, D, g=steady.Chebyshev(12))); a network g is fitted without one"
+            )
+        adam_steps = 2000 if adam_steps is None else adam_steps
+        lr = 3e-3 if lr is None else lr
+        lbfgs_steps = 1000 if lbfgs_steps is None else lbfgs_steps
         check_budget(adam_steps, lr, lbfgs_steps)
         _validate_flags(progress, False)
         core = self.build(data)
@@ -501,6 +555,55 @@ class Semilinear:
         self.params = fit.params
         fit.functions = {"g": core.function_values(fit.params).reshape(data.u.shape)}
         fit.extra = {"u_range": self.u_range}
+        self.result = fit
+        return fit
+
+    def _fit_series(
+        self,
+        data: DirichletStates,
+        adam_steps: object,
+        lr: object,
+        lbfgs_steps: object,
+        progress: object,
+        smoothness: object,
+    ) -> SteadyFit:
+        import time
+
+        options = (("adam_steps", adam_steps), ("lr", lr), ("lbfgs_steps", lbfgs_steps))
+        given = [k for k, v in options if v is not None]
+        if given:
+            raise InputError(
+                f"{', '.join(given)}: a Chebyshev g is fitted by one least-squares solve, not Adam/L-BFGS; "
+                "drop these options"
+            )
+        check.flag(progress, "progress")
+        if isinstance(smoothness, str):
+            check.choice(smoothness, "smoothness", ("auto",))
+        else:
+            smoothness = check.real(smoothness, "smoothness", nonnegative=True)
+        start = time.perf_counter()
+        self._core_for(data)  # checks the data, sets the u range
+        assert self.series is not None
+        out = fit_series(self.grid, self.diffusion, data, self.series, self._series_inputs(data), smoothness)
+        self.params = out.theta
+        g_values = (self.series.basis(self._series_inputs(data).ravel()) @ out.theta).reshape(data.u.shape)
+        fit = SteadyFit(
+            params=out.theta.copy(),
+            loss=out.fixed_point_loss + out.penalty,
+            functions={"g": g_values},
+            history=np.array([[0.0, out.fixed_point_loss + out.penalty]]),
+            lbfgs_message="not run",
+            wall_time=time.perf_counter() - start,
+            extra={
+                "method": "least-squares",
+                "u_range": self.u_range,
+                "fixed_point_loss": out.fixed_point_loss,
+                "penalty": out.penalty,
+                "smoothness": out.smoothness,
+                "noise": out.noise,
+                "lcurve": np.asarray(out.lcurve, dtype=float).reshape(-1, 3),
+            },
+        )
         self.result = fit
         return fit
 
@@ -514,6 +617,8 @@ class Semilinear:
                 RuntimeWarning,
                 stacklevel=user_stacklevel(),
             )
+        if self.series is not None:
+            return (self.series.basis(self.features(xb, ub)[0]) @ self.params).reshape(xb.shape)
         return self.spec.evaluate(self.params, self.features(xb, ub)).reshape(xb.shape)
 
     def predict(self, left: float, right: float, u0: Optional[np.ndarray] = None) -> np.ndarray:
