@@ -187,3 +187,37 @@ def test_newton_on_a_large_grid_uses_the_matrix_free_product():
     u = steady.steady_state(grid, potential, morse, kappa=1.0, sigma=0.2, mass=1.0, method="newton")
     picard = steady.steady_state(grid, potential, morse, kappa=1.0, sigma=0.2, mass=1.0)
     np.testing.assert_allclose(u, picard, rtol=1e-7)
+
+
+def test_identifiability_compares_modes_with_the_noise_floor():
+    rng = np.random.default_rng(0)
+    grid = steady.PeriodicGrid(64, 1.0)
+    uniform = steady.PeriodicStates(grid, 1.0 + 0.02 * rng.standard_normal((2, 64)), sigma=1.0, mass=1.0)
+    model = steady.AggregationDiffusion(grid, kappa=1.0, W=steady.Unknown(hidden=(4,)))
+    report = steady.identifiability(model, uniform)
+    assert not report.ok and "noise floor" in report.messages[0]
+    assert report.noise_floor > 1e-3
+    # clean states of the same shape: no noise floor
+    clean = steady.PeriodicStates(grid, np.ones((2, 64)), sigma=1.0, mass=1.0)
+    assert steady.identifiability(model, clean).noise_floor == 0.0
+
+
+def test_denoised_states_keep_the_noise_estimate(states):
+    noisy = steady.observe_periodic(states, noise=0.02, seed=0)
+    smooth = steady.denoise_periodic(noisy)
+    np.testing.assert_allclose(smooth.noise, steady.noise_level(noisy))
+    np.testing.assert_allclose(steady.noise_level(smooth), smooth.noise)
+    assert smooth.subset([1]).noise[0] == smooth.noise[1]
+
+
+def test_energy_in_modes_no_state_shows_is_warned_of(states):
+    noisy = steady.observe_periodic(states, m=64, noise=0.02, seed=0)
+    model = steady.AggregationDiffusion(GRID, kappa=1.0, V=potential, W=steady.Unknown(modes=8, hidden=(16,)))
+    with pytest.warns(UserWarning) as record:
+        fit = model.fit(noisy, adam_steps=300, lbfgs_steps=100)
+    assert any("energy of the learned W" in str(r.message) for r in record)
+    assert any("noise floor" in str(r.message) for r in record)  # before the fit: mode 8 is below it
+    assert fit.extra["unseen_energy"] > 0.05
+    spectral = steady.AggregationDiffusion(GRID, kappa=1.0, V=potential, W=steady.Spectral())
+    fit = spectral.fit(noisy, smoothness="auto")  # the penalty keeps the hidden modes empty
+    assert fit.extra["unseen_energy"] < 0.01

@@ -136,7 +136,12 @@ def _write_npz(fh: BinaryIO, arrays: Mapping[str, np.ndarray]) -> None:
 
 def save(model: "Model", path: str) -> None:
     """Write model state to ``path`` (.npz): temp file in the same folder, then rename."""
-    arrays = _arrays(model)
+    write_atomically(path, _arrays(model))
+
+
+def write_atomically(path: str, arrays: Mapping[str, np.ndarray]) -> None:
+    """Write ``arrays`` as an .npz file at ``path``: a locked temp file in the same folder, synced,
+    then renamed over ``path``, so a crash or a kill leaves the previous file intact."""
     folder = os.path.dirname(os.path.abspath(path))
     remove_stale_temp_files(folder)
     fd, tmp = tempfile.mkstemp(prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=folder)
@@ -270,7 +275,7 @@ class _Archive(Mapping[str, np.ndarray]):
     decompressed. ``name`` names the file in messages.
     """
 
-    def __init__(self, fh: BinaryIO, name: str) -> None:
+    def __init__(self, fh: BinaryIO, name: str, known: "re.Pattern[str]" = _KNOWN) -> None:
         self.name = name
         self._fh = fh
         head = fh.read(6)
@@ -289,7 +294,7 @@ class _Archive(Mapping[str, np.ndarray]):
                 f"{name} has {len(infos)} entries, over the limit of {MAX_ENTRIES}: not a pinnbilo checkpoint"
             )
         self._members = {i.filename[:-4]: i for i in infos if i.filename.endswith(".npy")}
-        extra = {k: i.file_size for k, i in self._members.items() if not _KNOWN.fullmatch(k)}
+        extra = {k: i.file_size for k, i in self._members.items() if not known.fullmatch(k)}
         extra.update({i.filename: i.file_size for i in infos if not i.filename.endswith(".npy")})
         if sum(extra.values()) > MAX_EXTRA_BYTES:
             raise InputError(

@@ -41,6 +41,7 @@ from .grids import IntervalGrid, PeriodicGrid
 from .models import AggregationDiffusion, Semilinear, Unknown, relative_error
 from .series import Chebyshev, dirichlet_noise_level
 from .spectral import Spectral, noise_level
+from .store import load, save
 from .train import SteadyFit
 
 __all__ = [
@@ -65,6 +66,8 @@ __all__ = [
     "Branch",
     "branch",
     "Spectral",
+    "save",
+    "load",
     "Chebyshev",
     "dirichlet_noise_level",
     "noise_level",

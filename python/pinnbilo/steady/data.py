@@ -60,7 +60,9 @@ class PeriodicStates:
     """Steady states of aggregation-diffusion on a PeriodicGrid.
 
     u: (S, n) densities on the grid; weights: (S, n), 1 where a datum exists (0 where u was only
-    interpolated); sigma, mass: (S,) the known diffusion and total mass of each state.
+    interpolated); sigma, mass: (S,) the known diffusion and total mass of each state; noise:
+    (S,) the standard deviation of the measurement noise when known (denoise_periodic records
+    its estimate before filtering), else None (pinnbilo.steady.noise_level estimates it).
     """
 
     grid: PeriodicGrid
@@ -68,6 +70,7 @@ class PeriodicStates:
     sigma: np.ndarray
     mass: np.ndarray
     weights: np.ndarray
+    noise: Optional[np.ndarray]
 
     def __init__(
         self,
@@ -76,6 +79,7 @@ class PeriodicStates:
         sigma: ArrayLike,
         mass: Optional[ArrayLike] = None,
         weights: Optional[np.ndarray] = None,
+        noise: Optional[ArrayLike] = None,
     ) -> None:
         require_grid(grid, PeriodicGrid)
         self.grid = grid
@@ -86,13 +90,19 @@ class PeriodicStates:
         if np.any(self.mass <= 0):
             raise InputError("the mass of every state must be positive; pass mass= explicitly for noisy data")
         self.weights = _weights(weights, self.u.shape)
+        self.noise = None
+        if noise is not None:
+            self.noise = per_state(noise, S, "noise")
+            if np.any(self.noise < 0):
+                raise InputError(f"noise must be >= 0 (a standard deviation per state), got {self.noise.tolist()}")
 
     def __len__(self) -> int:
         return self.u.shape[0]
 
     def subset(self, idx: Sequence[int]) -> "PeriodicStates":
         idx = _indices(idx, len(self))
-        return PeriodicStates(self.grid, self.u[idx], self.sigma[idx], self.mass[idx], self.weights[idx])
+        noise = None if self.noise is None else self.noise[idx]
+        return PeriodicStates(self.grid, self.u[idx], self.sigma[idx], self.mass[idx], self.weights[idx], noise)
 
 
 @dataclass
@@ -195,7 +205,10 @@ def denoise_periodic(states: PeriodicStates, factor: float = 3.0) -> PeriodicSta
     floor (the median magnitude of the upper half of the spectrum), then restore the mass.
 
     Smooth steady states have fast-decaying spectra and white noise a flat one, so the cut-off is
-    where the state's spectrum meets the noise. Weights are kept. Returns new PeriodicStates.
+    where the state's spectrum meets the noise. Weights are kept, and the noise estimated before
+    filtering is recorded in ``noise`` (the diagnostics compare modes with it). Mode 1 is always
+    kept; whether it stands above the noise is for identifiability() to say. Returns new
+    PeriodicStates.
     """
     _require_states(states, PeriodicStates)
     factor = check.real(factor, "factor", positive=True)
@@ -209,7 +222,10 @@ def denoise_periodic(states: PeriodicStates, factor: float = 3.0) -> PeriodicSta
         uh[s, max(int(cut[s]), 2) :] = 0
     uh[:, 0] = states.mass / g.h  # the known mass, not the noisy one
     u = np.fft.irfft(uh, n=g.n, axis=1)
-    return PeriodicStates(g, u, states.sigma, states.mass, states.weights)
+    from .spectral import noise_level  # the estimate from the unfiltered values: filtering hides it
+
+    noise = states.noise if states.noise is not None else noise_level(states)
+    return PeriodicStates(g, u, states.sigma, states.mass, states.weights, noise)
 
 
 def observe_dirichlet(

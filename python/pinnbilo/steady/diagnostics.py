@@ -32,8 +32,11 @@ class Identifiability:
     rtol * max (directions the data cannot determine); null_directions: {"V": (n_null, n), "W": ...}
     the corresponding function perturbations on the grid; mode_visibility: for W, per Fourier mode
     k = 0..n/2 the largest relative size with which any state (or difference of states, when V is
-    unknown too) shows that mode; unseen_modes: modes 1..checked_modes below mode_tol;
-    messages: one line per problem found (empty when the data suffice)."""
+    unknown too) shows that mode; unseen_modes: modes 1..checked_modes below the threshold
+    (mode_tol, or 3 x noise_floor when that is larger); noise_floor: the visibility the
+    measurement noise alone gives (0 for clean data); hidden_modes: every mode 1..n/2 below the
+    threshold (energy a fit puts there is not determined by the data); messages: one line per
+    problem found (empty when the data suffice)."""
 
     singular_values: np.ndarray
     n_null: int
@@ -41,6 +44,15 @@ class Identifiability:
     mode_visibility: Optional[np.ndarray] = None
     unseen_modes: List[int] = field(default_factory=list)
     messages: List[str] = field(default_factory=list)
+    noise_floor: float = 0.0
+    hidden_modes: List[int] = field(default_factory=list)
+
+    def unseen_energy(self, W: np.ndarray) -> float:
+        """The fraction of the energy of a kernel W (values at grid.lags, gauge removed) in the
+        hidden modes: what of W the data do not determine."""
+        wh = np.abs(np.fft.rfft(np.asarray(W, dtype=float) - np.mean(W))) ** 2
+        total = float(wh[1:].sum())
+        return float(wh[self.hidden_modes].sum() / total) if total > 0 and self.hidden_modes else 0.0
 
     @property
     def ok(self) -> bool:
@@ -157,13 +169,18 @@ def identifiability(
     mode_tol: float = 1e-3,
     observed_only: bool = False,
     checked_modes: Optional[int] = None,
+    noise: Optional[np.ndarray] = None,
 ) -> Identifiability:
     """Which directions of the unknown functions the steady states cannot determine.
 
     The Jacobian is taken at the model's current functions (a fit's answer, or the initial
     network); its structure at the data hardly depends on them. Modes 1..checked_modes of W
-    (default: the Fourier features of the W network, at least 3) seen by no state below mode_tol
-    are flagged, as are a single state with both V and W unknown and states too uniform to show W.
+    (default: the Fourier features of the W network, at least 3) seen by no state above the
+    threshold are flagged, as are a single state with both V and W unknown and states too uniform
+    to show W. The threshold is mode_tol or, with noisy data, three times the noise floor: the
+    relative amplitude delta sqrt(N) / sum(u) that noise of std delta on N observed points gives a
+    mode by itself. noise: (S,) the noise std of each state; None takes data.noise, else the
+    estimate of pinnbilo.steady.noise_level.
     """
     from .models import AggregationDiffusion
 
@@ -209,7 +226,14 @@ def identifiability(
             "a single steady state with both V and W unknown can never separate them: any change of W is "
             "absorbed by V (V -> V - kappa dW*u). Observe at least two states that differ (other mass or sigma)."
         )
-    visibility, unseen = None, []
+    visibility, unseen, hidden, floor = None, [], [], 0.0
+    if noise is None:
+        from .spectral import noise_level
+
+        delta = noise_level(data)
+    else:
+        delta = _checks.values(noise, "noise", shape=(S,), shape_hint="one noise std per state")
+    counts = np.sum(data.weights > 0, axis=1)
     if "W" in unknowns:
         uh = np.abs(np.fft.rfft(data.u, axis=1))
         base = uh[:, :1]
@@ -217,30 +241,36 @@ def identifiability(
             rel = np.fft.rfft(data.u / data.mass[:, None], axis=1)
             diffs = np.abs(rel[:, None, :] - rel[None, :, :]).max(axis=(0, 1))
             visibility = diffs / np.abs(rel[:, 0]).max()
+            floor = float(np.sqrt(2) * np.max(delta * np.sqrt(counts) / data.mass) * grid.h)
         else:
             visibility = (uh / base).max(axis=0)
+            floor = float(np.max(delta * np.sqrt(counts) / base[:, 0]))
+        threshold = max(mode_tol, 3 * floor)
+        hidden = [int(m) for m in range(1, visibility.size) if visibility[m] < threshold]
         spec = model._spec["W"]
         kmax = checked_modes if checked_modes is not None else max(3, spec.modes if spec is not None else 3)
         kmax = min(kmax, visibility.size - 1)
-        unseen = [int(m) for m in range(1, kmax + 1) if visibility[m] < mode_tol]
+        unseen = [int(m) for m in range(1, kmax + 1) if visibility[m] < threshold]
+        below = f"< {mode_tol:g}" if threshold == mode_tol else f"< 3 x the noise floor {floor:.1e}"
         if len(unseen) == kmax and not (S == 1 and k == 2):
             messages.append(
                 "the observed states are (nearly) uniform"
                 + (" or identical up to a common shape" if "V" in unknowns else "")
                 + f": no Fourier mode 1..{kmax} is visible (largest relative amplitude "
-                f"{visibility[1 : kmax + 1].max():.1e} < {mode_tol:g}), and a uniform state says nothing about W. "
+                f"{visibility[1 : kmax + 1].max():.1e} {below}), and a uniform state says nothing about W. "
                 "Observe non-uniform states."
             )
         elif unseen and not (S == 1 and k == 2):
             messages.append(
-                f"Fourier modes {unseen} of W are not seen by any observed state (relative amplitude < {mode_tol:g}); "
-                "W is not determined there. Observe states with other shapes (other mass, sigma, initial data)."
+                f"Fourier modes {unseen} of W are not seen by any observed state (relative amplitude {below}); "
+                "W is not determined there. Observe states with other shapes (other mass, sigma, initial data)"
+                + (", or with less noise." if threshold > mode_tol else ".")
             )
     if "V" in unknowns and "W" not in unknowns and null.size:
         messages.append(
             f"{null.size} directions of V are not determined by the data (singular values <= {rtol:g} x largest)."
         )
-    return Identifiability(sv_full, int(null.size), null_dirs, visibility, unseen, messages)
+    return Identifiability(sv_full, int(null.size), null_dirs, visibility, unseen, messages, floor, hidden)
 
 
 def direct_potential(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass
-from typing import Any, Callable, Dict, Optional, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Tuple, Union
 
 import numpy as np
 
@@ -313,11 +313,13 @@ class AggregationDiffusion:
         check_budget(adam_steps, lr, lbfgs_steps)
         if not auto:
             self._smoothness(smoothness)
+        report = None
         if _validate_flags(progress, check):
             from .diagnostics import MAX_DIAGNOSTIC_WORK, diagnostic_work, identifiability
 
             if diagnostic_work(self.grid.n, len(data), len(self.unknowns)) <= MAX_DIAGNOSTIC_WORK:
-                identifiability(self, data).warn()
+                report = identifiability(self, data)
+                report.warn()
             else:  # the check would take longer than the fit is worth; say so instead of hanging
                 warnings.warn(
                     f"identifiability check skipped: {len(data)} states on a {self.grid.n}-point grid are too "
@@ -340,6 +342,17 @@ class AggregationDiffusion:
             self.params, self._core = fit.params, core
             fit.extra = {"penalty": float(core.last_penalty), **chosen}
         fit.functions = self.functions()
+        if report is not None and "W" in self.unknowns:
+            share = report.unseen_energy(fit.functions["W"])
+            fit.extra["unseen_energy"] = share
+            if share > UNSEEN_ENERGY_WARNING:
+                warnings.warn(
+                    f"{100 * share:.0f}% of the energy of the learned W lies in Fourier modes no observed state shows "
+                    f"above the noise (modes {_ranges(report.hidden_modes)}): that part of W is not determined by the "
+                    "data; add smoothness, or observe other states",
+                    UserWarning,
+                    stacklevel=user_stacklevel(),
+                )
         self.result = fit
         return fit
 
@@ -386,6 +399,12 @@ class AggregationDiffusion:
         )
         out = stand_in._fit_spectral(data, "auto", max_iter)
         return {k: out.extra[k] for k in ("smoothness", "noise", "lcurve")}
+
+    def save(self, path: str) -> None:
+        """Write the model (set-up, parameters, last fit) to ``path`` (.npz); steady.load reads it."""
+        from .store import save
+
+        save(self, path)
 
     def functions(self) -> Dict[str, np.ndarray]:
         """{"V": values on grid.x, "W": values on grid.lags}, learned ones in the zero-mean gauge."""
@@ -472,6 +491,12 @@ class Semilinear:
             self.params = self.spec.init(len(depends_on))
         self.u_range = (-1.0, 1.0)
         self.result: Optional[SteadyFit] = None
+
+    def save(self, path: str) -> None:
+        """Write the model (set-up, parameters, u range, last fit) to ``path`` (.npz); steady.load reads it."""
+        from .store import save
+
+        save(self, path)
 
     def features(self, x: np.ndarray, u: np.ndarray) -> np.ndarray:
         """Network inputs for points (x, u) of equal shape: (len(depends_on), size)."""
@@ -626,6 +651,22 @@ class Semilinear:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return semilinear_state(self.grid, self.g, self.diffusion, left, right, u0)
+
+
+UNSEEN_ENERGY_WARNING = 0.05  # a learned W with more than this share of its energy in unseen modes is warned of
+
+
+def _ranges(modes: Any) -> str:
+    """[1, 2, 3, 7, 9, 10] -> '1-3, 7, 9-10'."""
+    out: List[str] = []
+    run: List[int] = []
+    for m in list(modes) + [None]:
+        if run and (m is None or m != run[-1] + 1):
+            out.append(f"{run[0]}-{run[-1]}" if len(run) > 1 else f"{run[0]}")
+            run = []
+        if m is not None:
+            run.append(m)
+    return ", ".join(out)
 
 
 def _flat_params(params: object, current: np.ndarray) -> np.ndarray:

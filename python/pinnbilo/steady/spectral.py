@@ -197,8 +197,10 @@ def noise_level(data: PeriodicStates) -> np.ndarray:
     magnitude of the upper half of the spectrum of the observed values (evenly spaced, as
     observe_periodic takes them) measures the noise: for white noise of std delta on m points the
     rfft magnitudes are Rayleigh with median delta sqrt(m ln 2). Clean states give ~0 (round-off
-    and the state's own tail).
+    and the state's own tail). States that carry a recorded ``noise`` (denoise_periodic's) return it.
     """
+    if data.noise is not None:
+        return data.noise.copy()
     out = np.empty(len(data))
     for s in range(len(data)):
         obs = data.u[s][data.weights[s] > 0]
