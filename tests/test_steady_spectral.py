@@ -221,3 +221,55 @@ def test_energy_in_modes_no_state_shows_is_warned_of(states):
     spectral = steady.AggregationDiffusion(GRID, kappa=1.0, V=potential, W=steady.Spectral())
     fit = spectral.fit(noisy, smoothness="auto")  # the penalty keeps the hidden modes empty
     assert fit.extra["unseen_energy"] < 0.01
+
+
+def gaussian_kernel(lag):
+    return -np.exp(-(lag**2) / (2 * 0.1**2))
+
+
+def test_porous_medium_kernel_from_clean_states():
+    V = lambda x: 0.3 * np.cos(2 * np.pi * x)  # noqa: E731
+    states = steady.aggregation_diffusion_states(GRID, V=V, W=gaussian_kernel, kappa=1.0, sigma=0.2,
+                                                 mass=[0.5, 1.0, 2.0], exponent=2.0)  # fmt: skip
+    assert np.sum(states.u[0] < 1e-8) > 10  # compactly supported states among them
+    np.testing.assert_allclose(GRID.integrate(states.u), [0.5, 1.0, 2.0], rtol=1e-10)
+    model = steady.AggregationDiffusion(GRID, kappa=1.0, V=V, W=steady.Spectral(), exponent=2.0)
+    fit = model.fit(states)
+    assert steady.relative_error(fit.functions["W"], gaussian_kernel(GRID.lags)) < 0.01
+    assert fit.extra["determined_lags"] == 1.0  # the mass-2 state covers the circle
+    held = steady.steady_state(GRID, V, gaussian_kernel, 1.0, 0.2, 1.5, exponent=2.0)
+    np.testing.assert_allclose(model.predict(0.2, 1.5), held, atol=1e-6 * held.max())
+
+
+def test_porous_medium_residual_jacobian_and_the_support_warning():
+    V = lambda x: 0.5 * np.cos(2 * np.pi * x)  # noqa: E731
+    states = steady.aggregation_diffusion_states(GRID, V=V, W=gaussian_kernel, kappa=1.0, sigma=0.1,
+                                                 mass=[0.5, 1.0], exponent=2.0)  # fmt: skip
+    model = steady.AggregationDiffusion(GRID, kappa=1.0, V=V, W=steady.Spectral(12), exponent=2.0)
+    problem = model.spectral_residual(states)
+    theta = 0.01 * np.random.default_rng(1).standard_normal(problem.n_params)
+    J = problem.jacobian(theta)
+    for j in range(problem.n_params):
+        e = np.zeros_like(theta)
+        e[j] = 1e-6
+        fd = (problem.residual(theta + e) - problem.residual(theta - e)) / 2e-6
+        np.testing.assert_allclose(J[:, j], fd, rtol=1e-5, atol=1e-8)
+    loss, grad = model.loss_and_grad(states, theta)
+    assert loss == pytest.approx(float(problem.residual(theta) @ problem.residual(theta)))
+    with pytest.warns(UserWarning, match="compactly supported"):
+        fit = model.fit(states)
+    assert fit.extra["determined_lags"] < 0.5
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda: steady.AggregationDiffusion(GRID, W=steady.Unknown(), exponent=2.0), "Spectral"),
+        (lambda: steady.AggregationDiffusion(GRID, W=steady.Spectral(), exponent=0.5), "exponent"),
+        (lambda: steady.steady_state(GRID, W=gaussian_kernel, exponent=2.0, method="newton"), "picard"),
+        (lambda: steady.steady_state(GRID, W=gaussian_kernel, exponent="2"), "exponent"),
+    ],
+)
+def test_bad_porous_medium_setups_are_refused(make, words):
+    with pytest.raises(InputError, match=words):
+        make()

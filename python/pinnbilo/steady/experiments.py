@@ -104,7 +104,7 @@ def run_one(
         "both": {"V": net, "W": Unknown(hidden=tuple(hidden), seed=seed + 1)},
     }
     kw = unknowns[setting.target]
-    model = AggregationDiffusion(grid, kappa=setting.kappa, **kw)
+    model = AggregationDiffusion(grid, kappa=setting.kappa, V=kw["V"], W=kw["W"])
     start = time.perf_counter()
     fit = model.fit(
         data, adam_steps=adam_steps, lbfgs_steps=lbfgs_steps, progress=progress, check=False, smoothness=smoothness

@@ -44,6 +44,7 @@ def grid_function(grid: Any, f: object, name: str, at: np.ndarray) -> np.ndarray
 
 
 MAX_TIME_STEPS = 10_000_000  # evolve: a cap on t_end / dt (a run of hours), not a hang
+MAX_EXPONENT = 20.0  # porous-medium exponents beyond this are no model anyone fits (and overflow)
 MAX_ITERATIONS = 10_000_000  # fixed-point and Newton iterations: a cap, not a hang
 
 
@@ -106,10 +107,14 @@ def steady_state(
     damping: float = 0.5,
     tol: float = 1e-10,
     maxiter: int = 20000,
+    exponent: float = 1.0,
 ) -> np.ndarray:
     """A steady state of u_t = (sigma u_x + kappa u (W*u)_x + u V_x)_x with mass M: shape (n,).
 
     V: values on grid.x or a callable of x; W: values at grid.lags or a callable of the signed lag.
+    exponent m: 1 for linear diffusion (above); m > 1 for porous-medium diffusion
+    u_t = (u (sigma m/(m-1) u^(m-1) + kappa W*u + V)_x)_x, whose states may be compactly supported
+    (see pinnbilo.steady.porous; Picard only).
     method "picard": u <- (1 - damping) u + damping T(u) (finds stable states);
     "newton": damped Newton in log u with the exact Jacobian from u0 (finds unstable ones too;
     at most min(maxiter, 200) iterations; see pinnbilo.steady.newton).
@@ -124,10 +129,21 @@ def steady_state(
     damping = check.real(damping, "damping", positive=True, high=1.0)
     tol = check.real(tol, "tol", positive=True)
     maxiter = check.integer(maxiter, "maxiter", minimum=1, maximum=MAX_ITERATIONS)
+    exponent = check.real(exponent, "exponent", high=MAX_EXPONENT)
+    if exponent < 1:
+        raise InputError(f"exponent must be 1 (linear diffusion) or above (porous medium), got {exponent:g}")
+    if exponent != 1 and method == "newton":
+        raise InputError(
+            "method='newton' is for linear diffusion (exponent 1); use method='picard' for the porous medium"
+        )
     u = _initial(grid, u0, mass)
 
     def residual(v: np.ndarray) -> np.ndarray:
         with np.errstate(all="ignore"):  # a non-finite map is reported with its cause below
+            if exponent != 1:
+                from .porous import porous_map
+
+                return porous_map(grid, v, V, W, kappa, sigma, mass, exponent) - v
             return _aggregation_map(grid, v, V, W, kappa, sigma, mass) - v
 
     iterations = maxiter

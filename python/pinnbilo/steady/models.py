@@ -93,6 +93,9 @@ def relative_error(learned: np.ndarray, truth: np.ndarray, gauge: bool = True) -
 class AggregationDiffusion:
     """u_t = (sigma u_x + kappa u (W*u)_x + u V_x)_x on a PeriodicGrid with unknown V and/or W.
 
+    exponent m > 1: porous-medium diffusion u_t = (u (sigma m/(m-1) u^(m-1) + kappa W*u + V)_x)_x
+    instead (Spectral unknowns only; see pinnbilo.steady.porous).
+
     V, W: an Unknown (a network, learned), a Spectral (a Fourier series, learned by Gauss-Newton
     to the loss floor), grid values (known; V on grid.x, W on grid.lags), a callable (known; of
     x, resp. of the signed lag), or None (zero). The learned ones are both networks or both
@@ -101,9 +104,19 @@ class AggregationDiffusion:
     steady state).
     """
 
-    def __init__(self, grid: PeriodicGrid, kappa: float = 1.0, V: FunctionArg = None, W: FunctionArg = None) -> None:
+    def __init__(
+        self,
+        grid: PeriodicGrid,
+        kappa: float = 1.0,
+        V: FunctionArg = None,
+        W: FunctionArg = None,
+        exponent: float = 1.0,
+    ) -> None:
         require_grid(grid, PeriodicGrid)
         self.grid, self.kappa = grid, check.real(kappa, "kappa")
+        self.exponent = check.real(exponent, "exponent", high=20.0)
+        if self.exponent < 1:
+            raise InputError(f"exponent must be 1 (linear diffusion) or above (porous medium), got {self.exponent:g}")
         self._spec: Dict[str, Optional[Unknown]] = {}
         self._spectral: Dict[str, Spectral] = {}
         self._known: Dict[str, np.ndarray] = {}
@@ -121,6 +134,11 @@ class AggregationDiffusion:
             raise InputError("AggregationDiffusion: nothing to learn; pass V=Unknown() and/or W=Unknown()")
         if self._spec["W"] is not None and self.kappa == 0:
             raise InputError("W is unknown but kappa = 0, so W never enters the equation; set kappa != 0")
+        if self.exponent != 1 and not self._spectral:
+            raise InputError(
+                f"exponent {self.exponent:g} (porous-medium diffusion) needs Spectral() unknowns: the network loss "
+                "of the C++ core is for linear diffusion"
+            )
         if self._spectral and len(self._spectral) != len(self.unknowns):
             raise InputError(
                 "V and W: give both learned functions as Spectral() or both as Unknown(); a network and a "
@@ -237,7 +255,9 @@ class AggregationDiffusion:
         if not self.spectral:
             raise InputError("spectral_residual needs Spectral() unknowns; this model learns networks")
         bases = {name: self._basis(name, self.grid.x if name == "V" else self.grid.lags) for name in self._spectral}
-        return SpectralResidual(self.grid, self.kappa, data, bases, self._known, self._smoothness(smoothness))
+        return SpectralResidual(
+            self.grid, self.kappa, data, bases, self._known, self._smoothness(smoothness), self.exponent
+        )
 
     def loss_and_grad(
         self,
@@ -252,6 +272,9 @@ class AggregationDiffusion:
             return self.build(data, smoothness).loss_and_grad(theta)
         # The C++ core's loss and value gradients, chained through the (linear) Fourier basis.
         problem = self.spectral_residual(data, smoothness)
+        if self.exponent != 1:  # the porous medium: the residual vector and its Jacobian (numpy)
+            r = problem.residual(theta)
+            return float(r @ r), 2 * problem.jacobian(theta).T @ r
         V, W = problem.functions(theta)
         core = _core.AggregationDiffusionFit(
             self.grid.n, self.grid.length, self.kappa, data.u, data.weights, data.sigma, data.mass
@@ -314,7 +337,7 @@ class AggregationDiffusion:
         if not auto:
             self._smoothness(smoothness)
         report = None
-        if _validate_flags(progress, check):
+        if _validate_flags(progress, check) and self.exponent == 1:  # the diagnostics are for linear diffusion
             from .diagnostics import MAX_DIAGNOSTIC_WORK, diagnostic_work, identifiability
 
             if diagnostic_work(self.grid.n, len(data), len(self.unknowns)) <= MAX_DIAGNOSTIC_WORK:
@@ -342,6 +365,16 @@ class AggregationDiffusion:
             self.params, self._core = fit.params, core
             fit.extra = {"penalty": float(core.last_penalty), **chosen}
         fit.functions = self.functions()
+        if self.exponent != 1 and "W" in self.unknowns:
+            reach = _support_reach(data)
+            fit.extra["determined_lags"] = reach
+            if reach < self.grid.length / 2:
+                warnings.warn(
+                    f"the observed states are compactly supported: W*u on their supports sees W only at |lag| <= "
+                    f"{reach:.3g} (of {self.grid.length / 2:.3g}); the learned W is not determined beyond that",
+                    UserWarning,
+                    stacklevel=user_stacklevel(),
+                )
         if report is not None and "W" in self.unknowns:
             share = report.unseen_energy(fit.functions["W"])
             fit.extra["unseen_energy"] = share
@@ -453,6 +486,8 @@ class AggregationDiffusion:
     ) -> np.ndarray:
         """A steady state of the completed PDE (learned V, W) for a new sigma, mass, u0: shape (n,)."""
         f = self.functions()
+        if self.exponent != 1:
+            solver["exponent"] = self.exponent
         return steady_state(self.grid, f["V"], f["W"], self.kappa, sigma, mass, u0=u0, method=method, **solver)
 
 
@@ -651,6 +686,24 @@ class Semilinear:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
             return semilinear_state(self.grid, self.g, self.diffusion, left, right, u0)
+
+
+def _support_reach(data: PeriodicStates) -> float:
+    """The largest lag at which W enters the steady-state relation of some state: the extent of
+    its support on the circle (the length minus the longest run of points where u is ~0)."""
+    reach = 0.0
+    for u in data.u:
+        empty = u <= 1e-8 * np.max(np.abs(u))
+        if not empty.any():
+            return data.grid.length
+        # the longest circular run of empty points
+        doubled = np.concatenate([empty, empty])
+        longest = run = 0
+        for e in doubled:
+            run = run + 1 if e else 0
+            longest = max(longest, run)
+        reach = max(reach, (data.grid.n - min(longest, data.grid.n)) * data.grid.h)
+    return reach
 
 
 UNSEEN_ENERGY_WARNING = 0.05  # a learned W with more than this share of its energy in unseen modes is warned of

@@ -86,8 +86,10 @@ class SpectralResidual:
         bases: Dict[str, np.ndarray],
         known: Dict[str, np.ndarray],
         smoothness: Tuple[float, float] = (0.0, 0.0),
+        exponent: float = 1.0,
     ) -> None:
         self.grid, self.kappa, self.data = grid, float(kappa), data
+        self.exponent = float(exponent)  # 1: linear diffusion; > 1: porous medium (pinnbilo.steady.porous)
         self.names = [k for k in ("V", "W") if k in bases]
         self.bases, self.known = bases, known
         sizes = [bases[k].shape[1] for k in self.names]
@@ -135,6 +137,15 @@ class SpectralResidual:
         """T(u_s) for every state: (S, n)."""
         V, W = self.functions(theta)
         d = self.data
+        if self.exponent != 1:
+            from .porous import porous_map
+
+            return np.stack(
+                [
+                    porous_map(self.grid, d.u[s], V, W, self.kappa, d.sigma[s], d.mass[s], self.exponent)
+                    for s in range(len(d))
+                ]
+            )
         a = -(self.kappa * self.grid._convolve(W, d.u) + V) / d.sigma[:, None]
         a -= a.max(axis=1, keepdims=True)
         e = np.exp(a)
@@ -155,9 +166,18 @@ class SpectralResidual:
 
         dT/dPhi = -(diag(T) - (h/M) T T^T) / sigma (the softmax's Jacobian), times dPhi/dtheta.
         """
-        T = self._maps(theta)
         d, h = self.data, self.grid.h
         blocks = []
+        if self.exponent != 1:
+            from .porous import map_and_slopes
+
+            V, W = self.functions(theta)
+            phi = self.kappa * self.grid._convolve(W, d.u) + V
+            for s, G in enumerate(self.dphi):
+                _, dT_dphi = map_and_slopes(self.grid, phi[s], d.sigma[s], d.mass[s], self.exponent)
+                blocks.append(self.row_scale[s][:, None] * (dT_dphi @ G))
+            return np.concatenate(blocks + [self.penalty_rows])
+        T = self._maps(theta)
         for s, G in enumerate(self.dphi):
             t = T[s][:, None]
             dT = -(t * G - (h / d.mass[s]) * t * (T[s] @ G)[None, :]) / d.sigma[s]
@@ -167,20 +187,29 @@ class SpectralResidual:
     def linear_start(self) -> np.ndarray:
         """Coefficients from the linearised problem: u_s (sigma_s log u_s + Phi(theta) - c_s) = 0 at
         the observed points, weighted as the fixed-point residual is (its first-order form near the
-        answer); points with u <= 0 (noise) are left out. Minimum-norm least squares."""
+        answer); points with u <= 0 (noise) are left out. For the porous medium the relation is
+        sigma m/(m-1) u^(m-1) + Phi = c_s on the support, weighted by u^(2-m). Minimum-norm least
+        squares."""
         d = self.data
         S, n = d.u.shape
         rows, rhs = [], []
         V0, W0 = self.functions(np.zeros(self.n_params))
+        m = self.exponent
         for s in range(S):
             u = d.u[s]
-            ok = (d.weights[s] > 0) & (u > 0)
-            w = (self.row_scale[s] * np.where(ok, u, 0.0))[ok][:, None]
+            if m == 1:
+                ok = (d.weights[s] > 0) & (u > 0)
+                w = (self.row_scale[s] * np.where(ok, u, 0.0))[ok][:, None]
+                enthalpy = d.sigma[s] * np.log(np.where(ok, u, 1.0))[ok]
+            else:  # H'(u) + Phi = C on the support only: points with u ~ 0 are left out
+                ok = (d.weights[s] > 0) & (u > 1e-6 * np.max(np.abs(u)))
+                w = (self.row_scale[s] * np.where(ok, np.abs(u) ** (2 - m), 0.0))[ok][:, None]
+                enthalpy = d.sigma[s] * m / (m - 1) * u[ok] ** (m - 1)
             known_phi = self.kappa * self.grid._convolve(W0, u) + V0
             c = np.zeros((int(ok.sum()), S))
             c[:, s] = -1.0
             rows.append(w * np.concatenate([self.dphi[s][ok], c], axis=1))
-            rhs.append(-(w[:, 0] * (d.sigma[s] * np.log(u[ok]) + known_phi[ok])))
+            rhs.append(-(w[:, 0] * (enthalpy + known_phi[ok])))
         A = np.concatenate(rows)
         P = np.concatenate([self.penalty_rows, np.zeros((self.penalty_rows.shape[0], S))], axis=1)
         A = np.concatenate([A, P])

@@ -106,6 +106,7 @@ def save(model: SteadyModel, path: Union[str, "os.PathLike[str]"]) -> None:
     if isinstance(model, AggregationDiffusion):
         meta.update(model="AggregationDiffusion", grid={"n": model.grid.n, "length": model.grid.length})
         meta["kappa"] = model.kappa
+        meta["exponent"] = model.exponent
         for name in ("V", "W"):
             meta[name] = _spec(model._spectral.get(name) or model._spec[name])
             if model._spec[name] is None:
@@ -187,7 +188,10 @@ def _rebuild(meta: Dict[str, Any], arrays: _Archive, name: str) -> SteadyModel:
                     fs[fname] = _array(arrays, f"known_{fname}", name, (g.n,))
                 else:
                     fs[fname] = _from_spec(d, f"{name}: {fname}")
-            model: SteadyModel = AggregationDiffusion(g, kappa=_at(meta, "kappa"), V=fs["V"], W=fs["W"])
+            exponent = 1.0 if _at(meta, "exponent") is None else _at(meta, "exponent")
+            model: SteadyModel = AggregationDiffusion(
+                g, kappa=_at(meta, "kappa"), V=fs["V"], W=fs["W"], exponent=exponent
+            )
         elif _at(meta, "model") == "Semilinear":
             ig = IntervalGrid(_at(grid, "n"), _at(grid, "a"), _at(grid, "b"))
             model = Semilinear(ig, _at(meta, "diffusion"), g=_from_spec(_at(meta, "g"), f"{name}: g"),
