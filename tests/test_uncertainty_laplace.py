@@ -295,3 +295,23 @@ def test_coverage_of_the_95_interval_exponential_growth() -> None:
         lo, hi = post.intervals95["a"]
         bilo_hits += lo < 2.0 < hi
     assert bilo_hits >= 25, bilo_hits  # P(<= 24 of 30) = 0.3% for a calibrated 95% interval
+
+
+def test_fit_result_uncertainty_is_the_models_posterior_at_the_fit():
+    import pickle
+
+    problem = pb.problems.exponential_growth(a_true=2.0, a_init=1.0)
+    data = problem.synthetic_data(n=20, noise=0.01, seed=0)
+    model = pb.BiLO(problem, data, hidden=(16, 16), seed=0)
+    result = model.fit(steps=800, pretrain_steps=200)
+    post = result.uncertainty(sigma=0.01)
+    direct = model.posterior(sigma=0.01)
+    for name in direct.mean:
+        assert post.mean[name] == pytest.approx(direct.mean[name], rel=1e-12)
+        assert post.std[name] == pytest.approx(direct.std[name], rel=1e-12)
+    assert "model" not in repr(result)
+    with pytest.raises(pb.InputError, match="no model attached"):
+        pickle.loads(pickle.dumps(result)).uncertainty()
+    model.fit(steps=5)
+    with pytest.raises(pb.InputError, match="trained after this fit"):
+        result.uncertainty()

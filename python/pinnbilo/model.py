@@ -871,6 +871,7 @@ class Model:
         result.wall_time = time.perf_counter() - t0
         result.params = self.params
         result.losses = self.losses()
+        result.model, result.end_step = self, self.step
         return result
 
     @_locked

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Dict, Optional
+from typing import Any, Dict, Mapping, Optional
 
 import numpy as np
 
@@ -74,3 +74,31 @@ class FitResult:
     best_step: Optional[int] = None
     spikes: int = 0
     lower_steps: int = 0
+    # The fitted model and its step count when the fit ended, for uncertainty(); not compared or shown.
+    model: Any = field(default=None, repr=False, compare=False)
+    end_step: Optional[int] = field(default=None, repr=False, compare=False)
+
+    def __getstate__(self) -> Dict[str, Any]:
+        # A pickled result (a sweep's row, a worker's answer) travels without its model.
+        state = dict(self.__dict__)
+        state["model"] = None
+        return state
+
+    def uncertainty(self, priors: Optional[Mapping[str, object]] = None, sigma: object = None, **options: Any) -> Any:
+        """The Laplace (Gauss-Newton) posterior of the scalar parameters at this fit's answer:
+        ``model.posterior(priors, sigma, **options)`` (see pinnbilo.uncertainty.laplace), with the
+        mean, covariance, standard deviations, 95% intervals and correlations.
+
+        Raises InputError when the model has been trained since this fit (its state is no longer
+        this fit's answer: call ``model.posterior`` for the current one).
+        """
+        from .errors import InputError
+
+        if self.model is None:
+            raise InputError("this FitResult has no model attached (made by hand or unpickled): use model.posterior()")
+        if self.end_step is not None and self.model.step != self.end_step:
+            raise InputError(
+                f"the model was trained after this fit (step {self.model.step}, the fit ended at {self.end_step}); "
+                "call model.posterior() for the model's current state"
+            )
+        return self.model.posterior(priors, sigma, **options)
