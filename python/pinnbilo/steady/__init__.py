@@ -42,6 +42,15 @@ from .models import AggregationDiffusion, Semilinear, Unknown, relative_error
 from .series import Chebyshev, dirichlet_noise_level
 from .spectral import Spectral, noise_level
 from .store import load, save
+from .torus import (
+    RadialSpectral,
+    TorusAggregationDiffusion,
+    TorusGrid,
+    TorusStates,
+    radial_error,
+    torus_states,
+    torus_steady_state,
+)
 from .train import SteadyFit
 
 __all__ = [
@@ -66,6 +75,13 @@ __all__ = [
     "Branch",
     "branch",
     "Spectral",
+    "TorusGrid",
+    "TorusStates",
+    "RadialSpectral",
+    "TorusAggregationDiffusion",
+    "torus_states",
+    "torus_steady_state",
+    "radial_error",
     "save",
     "load",
     "Chebyshev",

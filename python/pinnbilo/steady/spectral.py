@@ -66,11 +66,6 @@ class Spectral:
         return np.concatenate([np.cos(theta), np.sin(theta)], axis=1)
 
 
-def _difference(n: int) -> np.ndarray:
-    """Periodic forward differences f_{i+1} - f_i as an (n, n) matrix (the core's penalty)."""
-    return np.roll(np.eye(n), 1, axis=1) - np.eye(n)
-
-
 class SpectralResidual:
     """The fixed-point residual vector of aggregation-diffusion and its Jacobian in the coefficients.
 
@@ -108,14 +103,22 @@ class SpectralResidual:
 
     def set_smoothness(self, smoothness: Tuple[float, float]) -> None:
         """Penalty rows sqrt(lambda / h) (f_{i+1} - f_i) for each learned function."""
-        h, D = self.grid.h, _difference(self.grid.n)
+        h = self.grid.h
         rows = []
         for name, lam in zip(("V", "W"), smoothness):
             if name in self.bases and lam > 0:
-                block = np.zeros((self.grid.n, self.n_params))
-                block[:, self.slices[name]] = math.sqrt(lam / h) * (D @ self.bases[name])
+                diffs = self._differences(self.bases[name])
+                block = np.zeros((diffs.shape[0], self.n_params))
+                block[:, self.slices[name]] = math.sqrt(lam / h) * diffs
                 rows.append(block)
         self.penalty_rows = np.concatenate(rows) if rows else np.zeros((0, self.n_params))
+
+    def _differences(self, B: np.ndarray) -> np.ndarray:
+        """Periodic forward differences of the columns of B: along the circle, or along each axis
+        of a grid that defines forward_differences (the torus)."""
+        if hasattr(self.grid, "forward_differences"):
+            return np.asarray(self.grid.forward_differences(B))
+        return np.roll(B, -1, axis=0) - B
 
     def roughness(self, theta: np.ndarray, names: Sequence[str]) -> float:
         """sum_i (f_{i+1} - f_i)^2 / h over the learned functions ``names`` (~ int f'^2)."""
@@ -123,7 +126,7 @@ class SpectralResidual:
         out = 0.0
         for name, f in (("V", V), ("W", W)):
             if name in names and name in self.bases:
-                out += float(np.sum((np.roll(f, -1) - f) ** 2) / self.grid.h)
+                out += float(np.sum(self._differences(f[:, None]) ** 2) / self.grid.h)
         return out
 
     def functions(self, theta: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
