@@ -40,6 +40,7 @@ from .generate import (
 from .grids import IntervalGrid, PeriodicGrid
 from .models import AggregationDiffusion, Semilinear, Unknown, relative_error
 from .series import Chebyshev, dirichlet_noise_level
+from .species import TwoSpecies, TwoSpeciesStates, two_species_states
 from .spectral import Spectral, noise_level
 from .store import load, save
 from .torus import (
@@ -75,6 +76,9 @@ __all__ = [
     "Branch",
     "branch",
     "Spectral",
+    "TwoSpecies",
+    "TwoSpeciesStates",
+    "two_species_states",
     "TorusGrid",
     "TorusStates",
     "RadialSpectral",

@@ -269,9 +269,10 @@ class SpectralSolve:
 RCOND = 1e-10
 
 
-def gauss_newton(problem: SpectralResidual, start: np.ndarray, max_iter: int) -> Tuple[np.ndarray, int, str, list]:
-    """Truncated Gauss-Newton with a halving line search on ||residual||^2. Returns (theta,
-    iterations, why it stopped, [(iteration, loss), ...])."""
+def gauss_newton(problem: Any, start: np.ndarray, max_iter: int) -> Tuple[np.ndarray, int, str, list]:
+    """Truncated Gauss-Newton with a halving line search on ||residual||^2 for any ``problem``
+    with residual(theta) and jacobian(theta). Returns (theta, iterations, why it stopped,
+    [(iteration, loss), ...])."""
     theta = np.array(start, dtype=float)
     r = problem.residual(theta)
     f = float(r @ r)
