@@ -97,3 +97,16 @@ def test_bad_series_setups_are_refused(make, words):
 def test_bad_series_fit_options_are_refused(states, g, kwargs, words):
     with pytest.raises(InputError, match=words):
         steady.Semilinear(GRID, 0.5, g=g).fit(states, **kwargs)
+
+
+def test_identifiability_of_g_knows_its_range_and_the_noise(states):
+    clean = steady.identifiability(steady.Semilinear(GRID, 0.5, g=steady.Chebyshev(12)), states)
+    assert clean.ok and clean.n_null == 0
+    assert clean.covered_range == pytest.approx((states.u.min(), states.u.max()))
+    noisy = steady.observe_dirichlet(states, noise=0.01, seed=0)
+    for g in (steady.Chebyshev(12), steady.Unknown(hidden=(8,))):
+        report = steady.identifiability(steady.Semilinear(GRID, 0.5, g=g), noisy)
+        assert not report.ok and report.n_null > 0 and "noise floor" in report.messages[0]
+        assert report.null_directions["g"].shape == (report.n_null, 200)
+    with pytest.raises(InputError, match="g\\(x, u\\)"):
+        steady.identifiability(steady.Semilinear(GRID, 0.5, depends_on="xu"), states)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Dict, List, Optional
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
 
 import numpy as np
 
@@ -46,6 +46,7 @@ class Identifiability:
     messages: List[str] = field(default_factory=list)
     noise_floor: float = 0.0
     hidden_modes: List[int] = field(default_factory=list)
+    covered_range: Optional[Tuple[float, float]] = None
 
     def unseen_energy(self, W: np.ndarray) -> float:
         """The fraction of the energy of a kernel W (values at grid.lags, gauge removed) in the
@@ -182,12 +183,14 @@ def identifiability(
     mode by itself. noise: (S,) the noise std of each state; None takes data.noise, else the
     estimate of pinnbilo.steady.noise_level.
     """
-    from .models import AggregationDiffusion
+    from .models import AggregationDiffusion, Semilinear
 
+    if isinstance(model, Semilinear):
+        return _semilinear_identifiability(model, data, rtol)
     if not isinstance(model, AggregationDiffusion) or not isinstance(data, PeriodicStates):
         raise InputError(
-            "identifiability() takes an AggregationDiffusion model and PeriodicStates; for Semilinear "
-            "models g is determined exactly on the observed (x, u) and nowhere else"
+            "identifiability() takes an AggregationDiffusion model with PeriodicStates, or a Semilinear model "
+            "with DirichletStates"
         )
     grid = model.grid
     if data.grid != grid:
@@ -303,3 +306,46 @@ def direct_potential(
     with np.errstate(all="ignore"):
         out = v - v.mean()
     return _checks.finite_result(out, "direct_potential", "sigma log u - kappa W*u overflows float64")
+
+
+def _semilinear_identifiability(model: Any, data: Any, rtol: float) -> Identifiability:
+    """For -D u'' = g: the range of the input g is seen on (u, or x), and which directions of g (a
+    Chebyshev series of the model's degree, or of degree 12 for a network g) the data determine
+    above their noise. The residual is linear in g through A^{-1} (a smoothing operator), so the
+    directions of g with small singular values of the scaled design are hidden by noise of the
+    size of the noise floor delta sqrt(N) / ||u|| (in the residual's units)."""
+    from .data import DirichletStates
+    from .series import Chebyshev, dirichlet_noise_level, series_design
+
+    if not isinstance(data, DirichletStates) or data.grid != model.grid:
+        raise InputError("identifiability of a Semilinear model takes DirichletStates on the model's grid")
+    rtol = check.real(rtol, "rtol", nonnegative=True, high=1.0)
+    model._core_for(data)  # sets the input range from the data
+    spec = model.series if model.series is not None else Chebyshev(12)
+    if model.depends_on == "xu":
+        raise InputError("identifiability of g(x, u) is not available; use depends_on='u' or 'x'")
+    J, _ = series_design(model.grid, model.diffusion, data, spec, model._series_inputs(data))
+    sv = np.linalg.svd(J, compute_uv=False)
+    _, _, vt = np.linalg.svd(J, full_matrices=False)
+    delta = dirichlet_noise_level(data)
+    counts = np.sum(data.weights > 0, axis=1)
+    floor = float(np.max(delta * np.sqrt(counts) / np.sqrt(np.sum(data.weights * data.u**2, axis=1))))
+    cut = max(rtol * sv[0], 3 * floor) if sv.size else 0.0
+    hidden = np.flatnonzero(sv <= cut)
+    observed = (
+        data.u[data.weights > 0]
+        if model.depends_on == "u"
+        else np.broadcast_to(model.grid.x, data.u.shape)[data.weights > 0]
+    )
+    covered = (float(np.min(observed)), float(np.max(observed)))
+    what = "u" if model.depends_on == "u" else "x"
+    messages = []
+    if hidden.size:
+        messages.append(
+            f"{hidden.size} of {sv.size} directions of g (as a degree-{spec.degree} Chebyshev series in {what}) have "
+            f"singular values below {'3 x the noise floor' if cut > rtol * sv[0] else f'{rtol:g} x the largest'} "
+            f"({cut:.1e}): the data do not determine them; use fit(smoothness='auto') or a lower degree"
+        )
+    zgrid = np.linspace(-1, 1, 200)
+    null = spec.basis(zgrid) @ vt[hidden].T if hidden.size else np.zeros((200, 0))
+    return Identifiability(sv, int(hidden.size), {"g": null.T}, None, [], messages, floor, [], covered)

@@ -80,18 +80,10 @@ def dirichlet_noise_level(data: DirichletStates) -> np.ndarray:
 CLEAN_LOSS = 1e-14  # an unpenalised fit this close is clean data: nothing to regularise
 
 
-def fit_series(
-    grid: IntervalGrid,
-    diffusion: float,
-    data: DirichletStates,
-    spec: Chebyshev,
-    z: np.ndarray,
-    smoothness: Any,
-) -> SeriesSolve:
-    """Least squares for the coefficients; z (S, n) are the scaled inputs at the data.
-
-    smoothness: lambda >= 0, or "auto" (0 when the unpenalised fit reaches CLEAN_LOSS, else the
-    L-curve corner over 10 .. 1e-8)."""
+def series_design(
+    grid: IntervalGrid, diffusion: float, data: DirichletStates, spec: Chebyshev, z: np.ndarray
+) -> "tuple[np.ndarray, np.ndarray]":
+    """(J, y) with the scaled fixed-point residual r = J theta - y (rows: states x points)."""
     n, h = grid.n, grid.h
     main = np.full(n, 2.0)
     off = np.full(n - 1, -1.0)
@@ -107,6 +99,22 @@ def fit_series(
         rows.append(scale[:, None] * Ainv_phi)
         rhs.append(scale * (u - np.linalg.solve(A, b)))
     J, y = np.concatenate(rows), np.concatenate(rhs)
+    return J, y
+
+
+def fit_series(
+    grid: IntervalGrid,
+    diffusion: float,
+    data: DirichletStates,
+    spec: Chebyshev,
+    z: np.ndarray,
+    smoothness: Any,
+) -> SeriesSolve:
+    """Least squares for the coefficients; z (S, n) are the scaled inputs at the data.
+
+    smoothness: lambda >= 0, or "auto" (0 when the unpenalised fit reaches CLEAN_LOSS, else the
+    L-curve corner over 10 .. 1e-8)."""
+    J, y = series_design(grid, diffusion, data, spec, z)
     R = spec.roughness_rows()
     noise = dirichlet_noise_level(data)
 
