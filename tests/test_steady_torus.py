@@ -44,6 +44,8 @@ def test_radial_kernel_from_three_clean_states(states):
     DX, DY = GRID.lags()
     assert steady.radial_error(model.W, gaussian(DX, DY)) < 0.01
     assert fit.loss < 1e-14
+    auto = steady.TorusAggregationDiffusion(GRID, kappa=1.0, V=potential, W=steady.RadialSpectral(8))
+    assert auto.fit(states, smoothness="auto").extra["smoothness"] == 0.0  # clean data: no penalty
 
 
 def test_shell_jacobian_matches_differences(states):

@@ -34,6 +34,15 @@ def level(grid: PeriodicGrid, phi: np.ndarray, sigma: float, mass: float, m: flo
     def excess(c: float) -> float:
         return float(grid.h * np.sum(np.maximum(a * (c - phi), 0.0) ** q) - mass)
 
+    with np.errstate(all="ignore"):
+        below, above = excess(lo), excess(hi)
+    if not (np.isfinite(below) and np.isfinite(above) and below <= 0 <= above):
+        from .generate import SolverFailed
+
+        raise SolverFailed(
+            "porous medium: the level C fixed by the mass cannot be bracketed (sigma, the mass or Phi overflow "
+            "float64); use moderate values"
+        )
     return float(brentq(excess, lo, hi, xtol=1e-15 * max(1.0, abs(hi)), rtol=4 * np.finfo(float).eps, maxiter=500))
 
 

@@ -20,6 +20,7 @@ import numpy as np
 from numpy.polynomial import chebyshev as cheb
 
 from .. import _validation as check
+from ..errors import InputError
 from .data import DirichletStates
 from .grids import IntervalGrid
 from .spectral import LCURVE_LAMBDAS, lcurve_corner
@@ -69,6 +70,8 @@ def dirichlet_noise_level(data: DirichletStates) -> np.ndarray:
     over 0.6745 sqrt(70) (for white noise of std delta, the fourth differences have std
     sqrt(70) delta; a smooth state adds only h^4 u''''). Evenly spaced observations assumed, as
     observe_dirichlet takes them: (S,)."""
+    if not isinstance(data, DirichletStates):
+        raise InputError(f"dirichlet_noise_level takes DirichletStates, got {type(data).__name__}")
     out = np.empty(len(data))
     for s in range(len(data)):
         obs = data.u[s][data.weights[s] > 0]

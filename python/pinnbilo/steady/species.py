@@ -71,7 +71,7 @@ def two_species_states(
     mass, each (2,) or (S, 2)."""
     require_grid(grid, PeriodicGrid)
     Vs = _pair_of_functions(grid, V)
-    Ws = {k: grid_function(grid, f, f"W{k}", grid.lags) for k, f in _kernels(grid, W or {}).items()}
+    Ws = {k: grid_function(grid, f, f"W{k}", grid.lags) for k, f in _kernels(grid, {} if W is None else W).items()}
     kappa = check.real(kappa, "kappa")
     sig = np.atleast_2d(_checks.values(sigma, "sigma"))
     ms = np.atleast_2d(_checks.values(mass, "mass"))
@@ -148,7 +148,7 @@ class TwoSpecies:
         self.V = _pair_of_functions(grid, V)
         self.learned: Dict[str, Spectral] = {}
         self.known: Dict[str, np.ndarray] = {}
-        for k, f in _kernels(grid, W or {}).items():
+        for k, f in _kernels(grid, {} if W is None else W).items():
             if isinstance(f, Spectral):
                 f.resolved(grid)
                 self.learned[k] = f

@@ -231,8 +231,15 @@ def noise_level(data: PeriodicStates) -> np.ndarray:
     rfft magnitudes are Rayleigh with median delta sqrt(m ln 2). Clean states give ~0 (round-off
     and the state's own tail). States that carry a recorded ``noise`` (denoise_periodic's) return it.
     """
+    if not isinstance(data, PeriodicStates):
+        raise InputError(f"noise_level takes PeriodicStates, got {type(data).__name__}")
+    return _noise(data)
+
+
+def _noise(data: Any) -> np.ndarray:
+    """noise_level for any states with u, weights and noise (the torus's flattened ones too)."""
     if data.noise is not None:
-        return data.noise.copy()
+        return np.array(data.noise, dtype=float)
     out = np.empty(len(data))
     for s in range(len(data)):
         obs = data.u[s][data.weights[s] > 0]
@@ -316,7 +323,7 @@ def solve(
     a point's own noise enters its prediction through the kernel's value at lag 0, so the
     residual understates the error. The same lambda is used for every learned function.
     """
-    delta = noise_level(problem.data)
+    delta = _noise(problem.data)
     scale = np.max(np.abs(problem.data.u), axis=1)
     if smoothness == "auto" and np.all(delta <= 1e-9 * scale):
         smoothness = (0.0, 0.0)

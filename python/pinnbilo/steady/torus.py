@@ -199,6 +199,9 @@ def torus_states(
     """One steady state per entry of the broadcast (sigma, mass): TorusStates."""
     sig = np.atleast_1d(np.asarray(_checks.values(sigma, "sigma"), dtype=float))
     ms = np.atleast_1d(np.asarray(_checks.values(mass, "mass"), dtype=float))
+    for name, a in (("sigma", sig), ("mass", ms)):
+        if a.ndim != 1 or a.size == 0:
+            raise InputError(f"{name}: give a number or a flat, non-empty list (one per state), got shape {a.shape}")
     try:
         sig, ms = np.broadcast_arrays(sig, ms)
     except ValueError:
@@ -243,7 +246,8 @@ class TorusAggregationDiffusion:
 
         start = time.perf_counter()
         problem = self.residual(data, 0.0)
-        how: Any = "auto" if smoothness == "auto" else (0.0, check.real(smoothness, "smoothness", nonnegative=True))
+        auto = isinstance(smoothness, str) and smoothness == "auto"
+        how: Any = "auto" if auto else (0.0, check.real(smoothness, "smoothness", nonnegative=True))
         out = solve(problem, how, ("W",), check.integer(max_iter, "max_iter", minimum=1, maximum=100_000))
         self.params = out.theta
         fit = SteadyFit(
