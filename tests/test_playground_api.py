@@ -673,3 +673,16 @@ def test_default_ode_stays_within_one_percent_for_20000_steps(client: Client, se
     for a in session.call(lambda: [model.history.params["a"] for model in session.models]):
         err = np.abs(a - 2.0) / 2.0
         assert len(err) == 20000 and err[1000:].max() < 0.01, err[1000:].max()
+
+
+def test_pinn_pretraining_fits_the_equation_alone(client: Client) -> None:
+    # The default ODE u' = a u, u(0) = 1, at the initial a = 1: pretraining on the residual and
+    # the initial condition only gives u(1) ~ e, not something between e and the data (e^2).
+    sid = client.session()
+    assert client.config(sid, method="pinn", phase="pretrain", steps_per_frame=1500)[0] == 200
+    client.control(sid, "step")
+    s = wait_until(lambda: (lambda s: s if s["models"][0]["step"] == 1500 else None)(client.state(sid)))
+    m = s["models"][0]
+    assert m["a"] == 1.0
+    assert m["prediction"][-1] == pytest.approx(np.e, rel=0.03)
+    assert m["losses"]["data"] > 1.0  # the data (from a = 2) were not fitted

@@ -63,6 +63,8 @@ def browser_page():
         page = context.new_page()
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
+        # the page carries its own (empty) icon: a request for /favicon.ico would be a 404
+        page.on("request", lambda r: errors.append("requested " + r.url) if r.url.endswith("favicon.ico") else None)
         # 4xx answers to the bad values below are logged by Chromium as failed loads: expected.
         page.on(
             "console",
@@ -106,8 +108,11 @@ def test_playground_in_chromium(browser_page, tmp_path: Path) -> None:
     page.select_option("#ctl-method", "pinn")
     wait_for(lambda: readout()["method"] == "pinn", 5, "PINN model")
     wait_for(lambda: abs(float(readout()["a"]) - 2.0) < 0.05, 30, "PINN a -> 2")
+    # BiLO's own controls are hidden while only PINN trains, shown again side by side.
+    assert page.is_hidden("#row-w_rgrad") and page.is_hidden("#row-pretrain_steps")
     page.check("#ctl-compare")
     wait_for(lambda: page.query_selector("#readout-1") is not None, 5, "side-by-side models")
+    wait_for(lambda: page.is_visible("#row-w_rgrad"), 5, "BiLO controls shown side by side")
     assert readout(1)["method"] == "bilo"
     assert page.query_selector("#net-1 canvas") is not None
 

@@ -257,7 +257,14 @@ class Session:
                 pre = k if pretrain else min(k, max(0, int(cfg["pretrain_steps"]) - m.step))
                 r = m.fit(steps=k - pre, pretrain_steps=pre, lr_params=lr_a, **kw)
             elif pretrain:
-                r = m.fit(steps=k, **fixed, **kw)
+                # PINN pretraining fits the equation alone (residual and conditions) at the fixed
+                # initial parameters, as the original playground does: no data term.
+                w_data = m.weights_config["w_data"]
+                m.weights_config["w_data"] = 0.0
+                try:
+                    r = m.fit(steps=k, **fixed, **kw)
+                finally:
+                    m.weights_config["w_data"] = w_data
             else:
                 r = m.fit(steps=k, lr_params=lr_a, **kw)
             if m.step > s0:

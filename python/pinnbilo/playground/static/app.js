@@ -52,10 +52,22 @@ function showError(msg) {
   el.hidden = !msg;
 }
 
+// An information notice ("models rebuilt", "reset") shows for NOTICE_MS after it first arrives,
+// then clears; errors stay (showError).
+const NOTICE_MS = 6000;
+let noticeText = "";
+let noticeSince = 0;
 function showNotice(msg) {
+  msg = msg || "";
+  if (msg !== noticeText) {
+    noticeText = msg;
+    noticeSince = Date.now();
+    if (msg) setTimeout(() => showNotice(noticeText), NOTICE_MS + 50);
+  }
+  const fresh = !!msg && Date.now() - noticeSince < NOTICE_MS;
   const el = document.getElementById("notice");
-  el.textContent = msg || "";
-  el.hidden = !msg;
+  el.textContent = fresh ? msg : "";
+  el.hidden = !fresh;
 }
 
 // ---- controls -------------------------------------------------------------------------------
@@ -93,6 +105,11 @@ function relevant(c) {
   if (c.name === "lr_a") return eq.params.length > 0;
   if (c.name === "u0") return eq.has_u0;
   if (c.name === "w_reg") return eq.functions.length > 0;
+  if (c.name === "w_rgrad" || c.name === "pretrain_steps") {
+    // BiLO's own controls: shown when BiLO trains (alone or side by side with PINN).
+    const cfg = shownConfig || (state && state.config) || meta.defaults;
+    return cfg.method === "bilo" || !!cfg.compare;
+  }
   return true;
 }
 
@@ -161,15 +178,22 @@ function readControl(c, input) {
   return s !== "" && Number.isFinite(v) ? v : s;
 }
 
+// Controls whose change is on its way to the server: a snapshot taken before the server applied
+// it must not put the old value back under the user's hand.
+const pendingControls = new Set();
+
 async function sendControl(c, input) {
   const changes = { [c.name]: readControl(c, input) };
+  pendingControls.add(c.name);
   try {
     const r = await post("/api/config", { session, changes });
+    pendingControls.delete(c.name);
     input.classList.remove("bad");
     showError("");
     fillControls(r.config);
     poll(true);
   } catch (e) {
+    pendingControls.delete(c.name);
     input.classList.add("bad");
     showError(c.label + ": " + e.message);
   }
@@ -191,6 +215,7 @@ function fillControls(cfg) {
     const row = document.getElementById("row-" + c.name);
     if (row) row.hidden = !relevant(c);
     if (document.activeElement === input && input.type === "text") continue;
+    if (pendingControls.has(c.name)) continue;
     if (c.kind === "bool") input.checked = !!cfg[c.name];
     else if (c.kind === "choice") input.value = cfg[c.name];
     else input.value = formatNumber(cfg[c.name]);
