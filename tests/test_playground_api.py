@@ -686,3 +686,17 @@ def test_pinn_pretraining_fits_the_equation_alone(client: Client) -> None:
     assert m["a"] == 1.0
     assert m["prediction"][-1] == pytest.approx(np.e, rel=0.03)
     assert m["losses"]["data"] > 1.0  # the data (from a = 2) were not fitted
+
+
+def test_exact_solution_at_each_models_current_parameter(client: Client) -> None:
+    # BiLO's network follows the exact solution at its current a (a local operator); PINN's does not.
+    sid = client.session()
+    assert client.config(sid, compare=True, steps_per_frame=300, pretrain_steps=100)[0] == 200
+    client.control(sid, "step")
+    s = wait_until(lambda: (lambda s: s if s["models"][0]["step"] == 300 else None)(client.state(sid)))
+    for m in s["models"]:
+        a = m["a"]
+        np.testing.assert_allclose(m["exact_now"], np.exp(a * np.asarray(s["t"])), rtol=1e-6)  # sent to 8 digits
+    bilo = next(m for m in s["models"] if m["method"] == "bilo")
+    gap = np.max(np.abs(np.asarray(bilo["prediction"]) - np.asarray(bilo["exact_now"])))
+    assert gap < 0.05 * max(np.abs(bilo["exact_now"]))

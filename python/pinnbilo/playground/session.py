@@ -354,10 +354,21 @@ class Session:
             "heat": drawn["heat"],
             "a_true": params[0]["true"] if params else None,
             "data": drawn["data"],
-            "models": [model_view(m, drawn["points"], drawn["shape"]) for m in self.models],
+            "models": [self._view(m, drawn) for m in self.models],
         }
         self._published = (self._version, json.dumps(state, allow_nan=False).encode())
         self._publish_s = time.perf_counter() - start
+
+    def _view(self, m: Model, drawn: Dict[str, Any]) -> Dict[str, Any]:
+        """A model's view, with the exact solution at the model's current parameters on line
+        plots: what BiLO's network follows during training and PINN's does not."""
+        view = model_view(m, drawn["points"], drawn["shape"])
+        if len(drawn["shape"]) == 1 and m.problem.solution is not None and not m.problem.functions:
+            try:
+                view["exact_now"] = _floats(m.problem.exact(drawn["points"], m.params))
+            except (InputError, ValueError, FloatingPointError, OverflowError):
+                pass  # parameters where the exact solution is undefined: nothing to draw
+        return view
 
     def _loop(self) -> None:
         next_frame = time.monotonic()

@@ -590,13 +590,20 @@ function renderPrediction() {
     ? "u over (" + state.heat.names.join(", ") + "): prediction with the current " + unknowns +
       "; exact solution with the true ones, and the data points"
     : "prediction with the current " + unknowns + ", exact solution with the true " +
-      (state.params.length + state.functions.length > 1 ? "ones" : "one") + ", data";
+      (state.params.length + state.functions.length > 1 ? "ones" : "one") + ", data" +
+      (state.models.some((m) => m.exact_now) ? "; dotted: the exact solution at each model's current " + unknowns : "");
   if (two) { renderHeatmaps(heats); return; }
   const series = [
     { x: state.t, y: state.exact, color: "#111", dash: [5, 4], width: 1.5, label: "exact" },
     { x: state.data.t, y: state.data.u, color: "#111", dots: true, label: "data" },
   ];
-  for (const m of state.models) series.push({ x: state.t, y: m.prediction, color: COLORS[m.method], width: 2, label: m.name });
+  for (const m of state.models) {
+    series.push({ x: state.t, y: m.prediction, color: COLORS[m.method], width: 2, label: m.name });
+    // The exact solution at the model's current parameter: BiLO's network follows it all along
+    // (it is a local operator), PINN's does not until the parameter has converged.
+    if (m.exact_now) series.push({ x: state.t, y: m.exact_now, color: COLORS[m.method], dash: [2, 3], width: 1.5,
+      label: "exact at " + m.name + "'s " + paramName() });
+  }
   linePlot(line, series, { xlabel: state.coord });
 }
 
