@@ -233,3 +233,36 @@ def test_pde_and_function_views_in_chromium(browser_page, tmp_path: Path) -> Non
         page.screenshot(path=str(shot), full_page=True)
         _keep(shot, "playground-variable-poisson.png")
     assert not errors, errors
+
+
+def test_a_shared_link_reproduces_the_settings_and_the_run(browser_page) -> None:
+    server, page, errors = browser_page
+
+    def readout(p, i: int = 0) -> dict:
+        return p.eval_on_selector(f"#readout-{i}", "e => ({...e.dataset})")
+
+    page.goto(server.url)
+    page.wait_for_selector("#readout-0")
+    page.select_option("#ctl-method", "pinn")
+    for name, value in (("noise", "0.05"), ("seed", "3"), ("steps_per_frame", "60")):
+        page.fill(f"#ctl-{name}", value)
+        page.press(f"#ctl-{name}", "Enter")
+    wait_for(lambda: page.evaluate("state.config.seed") == 3 and page.evaluate("state.config.steps_per_frame") == 60,
+             5, "settings applied")  # fmt: skip
+    wait_for(lambda: "seed=3" in page.evaluate("location.hash"), 5, "settings in the URL")
+    link = page.evaluate("location.hash")
+    assert "token" not in link and "method=pinn" in link and "noise=0.05" in link
+    page.click("#btn-step")
+    wait_for(lambda: int(readout(page)["step"]) == 60, 10, "one frame on the first page")
+
+    other = page.context.new_page()
+    other.goto(server.url + link)
+    other.wait_for_selector("#readout-0")
+    wait_for(lambda: other.evaluate("state && state.config.seed") == 3, 5, "the link's settings")
+    for name in ("method", "noise", "seed", "steps_per_frame"):
+        assert other.evaluate(f"state.config.{name}") == page.evaluate(f"state.config.{name}"), name
+    other.click("#btn-step")
+    wait_for(lambda: int(readout(other)["step"]) == 60, 10, "one frame on the linked page")
+    assert readout(other)["a"] == readout(page)["a"]  # seeded: the same run
+    other.close()
+    assert not errors, errors

@@ -207,6 +207,7 @@ function formatNumber(v) {
 
 function fillControls(cfg) {
   shownConfig = cfg;
+  settingsToHash(cfg);
   for (const c of meta.controls) {
     const input = document.getElementById("ctl-" + c.name);
     if (!input || !(c.name in cfg)) continue;
@@ -750,6 +751,45 @@ function renderFunctions() {
   });
 }
 
+// ---- settings in the URL ----------------------------------------------------------------------
+// Every setting that differs from the defaults is kept in the page's #fragment, so a link opens
+// the same run (training is seeded); the token stays in the query string and out of the settings.
+function settingsToHash(cfg) {
+  const q = new URLSearchParams();
+  for (const c of meta.controls) {
+    if (!(c.name in cfg) || cfg[c.name] === meta.defaults[c.name]) continue;
+    q.set(c.name, c.kind === "bool" ? (cfg[c.name] ? "1" : "0") : String(cfg[c.name]));
+  }
+  const text = q.toString();
+  const url = location.pathname + location.search + (text ? "#" + text : "");
+  if (url !== location.pathname + location.search + location.hash) history.replaceState(null, "", url);
+}
+
+function settingsFromHash() {
+  const q = new URLSearchParams(location.hash.replace(/^#/, ""));
+  const changes = {};
+  for (const c of meta.controls) {
+    if (!q.has(c.name)) continue;
+    const v = q.get(c.name);
+    if (c.kind === "bool") changes[c.name] = v === "1" || v === "true";
+    else if (c.kind === "choice") changes[c.name] = v;
+    else changes[c.name] = Number(v);
+  }
+  return changes;
+}
+
+async function copyLink() {
+  const url = new URL(location.href);
+  url.searchParams.delete("token"); // a link carries settings, never the session's key
+  const text = url.toString();
+  try {
+    await navigator.clipboard.writeText(text);
+    showNotice("link copied (open it with your playground's ?token=...)");
+  } catch (e) {
+    window.prompt("copy this link", text);
+  }
+}
+
 // ---- start ----------------------------------------------------------------------------------
 async function main() {
   try {
@@ -760,6 +800,15 @@ async function main() {
     return;
   }
   buildControls();
+  const shared = settingsFromHash();
+  if (Object.keys(shared).length) {
+    try {
+      fillControls((await post("/api/config", { session, changes: shared })).config);
+    } catch (e) {
+      showError("settings from the link: " + e.message);
+    }
+  }
+  document.getElementById("btn-link").addEventListener("click", copyLink);
   document.getElementById("btn-play").addEventListener("click", () => control(state && state.running ? "pause" : "play"));
   document.getElementById("btn-step").addEventListener("click", () => control("step"));
   document.getElementById("btn-reset").addEventListener("click", () => control("reset"));
