@@ -505,7 +505,10 @@ function linePlot(canvas, series, opts = {}) {
     }
   }
   for (const hl of opts.hlines || []) { const y = tf(hl.y); if (y !== null) { ylo = Math.min(ylo, y); yhi = Math.max(yhi, y); } }
-  if (!Number.isFinite(xlo)) { xlo = 0; xhi = 1; ylo = 0; yhi = 1; }
+  // Nothing drawn yet (step 0): an empty x range, but the reference lines (a true value) still
+  // set the y range, so they show from the start.
+  if (!Number.isFinite(xlo)) { xlo = 0; xhi = 1; }
+  if (!Number.isFinite(ylo)) { ylo = 0; yhi = 1; }
   if (xhi === xlo) xhi = xlo + 1;
   if (yhi === ylo) { yhi += 0.5; ylo -= 0.5; }
   const ypad = 0.05 * (yhi - ylo);
@@ -527,6 +530,12 @@ function linePlot(canvas, series, opts = {}) {
     ctx.fillText(tickLabel(v), X(v), h - padB + 12);
   }
   if (opts.xlabel) ctx.fillText(opts.xlabel, (padL + w - padR) / 2, h - 4);
+  if (opts.title) {
+    ctx.save();
+    ctx.textAlign = "left"; ctx.fillStyle = "#222"; ctx.font = "bold 11px system-ui, sans-serif";
+    ctx.fillText(opts.title, padL + 6, padT + 13);
+    ctx.restore();
+  }
   ctx.strokeStyle = "#888";
   ctx.strokeRect(padL + 0.5, padT + 0.5, w - padL - padR - 1, h - padT - padB - 1);
   ctx.save();
@@ -727,7 +736,7 @@ function renderParams() {
   state.params.forEach((p, i) => {
     canvases[i].id = "plot-param-" + p.name;
     const series = state.models.map((m) => ({ x: m.history.step, y: m.history.params[p.name], color: COLORS[m.method], width: 2, label: m.name + " " + p.name }));
-    linePlot(canvases[i], series, { xlabel: "step", hlines: [{ y: p.true, color: "#111", label: "true " + p.name }] });
+    linePlot(canvases[i], series, { xlabel: "step", title: p.name, hlines: [{ y: p.true, color: "#111", label: "true " + p.name }] });
   });
 }
 
