@@ -569,7 +569,7 @@ function linePlot(canvas, series, opts = {}) {
   ctx.restore();
   ctx.setLineDash([]);
   // legend
-  const items = series.filter((s) => s.label).concat((opts.hlines || []).filter((s) => s.label).map((s) => Object.assign({ dash: [6, 4] }, s)));
+  const items = opts.legend || series.filter((s) => s.label).concat((opts.hlines || []).filter((s) => s.label).map((s) => Object.assign({ dash: [6, 4] }, s)));
   ctx.textAlign = "left"; ctx.font = "10px system-ui, sans-serif";
   let ly = padT + 12;
   const lx = w - padR - 130;
@@ -712,16 +712,25 @@ function drawHeat(canvas, values, H, lo, hi, withData) {
 function renderLosses() {
   const series = [];
   const withReg = state.functions.length > 0;
-  state.models.forEach((m, i) => {
-    const dash = i === 0 ? [] : [5, 3];
+  const both = state.models.length > 1;
+  // One model: a colour per loss kind. Side by side: a colour per method (as everywhere else)
+  // and a line style per loss kind, with one legend entry per method and per kind.
+  const STYLE = { total: [], res: [6, 3], rgrad: [2, 2], data: [8, 3, 2, 3], reg: [1, 3] };
+  const kinds = new Set();
+  state.models.forEach((m) => {
     for (const k of ["total", "res", "rgrad", "data", "reg"]) {
       if (k === "rgrad" && m.method !== "bilo") continue;
       if (k === "reg" && !withReg) continue;
-      series.push({ x: m.history.step, y: m.history[k], color: LOSS_COLORS[k], dash, width: k === "total" ? 2 : 1.2,
-        label: (state.models.length > 1 ? m.name + " " : "") + k });
+      kinds.add(k);
+      series.push({ x: m.history.step, y: m.history[k], color: both ? COLORS[m.method] : LOSS_COLORS[k],
+        dash: both ? STYLE[k] : [], width: k === "total" ? 2 : 1.2, label: both ? "" : k });
     }
   });
-  linePlot(document.getElementById("plot-loss"), series, { logy: true, xlabel: "step" });
+  const legend = both
+    ? state.models.map((m) => ({ color: COLORS[m.method], width: 2, label: m.name }))
+        .concat([...kinds].map((k) => ({ color: "#555", dash: STYLE[k], width: 1.2, label: k })))
+    : null;
+  linePlot(document.getElementById("plot-loss"), series, { logy: true, xlabel: "step", legend });
 }
 
 // One plot per scalar parameter: its trajectory per model against its true value.
