@@ -32,3 +32,17 @@ SLOW_FIRST = ("test_systems_recovery.py", "test_builtin_problems.py")
 
 def pytest_collection_modifyitems(session, config, items):
     items.sort(key=lambda item: 0 if item.nodeid.split("::")[0].endswith(SLOW_FIRST) else 1)
+
+
+def assert_jacobian_matches_differences(
+    problem, theta: np.ndarray, rtol: float = 1e-6, atol=None, h: float = 1e-6
+) -> None:
+    """Every column of problem.jacobian(theta) against central differences of problem.residual;
+    atol defaults to 1e-9 of the Jacobian's largest entry."""
+    J = problem.jacobian(theta)
+    atol = 1e-9 * np.abs(J).max() if atol is None else atol
+    for j in range(theta.size):
+        e = np.zeros_like(theta)
+        e[j] = h
+        fd = (problem.residual(theta + e) - problem.residual(theta - e)) / (2 * h)
+        np.testing.assert_allclose(J[:, j], fd, rtol=rtol, atol=atol, err_msg=f"column {j}")

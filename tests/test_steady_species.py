@@ -6,6 +6,8 @@ import pytest
 
 from pinnbilo import InputError, steady
 
+from conftest import assert_jacobian_matches_differences
+
 GRID = steady.PeriodicGrid(128)
 
 
@@ -46,12 +48,7 @@ def test_jacobian_matches_differences(states):
     )
     problem = model.residual_problem(states, smoothness=1e-3)
     theta = 0.05 * np.random.default_rng(0).standard_normal(problem.n_params)
-    J = problem.jacobian(theta)
-    for j in range(problem.n_params):
-        e = np.zeros_like(theta)
-        e[j] = 1e-6
-        fd = (problem.residual(theta + e) - problem.residual(theta - e)) / 2e-6
-        np.testing.assert_allclose(J[:, j], fd, rtol=1e-6, atol=1e-9 * np.abs(J).max())
+    assert_jacobian_matches_differences(problem, theta)
 
 
 def test_uniform_species_leave_their_kernels_undetermined():

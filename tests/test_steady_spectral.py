@@ -8,6 +8,8 @@ import pytest
 
 from pinnbilo import InputError, steady
 
+from conftest import assert_jacobian_matches_differences
+
 GRID = steady.PeriodicGrid(128, 1.0)
 
 
@@ -42,13 +44,7 @@ def test_jacobian_matches_central_differences(states, learn):
     problem = model.spectral_residual(obs, {k: 1e-3 for k in learn})
     rng = np.random.default_rng(0)
     theta = 0.05 * rng.standard_normal(problem.n_params)
-    J = problem.jacobian(theta)
-    h = 1e-6
-    for j in range(problem.n_params):
-        e = np.zeros_like(theta)
-        e[j] = h
-        fd = (problem.residual(theta + e) - problem.residual(theta - e)) / (2 * h)
-        np.testing.assert_allclose(J[:, j], fd, rtol=1e-6, atol=1e-9 * np.abs(J).max())
+    assert_jacobian_matches_differences(problem, theta)
 
 
 def test_loss_agrees_with_the_core_and_gradient_with_differences(states):
@@ -248,12 +244,7 @@ def test_porous_medium_residual_jacobian_and_the_support_warning():
     model = steady.AggregationDiffusion(GRID, kappa=1.0, V=V, W=steady.Spectral(12), exponent=2.0)
     problem = model.spectral_residual(states)
     theta = 0.01 * np.random.default_rng(1).standard_normal(problem.n_params)
-    J = problem.jacobian(theta)
-    for j in range(problem.n_params):
-        e = np.zeros_like(theta)
-        e[j] = 1e-6
-        fd = (problem.residual(theta + e) - problem.residual(theta - e)) / 2e-6
-        np.testing.assert_allclose(J[:, j], fd, rtol=1e-5, atol=1e-8)
+    assert_jacobian_matches_differences(problem, theta, rtol=1e-5, atol=1e-8)
     loss, grad = model.loss_and_grad(states, theta)
     assert loss == pytest.approx(float(problem.residual(theta) @ problem.residual(theta)))
     with pytest.warns(UserWarning, match="compactly supported"):

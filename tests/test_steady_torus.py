@@ -6,6 +6,8 @@ import pytest
 
 from pinnbilo import InputError, steady
 
+from conftest import assert_jacobian_matches_differences
+
 GRID = steady.TorusGrid(64, 1.0)
 
 
@@ -52,12 +54,7 @@ def test_shell_jacobian_matches_differences(states):
     model = steady.TorusAggregationDiffusion(GRID, kappa=1.0, V=potential, W=steady.RadialSpectral(4))
     problem = model.residual(states, smoothness=1e-3)
     theta = 0.05 * np.random.default_rng(0).standard_normal(problem.n_params)
-    J = problem.jacobian(theta)
-    for j in range(problem.n_params):
-        e = np.zeros_like(theta)
-        e[j] = 1e-6
-        fd = (problem.residual(theta + e) - problem.residual(theta - e)) / 2e-6
-        np.testing.assert_allclose(J[:, j], fd, rtol=1e-6, atol=1e-9 * np.abs(J).max())
+    assert_jacobian_matches_differences(problem, theta)
 
 
 @pytest.mark.parametrize(

@@ -322,14 +322,10 @@ class AggregationDiffusion:
             )
         max_iter = check_module.integer(max_iter, "max_iter", minimum=1, maximum=100_000)
         if self.spectral:
-            given = [
-                k for k, v in (("adam_steps", adam_steps), ("lr", lr), ("lbfgs_steps", lbfgs_steps)) if v is not None
-            ]
-            if given:
-                raise InputError(
-                    f"{', '.join(given)}: Spectral unknowns are fitted by Gauss-Newton, not Adam/L-BFGS; "
-                    "drop these options (max_iter caps the Gauss-Newton iterations)"
-                )
+            _refuse_optimiser_options(
+                adam_steps, lr, lbfgs_steps,
+                "Spectral unknowns are fitted by Gauss-Newton (max_iter caps its iterations)",
+            )  # fmt: skip
         adam_steps = 2000 if adam_steps is None else adam_steps
         lr = 3e-3 if lr is None else lr
         lbfgs_steps = 1000 if lbfgs_steps is None else lbfgs_steps
@@ -629,13 +625,7 @@ class Semilinear:
     ) -> SteadyFit:
         import time
 
-        options = (("adam_steps", adam_steps), ("lr", lr), ("lbfgs_steps", lbfgs_steps))
-        given = [k for k, v in options if v is not None]
-        if given:
-            raise InputError(
-                f"{', '.join(given)}: a Chebyshev g is fitted by one least-squares solve, not Adam/L-BFGS; "
-                "drop these options"
-            )
+        _refuse_optimiser_options(adam_steps, lr, lbfgs_steps, "a Chebyshev g is fitted by one least-squares solve")
         check.flag(progress, "progress")
         if isinstance(smoothness, str):
             check.choice(smoothness, "smoothness", ("auto",))
@@ -720,6 +710,14 @@ def _ranges(modes: Any) -> str:
         if m is not None:
             run.append(m)
     return ", ".join(out)
+
+
+def _refuse_optimiser_options(adam_steps: object, lr: object, lbfgs_steps: object, how: str) -> None:
+    """Adam/L-BFGS options given to a fit that does not use them: refused, naming them."""
+    options = (("adam_steps", adam_steps), ("lr", lr), ("lbfgs_steps", lbfgs_steps))
+    given = [k for k, v in options if v is not None]
+    if given:
+        raise InputError(f"{', '.join(given)}: {how}, not Adam/L-BFGS; drop these options")
 
 
 def _flat_params(params: object, current: np.ndarray) -> np.ndarray:
