@@ -107,6 +107,10 @@ def make_model(case: Case, seed: int = 0) -> pb.Model:
     )
 
 
+class PeerUnavailable(RuntimeError):
+    """A peer's form of the step that cannot run a case (the reason is the message)."""
+
+
 @dataclass
 class StepInputs:
     """What a peer needs to build a model's training step, read from the pinnbilo model."""

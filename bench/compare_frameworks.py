@@ -22,7 +22,7 @@ import platform
 import subprocess
 import sys
 import time
-from typing import Callable, Dict, List, Optional
+from typing import Callable, Dict, List, Optional, Tuple
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
@@ -44,7 +44,7 @@ if __name__ == "__main__":
     _set_thread_env(_pre.parse_known_args()[0].threads)
 
 import numpy as np  # noqa: E402
-from cases import Case, make_model, step_flops, step_inputs  # noqa: E402
+from cases import Case, PeerUnavailable, make_model, step_flops, step_inputs  # noqa: E402
 
 import pinnbilo as pb  # noqa: E402
 
@@ -87,14 +87,22 @@ def rel_err(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.max(np.abs(a - b)) / max(np.max(np.abs(b)), 1e-300))
 
 
-def check_agreement(case: Case, peers: Dict[str, Callable], tol: float = 1e-10) -> Dict[str, float]:
-    """Float64 twin of the case: every peer's losses and gradients against pinnbilo's."""
+def check_agreement(
+    case: Case, peers: Dict[str, Callable], unavailable: Dict[str, str], tol: float = 1e-10
+) -> Dict[str, float]:
+    """Float64 twin of the case: every peer's losses and gradients against pinnbilo's; a peer form
+    that cannot run the case goes into ``unavailable`` (name -> reason) instead."""
     c64 = Case(case.problem, case.method, case.width, case.depth, case.n_points, "float64")
     model = make_model(c64)
     ref = pinnbilo_objectives(model)
     worst: Dict[str, float] = {}
-    for name, make in peers.items():
-        got = make(c64, model).objectives()
+    for name, make in list(peers.items()):
+        try:
+            got = make(c64, model).objectives()
+        except PeerUnavailable as exc:  # reported in the row, not timed
+            print(f"{case.label}: {name} left out: {exc}", flush=True)
+            unavailable[name] = str(exc)
+            continue
         err = 0.0
         for key, (val, grad) in ref.items():
             gval, ggrad = got[key]
@@ -111,12 +119,13 @@ def make_peers(which: List[str]) -> Dict[str, Callable]:
     if "torch" in which:
         from peers_torch import TorchStep
 
-        peers["torch"] = lambda case, model: TorchStep(case, step_inputs(model))
+        for form in ("autograd", "func", "compile"):
+            peers[f"torch_{form}"] = lambda case, model, form=form: TorchStep(case, step_inputs(model), variant=form)
     if "jax" in which:
         from peers_jax import JaxStep
 
-        peers["jax_grad"] = lambda case, model: JaxStep(case, step_inputs(model), variant="grad")
-        peers["jax_jvp"] = lambda case, model: JaxStep(case, step_inputs(model), variant="jvp")
+        for form in ("rev", "fwdrev", "fwd"):
+            peers[f"jax_{form}"] = lambda case, model, form=form: JaxStep(case, step_inputs(model), variant=form)
     return peers
 
 
@@ -137,7 +146,9 @@ def dgemm_rate(n: int = 1536, repeats: int = 5) -> float:
     return 2.0 * n**3 / best * 1e-9
 
 
-def time_case(case: Case, peers: Dict[str, Callable], budget_s: float, min_repeats: int) -> Dict[str, object]:
+def time_case(
+    case: Case, peers: Dict[str, Callable], budget_s: float, min_repeats: int, skip: Dict[str, str]
+) -> Dict[str, object]:
     model = make_model(case)
     trainer = model._trainer
     runners: Dict[str, Callable[[], None]] = {}
@@ -147,7 +158,8 @@ def time_case(case: Case, peers: Dict[str, Callable], budget_s: float, min_repea
 
     runners["pinnbilo"] = pinnbilo_step
     for name, make in peers.items():
-        runners[name] = make(case, model).step
+        if name not in skip:
+            runners[name] = make(case, model).step
     # Warm up (JIT compilation, caches) and size the inner loop to ~20 ms per sample.
     inner: Dict[str, int] = {}
     for name, fn in runners.items():
@@ -206,20 +218,32 @@ def machine_description(threads: int) -> Dict[str, object]:
     return info
 
 
+def best_of(ms: Dict[str, float], framework: str) -> Tuple[float, str]:
+    """(milliseconds, variant) of the fastest variant of a framework ("torch" or "jax") in a row."""
+    forms = [(v, k) for k, v in ms.items() if k.startswith(framework + "_")]
+    return min(forms) if forms else (float("nan"), "")
+
+
 def print_table(rows: List[Dict[str, object]], dgemm: float) -> str:
-    names = [k for k in rows[0]["median_ms"]]
-    head = f"{'case':<34}" + "".join(f"{n + ' ms':>13}" for n in names)
-    head += f"{'torch/pb':>10}{'jax/pb':>9}{'pb GF/s':>9}{'%dgemm':>8}"
-    lines = [head, "-" * len(head)]
+    names = list(dict.fromkeys(k for r in rows for k in r["median_ms"]))
+    head = f"{'case':<34}" + "".join(f"{n:>15}" for n in names)
+    head += f"{'best torch':>12}{'/pb':>6}{'best jax':>11}{'/pb':>6}{'pb GF/s':>9}{'%dgemm':>8}"
+    lines = ["median ms per step", head, "-" * len(head)]
     for r in rows:
         ms = r["median_ms"]
-        line = f"{r['label']:<34}" + "".join(f"{ms[n]:>13.3f}" for n in names)
-        torch_ratio = ms.get("torch", float("nan")) / ms["pinnbilo"]
-        jax_best = min([ms[n] for n in names if n.startswith("jax")] or [float("nan")])
+        line = f"{r['label']:<34}" + "".join(f"{ms[n]:>15.3f}" if n in ms else f"{'n/a':>15}" for n in names)
+        t_ms, t_form = best_of(ms, "torch")
+        j_ms, j_form = best_of(ms, "jax")
         gf = r["gflops"]["pinnbilo"]
-        line += f"{torch_ratio:>10.2f}{jax_best / ms['pinnbilo']:>9.2f}{gf:>9.1f}{100 * gf / dgemm:>7.0f}%"
+        line += f"{t_form.replace('torch_', ''):>12}{t_ms / ms['pinnbilo']:>6.2f}"
+        line += f"{j_form.replace('jax_', ''):>11}{j_ms / ms['pinnbilo']:>6.2f}"
+        line += f"{gf:>9.1f}{100 * gf / dgemm:>7.0f}%"
         lines.append(line)
     lines.append(f"DGEMM (numpy/OpenBLAS, 1536^3, float64) in this run: {dgemm:.1f} GFLOP/s")
+    lines.append("/pb: the best variant's time over pinnbilo's (above 1: pinnbilo is faster)")
+    for r in rows:
+        for name, why in r.get("unavailable", {}).items():
+            lines.append(f"n/a: {r['label']}: {name}: {why}")
     text = "\n".join(lines)
     print(text, flush=True)
     return text
@@ -248,9 +272,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     dgemm_before = dgemm_rate()
     rows = []
     for case in cases:
-        agreement = check_agreement(case, peers) if peers else {}
-        row = time_case(case, peers, args.budget, args.min_repeats)
+        unavailable: Dict[str, str] = {}
+        agreement = check_agreement(case, peers, unavailable) if peers else {}
+        row = time_case(case, peers, args.budget, args.min_repeats, unavailable)
         row["agreement_rel_err"] = agreement
+        row["unavailable"] = unavailable
         rows.append(row)
         print(
             f"{case.label}: "

@@ -1,9 +1,14 @@
 """The benchmark steps in JAX: one jitted function per step (losses, gradients, Adam update).
 
-Two ways to get the input derivatives, both timed, the faster reported:
-  "grad": per-point functions, nested reverse mode (jax.grad; jax.jacrev for the fields of a
-          system), vmapped over points (reverse over reverse);
-  "jvp":  nested forward-mode jax.jvp over the whole batch (Taylor-like, forward over forward).
+Three ways to get the input derivatives, all timed, the fastest reported as "best JAX":
+  "rev":    per-point functions, nested reverse mode (jax.grad; jax.jacrev for the fields of a
+            system), vmapped over points (reverse over reverse);
+  "fwdrev": per-point functions, first input derivatives by reverse mode and second ones by
+            forward mode over them (jax.jvp of jax.grad, the Hessian-vector form), dr/da by
+            forward mode (jax.jacfwd), vmapped over points;
+  "fwd":    nested forward-mode jax.jvp over the whole batch (Taylor-like, forward over
+            forward); for BiLO the parameter tangents are vmapped over, so the primal runs once.
+Every variant jits the whole step (losses, gradients, Adam update) as one function.
 Losses as in peers_torch / pinnbilo's Trainer; dr/da is the total derivative per point; parameters
 are trained in their raw values r, a = bound(g r).
 """
@@ -54,9 +59,9 @@ def _adam(x, g, m, v, t, lr=1e-3, b1=0.9, b2=0.999, eps=1e-8):
 
 
 class JaxStep:
-    """Loss, gradients and Adam update of one case, jitted; ``variant`` is 'grad' or 'jvp'."""
+    """Loss, gradients and Adam update of one case, jitted; ``variant`` is 'rev', 'fwdrev' or 'fwd'."""
 
-    def __init__(self, case: Case, inputs: StepInputs, variant: str = "grad") -> None:
+    def __init__(self, case: Case, inputs: StepInputs, variant: str = "fwd") -> None:
         dt = jnp.float64 if case.dtype == "float64" else jnp.float32
         self.case = case
         self.bilo = case.method == "bilo"
@@ -70,7 +75,7 @@ class JaxStep:
         self.w = inputs.weights
         self.n_coords = inputs.colloc.shape[1]
         scale_in = _input_map(inputs, dt)
-        residual = _residual_grad if variant == "grad" else _residual_jvp
+        residual = {"rev": _residual_rev, "fwdrev": _residual_fwdrev, "fwd": _residual_fwd}[variant]
         self._res = residual(case.problem, self.bilo, scale_in)
         self._u_batch = _u_batch(case.problem, self.bilo, scale_in)
         self.state = (
@@ -197,7 +202,7 @@ def _r_from(problem: str, p, u, u_t, u_xx):
     return u_t[..., 0] - p[0] * u_xx[..., 0] - p[1] * v * (1.0 - v)
 
 
-def _residual_grad(problem: str, bilo: bool, scale_in: Callable) -> Callable:
+def _residual_rev(problem: str, bilo: bool, scale_in: Callable) -> Callable:
     """(r (n, ...), dr/da (n, ..., n_params)) by nested reverse mode of per-point functions, vmapped."""
     tr = _transform(problem)
 
@@ -227,8 +232,37 @@ def _residual_grad(problem: str, bilo: bool, scale_in: Callable) -> Callable:
     return res
 
 
-def _residual_jvp(problem: str, bilo: bool, scale_in: Callable) -> Callable:
-    """(r, dr/da) by nested forward-mode jvp over the batch."""
+def _residual_fwdrev(problem: str, bilo: bool, scale_in: Callable) -> Callable:
+    """(r (n, ...), dr/da) per point: input derivatives by jvp over grad, dr/da by jacfwd; vmapped."""
+    tr = _transform(problem)
+
+    def u_point(layers, p, z):
+        zi = scale_in(z)
+        inp = jnp.concatenate([zi, p]) if bilo else zi
+        return tr(z, _mlp(layers, inp[None, :])[0])
+
+    def r_point(layers, p, z):
+        u = u_point(layers, p, z)
+        if problem == "lorenz":  # three fields of one input: forward mode in t
+            u_t = jax.jvp(lambda zz: u_point(layers, p, zz), (z,), (jnp.ones_like(z),))[1]
+            return _r_from(problem, p, u, u_t, None)
+        g = jax.grad(lambda zz: u_point(layers, p, zz)[0])
+        if problem == "ode":
+            return _r_from(problem, p, u, g(z)[:1], None)
+        ex = jnp.zeros_like(z).at[0].set(1.0)
+        gz, hx = jax.jvp(g, (z,), (ex,))  # grad and its derivative along x: (u_x, u_t), (u_xx, u_tx)
+        return _r_from(problem, p, u, gz[1:2], hx[:1])
+
+    def res(layers, p, zs):
+        r = jax.vmap(lambda z: r_point(layers, p, z))(zs)
+        dr = jax.vmap(lambda z: jax.jacfwd(r_point, argnums=1)(layers, p, z))(zs) if bilo else None
+        return r, dr
+
+    return res
+
+
+def _residual_fwd(problem: str, bilo: bool, scale_in: Callable) -> Callable:
+    """(r, dr/da) by nested forward-mode jvp over the batch; the parameter tangents vmapped."""
     tr = _transform(problem)
 
     def r_batch(layers, pb, zs):  # pb: (n, n_params) per-point parameter copies
@@ -254,12 +288,12 @@ def _residual_jvp(problem: str, bilo: bool, scale_in: Callable) -> Callable:
         pb = jnp.broadcast_to(p, (n, p.shape[0]))
         if not bilo:
             return r_batch(layers, pb, zs), None
-        outs = []
-        r = None
-        for j in range(p.shape[0]):
-            e = jnp.zeros_like(pb).at[:, j].set(1.0)
-            r, d = jax.jvp(lambda q: r_batch(layers, q, zs), (pb,), (e,))
-            outs.append(d)
-        return r, jnp.stack(outs, axis=-1)
+
+        def along_param(e):  # e (n_params,): one tangent direction, the same at every point
+            return jax.jvp(lambda q: r_batch(layers, q, zs), (pb,), (jnp.broadcast_to(e, pb.shape),))
+
+        # The primal does not depend on the vmapped tangent, so it is computed once.
+        r, d = jax.vmap(along_param, out_axes=(None, -1))(jnp.eye(p.shape[0], dtype=pb.dtype))
+        return r, d
 
     return res

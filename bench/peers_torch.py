@@ -1,5 +1,14 @@
-"""The benchmark steps written plainly in PyTorch (eager), as the BiLO reference code does:
-derivatives in the inputs by nested ``torch.autograd.grad(..., create_graph=True)``.
+"""The benchmark steps in PyTorch, in three forms (all timed; the fastest reported as "best PyTorch"):
+
+  "autograd": eager, as the BiLO reference code writes it: derivatives in the inputs by nested
+              ``torch.autograd.grad(..., create_graph=True)``;
+  "func":     eager ``torch.func``: input derivatives by nested forward mode (``torch.func.jvp``)
+              over the whole batch, dr/da by the parameter tangents vmapped, the gradients by
+              ``torch.func.grad`` (reverse over forward), as in peers_jax's "fwd" form;
+  "compile":  the "func" gradients compiled whole with ``torch.compile`` (inductor, C++ backend).
+
+Every form updates all weights and raw parameters with one fused Adam (``fused=True``: one kernel
+for every tensor), PyTorch's fastest documented optimiser on CPU.
 
 Losses match pinnbilo's Trainer (sums over the residuals r_m of a system and over the parameters):
   PINN        w_res mean sum_m r_m^2 + w_data mean (u_f - d)^2          -> weights and raw parameters
@@ -18,7 +27,7 @@ from typing import Callable, Dict, List, Tuple
 
 import numpy as np
 import torch
-from cases import Case, StepInputs
+from cases import Case, PeerUnavailable, StepInputs
 
 
 def _mlp(layers: List[Tuple[torch.Tensor, torch.Tensor]], h: torch.Tensor) -> torch.Tensor:
@@ -49,7 +58,7 @@ def _d(y: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
 class TorchStep:
     """Loss, gradients and Adam update of one case; weights from pinnbilo's [(W, b), ...]."""
 
-    def __init__(self, case: Case, inputs: StepInputs, lr: float = 1e-3) -> None:
+    def __init__(self, case: Case, inputs: StepInputs, lr: float = 1e-3, variant: str = "autograd") -> None:
         dt = torch.float64 if case.dtype == "float64" else torch.float32
         self.case = case
         self.w = inputs.weights
@@ -67,10 +76,25 @@ class TorchStep:
         shift, scale = inputs.input_shift, inputs.input_scale
         self.input_map = None if shift is None or scale is None else list(zip(shift, scale))
         flat = [t for wb in self.layers for t in wb]
-        self.opt_w = torch.optim.Adam(flat, lr=lr)
-        self.opt_p = torch.optim.Adam(self.params, lr=lr)
+        self.opt = torch.optim.Adam(flat + self.params, lr=lr, fused=True)
         self.bilo = case.method == "bilo"
         self.transform, self.residual = _problem(case.problem)
+        if variant not in ("autograd", "func", "compile"):
+            raise ValueError(f"unknown PyTorch variant {variant!r}")
+        self.variant = variant
+        if variant != "autograd":
+            from peers_torch_func import FuncGradients
+
+            self._func = FuncGradients(case, inputs, dt)
+            self._func_grads = self._func
+            if variant == "compile":
+                self._func_grads = torch.compile(self._func, dynamic=False)
+                try:  # compile now, so that the timing starts warm and a failure is reported plainly
+                    flat_now = tuple(t.detach() for wb in self.layers for t in wb)
+                    self._func_grads(flat_now, torch.stack([p.detach() for p in self.params]))
+                except Exception as exc:  # inductor's errors have no common base class
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                    raise PeerUnavailable(f"torch.compile failed: {first[:160]}") from exc
 
     # -- losses ---------------------------------------------------------------------------------
     def _physical(self) -> List[torch.Tensor]:
@@ -115,6 +139,17 @@ class TorchStep:
     def objectives(self) -> Dict[str, object]:
         """Float64 check values: losses and flat gradients in pinnbilo's order."""
         flat = [t for wb in self.layers for t in wb]
+        if self.variant != "autograd":  # the form's own gradients (compiled: the same graph, eager)
+            raw = torch.stack([p.detach() for p in self.params])
+            weights = tuple(t.detach() for t in flat)
+            if self.variant == "compile":  # the compiled graph must give the eager gradients
+                eager, compiled = self._func(weights, raw), self._func_grads(weights, raw)
+                worst = max(
+                    float((c - e).abs().max() / e.abs().max().clamp_min(1e-300)) for c, e in zip(compiled, eager)
+                )
+                if not worst <= 1e-10:
+                    raise RuntimeError(f"torch.compile changed the gradients (relative {worst:.1e})")
+            return self._func.objectives(weights, raw)  # type: ignore[return-value]
         out: Dict[str, object] = {}
         l_res, l_rgrad = self.residual_losses()
         l_data = self.data_loss()
@@ -136,8 +171,15 @@ class TorchStep:
 
     # -- one training step -------------------------------------------------------------------------
     def step(self) -> None:
-        self.opt_w.zero_grad(set_to_none=True)
-        self.opt_p.zero_grad(set_to_none=True)
+        if self.variant != "autograd":
+            flat = [t for wb in self.layers for t in wb]
+            with torch.no_grad():
+                gs = self._func_grads(tuple(t.detach() for t in flat), torch.stack([p.detach() for p in self.params]))
+            for t, g in zip(flat + self.params, gs):
+                t.grad = g
+            self.opt.step()
+            return
+        self.opt.zero_grad(set_to_none=True)
         l_res, l_rgrad = self.residual_losses()
         if self.bilo:
             flat = [t for wb in self.layers for t in wb]
@@ -152,8 +194,7 @@ class TorchStep:
         else:
             total = self.w["w_res"] * l_res + self.w["w_data"] * self.data_loss()
             total.backward()
-        self.opt_w.step()
-        self.opt_p.step()
+        self.opt.step()
 
 
 def _flatten(gs) -> np.ndarray:
