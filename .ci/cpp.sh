@@ -2,6 +2,7 @@
 # C++ core checks, run from the repository root:
 #   (a) Release build with the unit tests and examples, ctest, install into a temporary prefix;
 #   (b) the example as a standalone project found through find_package(pinnbilo), built and run;
+#   (a') the unit tests on a -march=native build (this CPU's widest kernels);
 #   (c) the unit tests again under AddressSanitizer + UndefinedBehaviorSanitizer.
 # Set PINNBILO_CI_KEEP=1 to keep the scratch directory.
 set -euo pipefail
@@ -61,6 +62,15 @@ if command -v pkg-config > /dev/null 2>&1; then
     $(PKG_CONFIG_PATH="$pc_dir" pkg-config --define-variable=prefix="$tmp/prefix" --cflags --libs pinnbilo) -pthread
   "$tmp/bilo_pkgconfig" > /dev/null
 fi
+
+# (a') -----------------------------------------------------------------------------------------
+# The portable build above uses the baseline kernels; the widest ones this CPU runs (AVX-512's
+# taller, wider register tiles) are chosen by -march and need their own run.
+section "Unit tests on a -march=native build"
+cmake -S "$root" -B "$tmp/native" "${generator[@]}" \
+  -DCMAKE_BUILD_TYPE=Release -DPINNBILO_BUILD_TESTS=ON -DPINNBILO_BUILD_PYTHON=OFF -DPINNBILO_NATIVE=ON
+cmake --build "$tmp/native" --parallel "$jobs"
+ctest --test-dir "$tmp/native" --output-on-failure --parallel "$jobs"
 
 # (c) ------------------------------------------------------------------------------------------
 section "Unit tests under AddressSanitizer + UndefinedBehaviorSanitizer"

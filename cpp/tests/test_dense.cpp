@@ -53,7 +53,9 @@ void check_products(std::size_t m, std::size_t k, std::size_t p, double rtol) {
 
 TEST(dense, products_match_triple_loop) {
   const std::size_t shapes[][3] = {{1, 1, 1}, {1, 64, 37}, {7, 3, 5}, {13, 2, 100}, {64, 64, 203},
-                                   {5, 17, 1000}, {6, 8, 16}, {33, 1, 9}};
+                                   {5, 17, 1000}, {6, 8, 16}, {33, 1, 9},
+                                   // remainders of the AVX-512 tiles (8 rows, 16 doubles or 32 floats)
+                                   {8, 16, 32}, {9, 5, 33}, {17, 64, 65}, {15, 7, 47}};
   for (const auto& s : shapes) {
     check_products<double>(s[0], s[1], s[2], 1e-13);
     check_products<float>(s[0], s[1], s[2], 1e-5);

@@ -11,7 +11,8 @@
 //                       chunks of the K*n columns of B are transposed into the packed tile
 //                       layout; A is broadcast from where it lies; the same register tiles
 //                       accumulate over each chunk.
-// Vectors are GCC/Clang vector extensions sized to the target (32 bytes with AVX, else 16), so
+// Vectors are GCC/Clang vector extensions sized to the target (64 bytes with AVX-512F, 32 with
+// AVX, else 16), so
 // the same code serves float (twice the lanes) and double, with or without -march=native.
 // The order of every sum is fixed by the tile shapes alone: results do not depend on alignment,
 // on which thread computes a tile, or on how the columns are split between threads.
@@ -27,7 +28,9 @@
 namespace pinnbilo {
 namespace dense_detail {
 
-#if defined(__AVX__)
+#if defined(__AVX512F__)
+constexpr std::size_t kVectorBytes = 64;  // a tile row is two zmm registers: 16 doubles, 32 floats
+#elif defined(__AVX__)
 constexpr std::size_t kVectorBytes = 32;
 #else
 constexpr std::size_t kVectorBytes = 16;
@@ -108,20 +111,26 @@ inline void micro_nn(std::size_t k, const T* ap, const T* bp, T* c, std::size_t 
   store_tile<T, MR>(c0, c1, c, ldc, cols, acc);
 }
 
-template <class T>
+// Rows of a register tile: 6 x 2 vectors leave room in AVX2's 16 registers; AVX-512 has 32, so
+// a taller tile reuses each loaded B vector more often.
+#if defined(__AVX512F__)
+constexpr int kTileRows = 8;  // 8 x 2 zmm accumulators; widths 32, 64, 128 split into whole strips
+#else
+constexpr int kTileRows = 6;
+#endif
+
+// micro_nn<T, rows> for a run-time row count 1..R (the last strip of A may be short).
+template <class T, int R = kTileRows>
 inline void micro_nn_rows(std::size_t rows, std::size_t k, const T* ap, const T* bp, T* c, std::size_t ldc,
                           std::size_t cols, bool acc) {
-  switch (rows) {
-    case 6: micro_nn<T, 6>(k, ap, bp, c, ldc, cols, acc); break;
-    case 5: micro_nn<T, 5>(k, ap, bp, c, ldc, cols, acc); break;
-    case 4: micro_nn<T, 4>(k, ap, bp, c, ldc, cols, acc); break;
-    case 3: micro_nn<T, 3>(k, ap, bp, c, ldc, cols, acc); break;
-    case 2: micro_nn<T, 2>(k, ap, bp, c, ldc, cols, acc); break;
-    default: micro_nn<T, 1>(k, ap, bp, c, ldc, cols, acc); break;
+  if constexpr (R > 1) {
+    if (rows < static_cast<std::size_t>(R))
+      return micro_nn_rows<T, R - 1>(rows, k, ap, bp, c, ldc, cols, acc);
   }
+  micro_nn<T, R>(k, ap, bp, c, ldc, cols, acc);
 }
 
-constexpr std::size_t kMR = 6;
+constexpr std::size_t kMR = kTileRows;
 
 // A (m x k) with element (r, q) at A[r * rs + q * cs], packed into strips of kMR rows: strip s
 // holds A(s*kMR + r, q) at [s*kMR*k + q*rows + r] (rows = kMR, or the remainder for the last).
@@ -239,17 +248,14 @@ inline void micro_nt(const T* a, std::size_t lda, const std::size_t* off, const 
   store_tile<T, MR>(c0, c1, c, ldc, cols, true);
 }
 
-template <class T>
+template <class T, int R = kTileRows>
 inline void micro_nt_rows(std::size_t rows, const T* a, std::size_t lda, const std::size_t* off, const std::size_t* len,
                           std::size_t runs, const T* bp, T* c, std::size_t ldc, std::size_t cols) {
-  switch (rows) {
-    case 6: micro_nt<T, 6>(a, lda, off, len, runs, bp, c, ldc, cols); break;
-    case 5: micro_nt<T, 5>(a, lda, off, len, runs, bp, c, ldc, cols); break;
-    case 4: micro_nt<T, 4>(a, lda, off, len, runs, bp, c, ldc, cols); break;
-    case 3: micro_nt<T, 3>(a, lda, off, len, runs, bp, c, ldc, cols); break;
-    case 2: micro_nt<T, 2>(a, lda, off, len, runs, bp, c, ldc, cols); break;
-    default: micro_nt<T, 1>(a, lda, off, len, runs, bp, c, ldc, cols); break;
+  if constexpr (R > 1) {
+    if (rows < static_cast<std::size_t>(R))
+      return micro_nt_rows<T, R - 1>(rows, a, lda, off, len, runs, bp, c, ldc, cols);
   }
+  micro_nt<T, R>(a, lda, off, len, runs, bp, c, ldc, cols);
 }
 
 // C (m x k, row stride k) += sum over segments s of A_s B_s^T, where A_s (m x len) and B_s
