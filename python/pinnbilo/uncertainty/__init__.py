@@ -15,6 +15,7 @@ Typical use::
 from __future__ import annotations
 
 from . import diagnostics, plots
+from .aligned import AlignedGridPosterior, aligned_grid_posterior
 from .bilo_hmc import bilo_hmc
 from .bpinn import bpinn_hmc, bpinn_log_posterior
 from .chains import Chains
@@ -39,6 +40,8 @@ __all__ = [
     "Posterior",
     "grid_posterior",
     "GridPosterior",
+    "aligned_grid_posterior",
+    "AlignedGridPosterior",
     "ensemble",
     "EnsembleResult",
     "hmc",

@@ -298,14 +298,30 @@ def grid_posterior(
         )
     observations = as_list(data)
     names, axes = _axes(problem, grid)
+    total = int(np.prod([axes[n].size for n in names]))
+    mesh = np.meshgrid(*[axes[n] for n in names], indexing="ij")
+    flat = np.stack([g.ravel() for g in mesh], axis=1)
+    loglik, estimated, notes = log_likelihood(problem, observations, sigma, names, flat, solution, total)
+    shape = tuple(axes[n].size for n in names)
+    return _summarise(problem, names, axes, loglik.reshape(shape), priors, estimated, notes)
+
+
+def log_likelihood(
+    problem: Problem,
+    observations: List[Data],
+    sigma: object,
+    names: List[str],
+    flat: np.ndarray,
+    solution: Optional[SolutionFn],
+    total: int,
+) -> Tuple[np.ndarray, bool, List[str]]:
+    """(log L at each row of ``flat`` (G, d) (G,), whether sigma was integrated out, notes): the
+    likelihood of the grid posteriors, from the problem's solution at every parameter point."""
     fields = field_data_only(problem, observations, "grid_posterior")
     noise_model = noise.resolve(observations, sigma)
     sol = exact_solution(problem, solution)
     y = values(observations)
-    total = int(np.prod([axes[n].size for n in names]))
     size_request(float(total) * y.shape[0], "grid points times data rows", MAX_VALUES)
-    mesh = np.meshgrid(*[axes[n] for n in names], indexing="ij")
-    flat = np.stack([g.ravel() for g in mesh], axis=1)
     pred = _predictions(problem, sol, observations, fields, names, flat)
     if not np.all(np.isfinite(pred)):
         bad = flat[~np.all(np.isfinite(pred), axis=1)][0]
@@ -320,5 +336,4 @@ def grid_posterior(
     else:
         loglik = -0.5 * np.sum((resid / noise_model.sigma[None, :]) ** 2, axis=1)
         notes.append(f"sigma {noise_model.source}")
-    shape = tuple(axes[n].size for n in names)
-    return _summarise(problem, names, axes, loglik.reshape(shape), priors, noise_model.sigma is None, notes)
+    return loglik, noise_model.sigma is None, notes
