@@ -74,6 +74,8 @@ constexpr std::size_t kBlockBytes = 64 * 1024;
 constexpr std::size_t kActivationBytes = 48 * 1024;
 // Fixed number of weight-gradient accumulators (see MlpJets).
 constexpr std::size_t kLanes = 8;
+// Tasks per thread of a parallel pass (balance against a thread that shares its core).
+constexpr std::size_t kTasksPerThread = 4;
 // Below this many multiply-adds per pass the work stays on the calling thread.
 constexpr std::size_t kParallelWork = std::size_t(1) << 21;
 
@@ -124,8 +126,12 @@ void MlpJets<T>::forward(const T* params) {
     for (std::size_t b = 0; b < n_blocks_; ++b) forward_block(params, b);
     return;
   }
-  parallel_for(threads, [&](std::size_t t) {
-    for (std::size_t b = n_blocks_ * t / threads; b < n_blocks_ * (t + 1) / threads; ++b) forward_block(params, b);
+  // More tasks than threads, claimed as threads come free: a thread slowed by another process on
+  // its core takes fewer of them instead of holding up the step.  Each block's arithmetic is the
+  // same whichever thread runs it.
+  const std::size_t tasks = std::min(n_blocks_, kTasksPerThread * threads);
+  parallel_for(tasks, [&](std::size_t t) {
+    for (std::size_t b = n_blocks_ * t / tasks; b < n_blocks_ * (t + 1) / tasks; ++b) forward_block(params, b);
   });
 }
 
@@ -188,9 +194,7 @@ void MlpJets<T>::backward(const T* params, const T* out_bar, T* grad, T* input_b
   if (threads <= 1) {
     for (std::size_t lane = 0; lane < lanes_; ++lane) run_lane(lane);
   } else {
-    parallel_for(threads, [&](std::size_t t) {
-      for (std::size_t lane = lanes_ * t / threads; lane < lanes_ * (t + 1) / threads; ++lane) run_lane(lane);
-    });
+    parallel_for(lanes_, run_lane);  // one task per lane, claimed as threads come free (see forward)
   }
   if (!grad) return;
   for (std::size_t lane = 0; lane < lanes_; ++lane) {
