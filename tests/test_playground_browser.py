@@ -266,3 +266,29 @@ def test_a_shared_link_reproduces_the_settings_and_the_run(browser_page) -> None
     assert readout(other)["a"] == readout(page)["a"]  # seeded: the same run
     other.close()
     assert not errors, errors
+
+
+@pytest.mark.parametrize("width, height", [(1400, 1000), (1280, 720), (390, 844)])
+def test_the_page_fits_every_screen(browser_page, width: int, height: int) -> None:
+    """Desktop, projector and phone: nothing overflows sideways, the solution plot is in view
+    without scrolling on desktop and projector, and the network view folds and unfolds."""
+    server, page, errors = browser_page
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(server.url)
+    page.wait_for_selector("#readout-0")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow} px wider than a {width} px screen"
+    net_open = page.evaluate("document.getElementById('panel-net').open")
+    assert net_open == (height >= 900)
+    if width >= 1000:  # desktop and projector: the prediction plot starts inside the first screen
+        top = page.evaluate("document.getElementById('plot-pred').getBoundingClientRect().top")
+        assert top < height - 150, f"the solution plot starts at {top:.0f} px on a {height} px screen"
+    page.click("#panel-net > summary")
+    assert page.evaluate("document.getElementById('panel-net').open") != net_open
+    page.wait_for_timeout(300)  # the networks redraw at their new size
+    if not net_open:  # unfolded: the network canvases are drawn at a real size
+        width_px = page.evaluate("document.querySelector('#networks canvas').width")
+        assert width_px > 100
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"with the network view toggled the page is {overflow} px too wide"
+    assert not errors, errors

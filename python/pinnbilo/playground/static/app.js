@@ -13,6 +13,14 @@ const GROUPS = [
   ["Network", ["layers", "neurons", "activation"]],
 ];
 
+// On a short screen (a 1280x720 projector, a phone) the plots come first: the network view starts
+// folded and opens with a click on its title.
+if (window.innerHeight < 900) document.getElementById("panel-net").open = false;
+// A folded view is not drawn (its canvases have no size): draw it when it opens.
+document.getElementById("panel-net").addEventListener("toggle", (e) => {
+  if (e.target.open && state) renderNetworks();
+});
+
 let meta = null;
 let session = null;
 let state = null;
