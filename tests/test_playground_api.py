@@ -700,3 +700,26 @@ def test_exact_solution_at_each_models_current_parameter(client: Client) -> None
     bilo = next(m for m in s["models"] if m["method"] == "bilo")
     gap = np.max(np.abs(np.asarray(bilo["prediction"]) - np.asarray(bilo["exact_now"])))
     assert gap < 0.05 * max(np.abs(bilo["exact_now"]))
+
+
+def test_presets_are_complete_valid_settings() -> None:
+    """Every preset names valid values, sets every control, and is offered by the server."""
+    from pinnbilo.playground.config import Controls, catalogue
+    from pinnbilo.playground.presets import PRESETS, describe, preset_settings
+
+    controls = Controls(catalogue()[0])
+    offered = {p["name"]: p for p in describe(controls)}
+    assert set(offered) == {p.name for p in PRESETS}
+    for p in PRESETS:
+        cfg = preset_settings(controls, p)
+        unused = {
+            f"{slot}_{k}" for slot in "abc"[len(controls.equations[cfg["equation"]].params) :] for k in ("init", "true")
+        }
+        assert set(cfg) == set(controls.controls) - unused
+        for k, v in p.changes.items():
+            assert cfg[k] == v
+        # applying it to any other configuration gives the same settings
+        other = dict(controls.defaults(), noise=0.5, seed=7, method="pinn")
+        applied = controls.validate(other, cfg)[0]
+        assert {k: applied[k] for k in cfg} == cfg
+        assert offered[p.name]["text"] == p.text and len(p.text.split(". ")) >= 2

@@ -292,3 +292,23 @@ def test_the_page_fits_every_screen(browser_page, width: int, height: int) -> No
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"with the network view toggled the page is {overflow} px too wide"
     assert not errors, errors
+
+
+def test_every_preset_applies_and_trains(browser_page) -> None:
+    """Each guided preset sets its controls, shows its sentences and trains without an error."""
+    server, page, errors = browser_page
+    page.goto(server.url)
+    page.wait_for_selector("#readout-0")
+    presets = page.evaluate("meta.presets")
+    assert len(presets) >= 5
+    for p in presets:
+        page.select_option("#ctl-preset", p["name"])
+        wait_for(lambda p=p: page.evaluate("document.body.dataset.preset") == p["name"], 10, f"preset {p['name']}")
+        assert page.inner_text("#preset-text") == p["text"]
+        for key in ("equation", "method", "compare", "noise", "w_data"):
+            assert page.evaluate(f"state.config.{key}") == p["settings"][key], (p["name"], key)
+        step0 = int(page.eval_on_selector("#readout-0", "e => e.dataset.step"))
+        page.click("#btn-step")
+        wait_for(lambda s0=step0: int(page.eval_on_selector("#readout-0", "e => e.dataset.step")) > s0, 20, "a frame")
+        assert page.evaluate("document.getElementById('error').hidden"), page.inner_text("#error")
+    assert not errors, errors

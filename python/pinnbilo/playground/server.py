@@ -39,6 +39,7 @@ from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs, urlsplit
 
 from ..errors import InputError
+from . import presets
 from .config import Controls, catalogue
 from .session import MAX_CHECKPOINT_BYTES, Session
 
@@ -305,6 +306,7 @@ class Handler(BaseHTTPRequestHandler):
                 "equations": [e.describe() for e in c.equations.values()],
                 "unsupported": self.server.skipped,
                 "defaults": c.defaults(),
+                "presets": presets.describe(c),
                 "heartbeat_timeout": self.server.heartbeat_timeout,
             },
         )

@@ -4,8 +4,9 @@ A strongly correlated posterior (Fisher-KPP's D and rho: correlation 0.998) is a
 across an axis-aligned box: most of the box's points (each one a solution of the problem) fall
 where the density is negligible, and the ridge's cross-section is met by a point or two per row.
 Aligned with the eigenvectors of a Gaussian approximation (a Laplace posterior, say) the ridge
-fills the grid, so every point carries mass and each axis is resolved on its own scale: theta(s) = mean + V diag(sqrt(lambda)) s with s on a regular grid of
-``width`` standard deviations per principal axis. The map is linear, so the quadrature weights
+fills the grid, so every point carries mass and each axis is resolved on its own scale:
+theta(s) = mean + V diag(sqrt(lambda)) s with s on a regular grid of ``width`` standard
+deviations per principal axis. The map is linear, so the quadrature weights
 are the trapezoid weights in s (the Jacobian is a constant and cancels in the normalisation).
 The Gaussian approximation only places the grid: the density on it is the exact posterior.
 """

@@ -121,9 +121,40 @@ function relevant(c) {
   return true;
 }
 
+// Guided presets: a menu and the chosen preset's sentences; choosing one sets every control
+// (its equation's defaults, then the preset's changes), so the run is the same whatever came before.
+function buildPresets(aside) {
+  if (!meta.presets || !meta.presets.length) return;
+  const fs = document.createElement("fieldset");
+  fs.innerHTML = '<legend>Presets</legend><select id="ctl-preset" title="a guided example: sets every control"></select>' +
+    '<p id="preset-text" class="preset-text muted"></p>';
+  const sel = fs.querySelector("select");
+  sel.appendChild(new Option("choose an example...", ""));
+  for (const p of meta.presets) sel.appendChild(new Option(p.title, p.name));
+  sel.addEventListener("change", () => applyPreset(sel.value));
+  aside.appendChild(fs);
+}
+
+async function applyPreset(name) {
+  const p = meta.presets.find((q) => q.name === name);
+  const text = document.getElementById("preset-text");
+  if (!p) { text.textContent = ""; return; }
+  try {
+    const r = await post("/api/config", { session, changes: p.settings });
+    showError("");
+    fillControls(r.config);
+    text.textContent = p.text;
+    document.body.dataset.preset = p.name;
+    poll(true);
+  } catch (e) {
+    showError("preset " + p.title + ": " + e.message);
+  }
+}
+
 function buildControls() {
   const aside = document.getElementById("controls");
   const byName = Object.fromEntries(meta.controls.map((c) => [c.name, c]));
+  buildPresets(aside);
   for (const [title, names] of GROUPS) {
     const fs = document.createElement("fieldset");
     const lg = document.createElement("legend");
