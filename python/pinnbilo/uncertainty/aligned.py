@@ -24,7 +24,7 @@ from ..errors import InputError
 from ..problem import Problem
 from . import priors as priors_mod
 from ._observations import SolutionFn, as_list
-from .posterior import Intervals, Posterior, frame, require_level
+from .posterior import Intervals, Posterior, require_level, summary_frame
 from .reference import MAX_GRID, _trapezoid, log_likelihood
 
 
@@ -75,20 +75,7 @@ class AlignedGridPosterior:
 
     def to_frame(self, level: float = 0.95) -> Any:
         """A pandas DataFrame, one row per parameter: mean, std, interval of ``level``, grid MAP."""
-        iv = self.interval(level)
-        pct = f"{100 * level:g}%"
-        rows = [
-            {
-                "parameter": n,
-                "mean": self.mean[n],
-                "std": self.std[n],
-                f"low {pct}": iv[n][0],
-                f"high {pct}": iv[n][1],
-                "map": self.map[n],
-            }
-            for n in self.names
-        ]
-        return frame(rows, "parameter")
+        return summary_frame(self.names, self.mean, self.std, self.interval(level), level, ("map", self.map))
 
 
 Around = Union[Posterior, Tuple[Mapping[str, float], Any]]

@@ -42,6 +42,32 @@ def frame(rows: List[Dict[str, Any]], index: str) -> Any:
     return pd.DataFrame(rows).set_index(index)
 
 
+def summary_frame(
+    names: List[str],
+    mean: Dict[str, float],
+    std: Dict[str, float],
+    intervals: Intervals,
+    level: float,
+    extra: Tuple[str, Dict[str, float]],
+) -> Any:
+    """One row per parameter: mean, std, the interval of ``level``, and one more column
+    ``extra = (title, {name: value})`` (NaN where a name is missing); see :func:`frame`."""
+    pct = f"{100 * level:g}%"
+    title, values = extra
+    rows = [
+        {
+            "parameter": n,
+            "mean": mean[n],
+            "std": std[n],
+            f"low {pct}": intervals[n][0],
+            f"high {pct}": intervals[n][1],
+            title: values.get(n, math.nan),
+        }
+        for n in names
+    ]
+    return frame(rows, "parameter")
+
+
 @dataclass
 class Posterior:
     """A Gaussian posterior N(mean, cov) of the scalar parameters, in their physical units.
@@ -113,20 +139,7 @@ class Posterior:
     def to_frame(self, level: float = 0.95) -> Any:
         """A pandas DataFrame, one row per parameter: mean, std, the interval of ``level``, and
         the fit's estimate."""
-        iv = self.interval(level)
-        pct = f"{100 * level:g}%"
-        rows = [
-            {
-                "parameter": n,
-                "mean": self.mean[n],
-                "std": self.std[n],
-                f"low {pct}": iv[n][0],
-                f"high {pct}": iv[n][1],
-                "estimate": self.estimate.get(n, math.nan),
-            }
-            for n in self.names
-        ]
-        return frame(rows, "parameter")
+        return summary_frame(self.names, self.mean, self.std, self.interval(level), level, ("estimate", self.estimate))
 
     def __repr__(self) -> str:
         iv = self.intervals95

@@ -23,7 +23,7 @@ from . import noise
 from . import priors as priors_mod
 from ._observations import SolutionFn, as_list, field_data_only, predict, values
 from .forwards import exact_solution
-from .posterior import Intervals, frame, require_level
+from .posterior import Intervals, require_level, summary_frame
 
 MAX_DIMS = 3
 MAX_GRID = 1_000_000  # grid points (solution evaluations)
@@ -90,20 +90,7 @@ class GridPosterior:
 
     def to_frame(self, level: float = 0.95) -> Any:
         """A pandas DataFrame, one row per parameter: mean, std, interval of ``level``, grid MAP."""
-        iv = self.interval(level)
-        pct = f"{100 * level:g}%"
-        rows = [
-            {
-                "parameter": n,
-                "mean": self.mean[n],
-                "std": self.std[n],
-                f"low {pct}": iv[n][0],
-                f"high {pct}": iv[n][1],
-                "map": self.map[n],
-            }
-            for n in self.names
-        ]
-        return frame(rows, "parameter")
+        return summary_frame(self.names, self.mean, self.std, self.interval(level), level, ("map", self.map))
 
     def __repr__(self) -> str:
         iv = self.intervals95
