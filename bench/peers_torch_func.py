@@ -7,11 +7,12 @@ gradients in the weights and raw parameters by ``torch.func.grad`` (reverse over
 from __future__ import annotations
 
 import math
-from typing import Callable, Dict, List, Tuple
+from typing import Callable, Dict, Tuple
 
 import numpy as np
 import torch
 from cases import Case, StepInputs
+from peers_torch import _physical as physical  # the bound transform, shared with the autograd form
 from torch.func import grad, jvp, vmap
 
 Layers = Tuple[torch.Tensor, ...]  # W0, b0, W1, b1, ...
@@ -80,18 +81,7 @@ class FuncGradients:
 
     # -- pieces ---------------------------------------------------------------------------------
     def _physical(self, raw: torch.Tensor) -> torch.Tensor:
-        out: List[torch.Tensor] = []
-        for j, (lo, hi, gain) in enumerate(self.bounds):
-            s = gain * raw[j]
-            if math.isfinite(lo) and math.isfinite(hi):
-                out.append(lo + (hi - lo) * torch.sigmoid(s))
-            elif math.isfinite(lo):
-                out.append(lo + torch.nn.functional.softplus(s))
-            elif math.isfinite(hi):
-                out.append(hi - torch.nn.functional.softplus(-s))
-            else:
-                out.append(s)
-        return torch.stack(out)
+        return torch.stack([physical(raw[j], bound) for j, bound in enumerate(self.bounds)])
 
     def _fields(self, flat: Layers, pb: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
         zi = (z - self.shift) * self.scale
