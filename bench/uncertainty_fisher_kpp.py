@@ -5,7 +5,10 @@ max|u|; flat priors on the bounds. Prints the posteriors (mean +- std of D and r
 correlation) and the wall times: Laplace, the exact posterior on a grid along Laplace's principal
 axes (aligned_grid_posterior), optionally on an axis-aligned grid (--axis-grid), and BiLO-HMC.
 
-    python bench/uncertainty_fisher_kpp.py [--aligned 41 21] [--axis-grid 25] [--draws 200]
+    python bench/uncertainty_fisher_kpp.py [--aligned 41 21] [--width 6] [--axis-grid 25]
+        [--axis-width 5] [--draws 200] [--seed 0]
+
+The docs' table: the defaults; then --aligned 41 41 --width 8 --axis-grid 41 --axis-width 6.
 """
 
 from __future__ import annotations
@@ -24,6 +27,8 @@ def main() -> None:
     ap.add_argument(
         "--aligned", type=int, nargs=2, default=[41, 21], help="aligned grid: points on the long, short axis"
     )
+    ap.add_argument("--width", type=float, default=6.0, help="aligned grid: +- this many sd per axis")
+    ap.add_argument("--axis-width", type=float, default=5.0, help="axis grid: +- this many Laplace sd")
     ap.add_argument("--axis-grid", type=int, default=0, help="also an axis-aligned grid of this many points per axis")
     ap.add_argument("--draws", type=int, default=200, help="HMC draws per chain")
     ap.add_argument("--seed", type=int, default=0)
@@ -46,16 +51,17 @@ def main() -> None:
     t_lap = time.perf_counter() - t
     print(f"Laplace {t_lap:.1f} s: mean {lap.mean} std {lap.std} corr {lap.corr[0, 1]:.4f}", flush=True)
     t = time.perf_counter()
-    ali = aligned_grid_posterior(problem, data, lap, sigma=sigma, n=tuple(args.aligned), width=6.0)
+    ali = aligned_grid_posterior(problem, data, lap, sigma=sigma, n=tuple(args.aligned), width=args.width)
     t_ali = time.perf_counter() - t
     print(
         f"aligned grid {t_ali:.1f} s ({args.aligned[0]}x{args.aligned[1]} reference solves): mean {ali.mean} "
         f"std {ali.std} corr {ali.corr[0, 1]:.4f} notes {ali.notes}",
         flush=True,
     )
-    if args.axis_grid:  # +-5 Laplace standard deviations around the Laplace mean
+    if args.axis_grid:  # +- axis_width Laplace standard deviations around the Laplace mean
+        w = args.axis_width
         axes = {
-            k: np.linspace(lap.mean[k] - 5 * lap.std[k], lap.mean[k] + 5 * lap.std[k], args.axis_grid)
+            k: np.linspace(lap.mean[k] - w * lap.std[k], lap.mean[k] + w * lap.std[k], args.axis_grid)
             for k in ("D", "rho")
         }
         t = time.perf_counter()
