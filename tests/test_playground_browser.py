@@ -305,8 +305,12 @@ def test_every_preset_applies_and_trains(browser_page) -> None:
         page.select_option("#ctl-preset", p["name"])
         wait_for(lambda p=p: page.evaluate("document.body.dataset.preset") == p["name"], 10, f"preset {p['name']}")
         assert page.inner_text("#preset-text") == p["text"]
-        for key in ("equation", "method", "compare", "noise", "w_data"):
-            assert page.evaluate(f"state.config.{key}") == p["settings"][key], (p["name"], key)
+
+        # The page's state arrives by polling, after the settings apply.
+        def shown(p=p, keys=("equation", "method", "compare", "noise", "w_data")) -> bool:
+            return all(page.evaluate(f"state.config.{k}") == p["settings"][k] for k in keys)
+
+        wait_for(shown, 20, f"the state of preset {p['name']}")
         step0 = int(page.eval_on_selector("#readout-0", "e => e.dataset.step"))
         page.click("#btn-step")
         wait_for(lambda s0=step0: int(page.eval_on_selector("#readout-0", "e => e.dataset.step")) > s0, 20, "a frame")
