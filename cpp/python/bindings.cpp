@@ -13,6 +13,7 @@
 #include <type_traits>
 #include <vector>
 
+#include "pinnbilo/batch.hpp"
 #include "pinnbilo/elementary.hpp"
 #include "pinnbilo/error.hpp"
 #include "pinnbilo/jet_spec.hpp"
@@ -275,6 +276,75 @@ py::dict adam_state(const Adam<T>& a) {
   d["v_max"] = to_numpy(a.second_moment_max());
   d["t"] = a.steps();
   return d;
+}
+
+py::dict run_record(const RunResult& r, bool interrupted) {
+  py::dict out;
+  out["interrupted"] = interrupted;
+  out["status"] = static_cast<int>(r.status);
+  out["steps"] = r.steps;
+  out["diverged_step"] = r.diverged_step;
+  out["best_step"] = r.best_step;
+  out["best_objective"] = r.best_objective;
+  out["kept_best"] = r.kept_best;
+  out["spikes"] = r.spikes;
+  out["lr_factor"] = r.lr_factor;
+  out["lower_steps"] = r.lower_steps;
+  return out;
+}
+
+// A Python callback for a C++ loop: called with the GIL held; Ctrl-C (a pending signal) or an
+// exception in it stops the loop and is kept in `pending`, to be handled after the loop.
+template <class Arg>
+std::function<bool(Arg)> python_callback(const py::object& callback, std::exception_ptr& pending) {
+  if (callback.is_none()) return nullptr;
+  return [&callback, &pending](Arg arg) -> bool {
+    py::gil_scoped_acquire acquire;
+    try {
+      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
+      return callback(arg).template cast<bool>();
+    } catch (...) {
+      pending = std::current_exception();
+      return false;
+    }
+  };
+}
+
+// Rethrows a callback's exception, except Ctrl-C, which ends the loop like a stop: returns
+// whether that happened.
+bool interrupted_by(const std::exception_ptr& pending) {
+  if (!pending) return false;
+  try {
+    std::rethrow_exception(pending);
+  } catch (py::error_already_set& e) {
+    if (!e.matches(PyExc_KeyboardInterrupt)) throw;
+  }
+  return true;
+}
+
+template <class T>
+void bind_batch(py::module_& m) {
+  m.def(
+      "run_batch",
+      [](const std::vector<Trainer<T>*>& trainers, const std::vector<py::dict>& controls, const py::object& callback) {
+        std::vector<RunControl> cs;
+        for (const auto& d : controls) cs.push_back(control_from(d));
+        std::exception_ptr pending;
+        const auto cb = python_callback<long>(callback, pending);
+        std::vector<RunResult> rs;
+        {
+          py::gil_scoped_release release;
+          rs = run_batch(trainers, cs, cb);
+        }
+        const bool interrupted = interrupted_by(pending);
+        py::list out;
+        for (const auto& r : rs) out.append(run_record(r, interrupted));
+        return out;
+      },
+      py::arg("trainers"), py::arg("controls"), py::arg("callback"),
+      "Runs many trainers at once, one per task on the thread pool (controls: one dict for all or one per "
+      "trainer); callback(steps_done) on the calling thread, False or Ctrl-C stops every model. Returns one "
+      "run record per trainer.");
 }
 
 template <class T>
@@ -580,47 +650,16 @@ void bind_trainer(py::module_& m, const char* name) {
           "run",
           [](TR& t, const py::dict& control, const py::object& callback) {
             const RunControl c = control_from(control);
-            std::function<bool(long)> cb;
             std::exception_ptr pending;
-            if (!callback.is_none()) {
-              cb = [&](long step) -> bool {
-                py::gil_scoped_acquire acquire;
-                try {
-                  if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-                  return callback(step).cast<bool>();
-                } catch (...) {
-                  pending = std::current_exception();
-                  return false;
-                }
-              };
-            }
+            const auto cb = python_callback<long>(callback, pending);
             RunResult r;
             {
               py::gil_scoped_release release;
               r = t.run(c, cb);
             }
-            bool interrupted = false;
-            if (pending) {
-              try {
-                std::rethrow_exception(pending);
-              } catch (py::error_already_set& e) {
-                // Ctrl-C ends the run like a callback's stop; the caller learns it from the record.
-                if (!e.matches(PyExc_KeyboardInterrupt)) throw;
-                interrupted = true;
-              }
-            }
-            py::dict out;
-            out["interrupted"] = interrupted;
-            out["status"] = static_cast<int>(r.status);
-            out["steps"] = r.steps;
-            out["diverged_step"] = r.diverged_step;
-            out["best_step"] = r.best_step;
-            out["best_objective"] = r.best_objective;
-            out["kept_best"] = r.kept_best;
-            out["spikes"] = r.spikes;
-            out["lr_factor"] = r.lr_factor;
-            out["lower_steps"] = r.lower_steps;
-            return out;
+            // Ctrl-C ends the run like a callback's stop; the caller learns it from the record.
+            const bool interrupted = interrupted_by(pending);
+            return run_record(r, interrupted);
           },
           py::arg("control"), py::arg("callback"),
           "Adam steps in C++ with the GIL released (control: the fields of RunControl); returns the RunResult "
@@ -760,6 +799,8 @@ PYBIND11_MODULE(PINNBILO_MODULE_NAME, m) {
         py::arg("inputs"), py::arg("derivs"));
   bind_trainer<double>(m, "Trainer64");
   bind_trainer<float>(m, "Trainer32");
+  bind_batch<double>(m);
+  bind_batch<float>(m);
   bind_steady(m);
   bind_parallel(m);
 }

@@ -17,6 +17,7 @@ from . import expr, problems
 from ._core import get_num_threads
 from ._core import set_num_threads as _core_set_num_threads
 from ._version import __version__
+from .batch import fit_many
 from .checkpoint import load
 from .conditions import Condition, dirichlet, initial, neumann, periodic, robin
 from .errors import InputError, PinnbiloError, TrainingDiverged
@@ -63,6 +64,7 @@ __all__ = [
     "initial",
     "periodic",
     "ode_problem",
+    "fit_many",
     "problems",
     "expr",
     "load",

@@ -104,6 +104,12 @@ class _Trainer:
 class Trainer64(_Trainer): ...
 class Trainer32(_Trainer): ...
 
+def run_batch(
+    trainers: Sequence[_Trainer],
+    controls: Sequence[Dict[str, Any]],
+    callback: Optional[Callable[[int], bool]],
+) -> List[Dict[str, Any]]: ...
+
 # Fixed-point steady-state losses (cpp/python/bind_steady.cpp).
 NetDef = Tuple[Sequence[int], str, NDArray[np.float64]]
 

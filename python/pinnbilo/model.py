@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import math
 import numbers
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
+from dataclasses import dataclass
+from typing import Any, Callable, Dict, Iterator, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 
 import numpy as np
 
@@ -39,30 +41,37 @@ def _locked(method: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+@contextlib.contextmanager
+def _fitting(model: "Model") -> Iterator[None]:
+    """Holds ``model`` for one fit: its lock, and a flag that refuses a second fit at once with a
+    clear error, from another thread (it would interleave steps) or from a callback of the running
+    fit (it would run inside the core's loop, whose state the outer run still holds). A callback
+    may still read the model."""
+    me = threading.get_ident()
+    with model._flag_lock:
+        if model._fit_thread == me:
+            raise InputError(
+                "fit was called from inside a callback of this model's own fit: one fit at a time per model; "
+                "return False from the callback to stop the run, then call fit again"
+            )
+        if model._fit_thread is not None:
+            raise InputError("this model is already training in another thread: one fit at a time per model")
+        model._fit_thread = me
+    try:
+        with model._lock:
+            yield
+    finally:
+        with model._flag_lock:
+            model._fit_thread = None
+
+
 def _one_fit(method: F) -> F:
-    """``fit`` under the model's lock, refusing a second ``fit`` at once with a clear error: from
-    another thread (it would interleave steps) or from a callback of the running fit (it would
-    run inside the core's loop, whose state the outer run still holds). A callback may still read
-    the model."""
+    """``fit`` inside :func:`_fitting`."""
 
     @functools.wraps(method)
     def wrapper(self: "Model", *args: Any, **kwargs: Any) -> Any:
-        me = threading.get_ident()
-        with self._flag_lock:
-            if self._fit_thread == me:
-                raise InputError(
-                    "fit was called from inside a callback of this model's own fit: one fit at a time per model; "
-                    "return False from the callback to stop the run, then call fit again"
-                )
-            if self._fit_thread is not None:
-                raise InputError("this model is already training in another thread: one fit at a time per model")
-            self._fit_thread = me
-        try:
-            with self._lock:
-                return method(self, *args, **kwargs)
-        finally:
-            with self._flag_lock:
-                self._fit_thread = None
+        with _fitting(self):
+            return method(self, *args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
 
@@ -790,6 +799,67 @@ class Model:
         Ctrl-C stops within one callback interval and returns with status 'interrupted'
         (with keep='best', in the best state so far), in the Adam and in the L-BFGS phase.
         """
+        plan = self._plan_fit(
+            steps=steps,
+            lr=lr,
+            lr_params=lr_params,
+            lbfgs_steps=lbfgs_steps,
+            tol=tol,
+            amsgrad=amsgrad,
+            callback_every=callback_every,
+            callback=callback,
+            progress=progress,
+            on_diverge=on_diverge,
+            pretrain_steps=pretrain_steps,
+            lr_functions=lr_functions,
+            resample_every=resample_every,
+            schedule=schedule,
+            keep=keep,
+            monitor=monitor,
+            spike_factor=spike_factor,
+            spike_lr_factor=spike_lr_factor,
+            max_spikes=max_spikes,
+            patience=patience,
+            min_delta=min_delta,
+            max_iter_lower=max_iter_lower,
+            tol_lower=tol_lower,
+        )
+        tally = _FitTally()
+        for label, n, train_params in plan.phases:
+            status, rec = self._run(
+                n, train_params, plan.callback_every, plan.progress, plan.tol, plan.callback, label, plan.run_options
+            )
+            if not tally.add(label, status, rec):
+                break
+        return self._finish_fit(plan, tally)
+
+    def _plan_fit(
+        self,
+        steps: int,
+        lr: float,
+        lr_params: float,
+        lbfgs_steps: int,
+        tol: float,
+        amsgrad: bool,
+        callback_every: int,
+        callback: Optional[StepCallback],
+        progress: bool,
+        on_diverge: str,
+        pretrain_steps: int,
+        lr_functions: Optional[float],
+        resample_every: int,
+        schedule: object,
+        keep: str,
+        monitor: str,
+        spike_factor: Optional[float],
+        spike_lr_factor: float,
+        max_spikes: int,
+        patience: int,
+        min_delta: float,
+        max_iter_lower: int,
+        tol_lower: float,
+    ) -> "_FitPlan":
+        """Checks fit's arguments, sets the trainer's options, and returns the run plan."""
         steps, pretrain_steps, lbfgs_steps = (
             count(v, nm)
             for nm, v in (("steps", steps), ("pretrain_steps", pretrain_steps), ("lbfgs_steps", lbfgs_steps))
@@ -821,46 +891,45 @@ class Model:
         )
         self._trainer.set_options(self._adam_options(lr, lr_params, amsgrad, lr_functions, schedule))
         self._resample_every = int(resample_every)
-        t0 = time.perf_counter()
-        status, taken, diverged = "completed", 0, None
-        best_step: Optional[int] = None
-        spikes = lower_steps = 0
         phases = ([("pretrain", pretrain_steps, False)] if pretrain_steps else []) + [("inverse", steps, True)]
-        for label, n, train_params in phases:
-            status, rec = self._run(n, train_params, callback_every, progress, tol, callback, label, run_options)
-            taken += int(rec["steps"])  # type: ignore[call-overload]
-            spikes += int(rec["spikes"])  # type: ignore[call-overload]
-            lower_steps += int(rec["lower_steps"])  # type: ignore[call-overload]
-            d = int(rec["diverged_step"])  # type: ignore[call-overload]
-            diverged = d if d >= 0 else None
-            b = int(rec.get("best_step", -1))  # type: ignore[call-overload]
-            best_step = b if b >= 0 else None
-            if status in ("diverged", "interrupted", "stopped"):
-                break
-            if status in ("converged", "early_stopped") and label == "pretrain":
-                status = "completed"  # pretraining reached its tolerance: go on to the inverse phase
+        return _FitPlan(
+            phases=phases,
+            lbfgs_steps=lbfgs_steps,
+            tol=tol,
+            callback_every=callback_every,
+            callback=callback,
+            progress=progress,
+            on_diverge=on_diverge,
+            run_options=run_options,
+            start=time.perf_counter(),
+        )
+
+    def _finish_fit(self, plan: "_FitPlan", tally: "_FitTally") -> FitResult:
+        """The fit's result after its Adam phases: the L-BFGS phase, messages, the final state."""
+        status, keep = tally.status, plan.run_options.keep
+        diverged = tally.diverged
         result = FitResult(
-            params=self.params, losses={}, status=status, steps=taken, wall_time=0.0, diverged_step=diverged
+            params=self.params, losses={}, status=status, steps=tally.taken, wall_time=0.0, diverged_step=diverged
         )
         result.keep = keep
-        result.best_step = best_step if keep == "best" else None
-        result.spikes = spikes
-        result.lower_steps = lower_steps
+        result.best_step = tally.best_step if keep == "best" else None
+        result.spikes = tally.spikes
+        result.lower_steps = tally.lower_steps
         if status == "diverged":
             result.message = (
                 f"loss or gradient became non-finite at step {diverged}; the model was restored to the last finite "
                 "state. Lower the learning rates, check the data scale, add parameter bounds, or let "
                 "fit(spike_factor=...) roll back and reduce the learning rate."
             )
-            if on_diverge == "raise":
+            if plan.on_diverge == "raise":
                 raise TrainingDiverged(result.message, diverged if diverged is not None else -1)
         elif status == "interrupted":
             result.message = "interrupted by the user (KeyboardInterrupt); the model holds a consistent state"
-        elif lbfgs_steps > 0:
+        elif plan.lbfgs_steps > 0:
             from .lbfgs import refine
 
             try:
-                result.lbfgs = refine(self, lbfgs_steps)
+                result.lbfgs = refine(self, plan.lbfgs_steps)
                 result.message = "; ".join(str(r) for r in result.lbfgs)
             except KeyboardInterrupt:
                 # refine keeps the best state it reached; say so instead of unwinding the caller.
@@ -868,7 +937,7 @@ class Model:
                 result.message = (
                     "interrupted by the user (KeyboardInterrupt) during L-BFGS; the best state so far is kept"
                 )
-        result.wall_time = time.perf_counter() - t0
+        result.wall_time = time.perf_counter() - plan.start
         result.params = self.params
         result.losses = self.losses()
         result.model, result.end_step = self, self.step
@@ -931,6 +1000,49 @@ class Model:
     def __repr__(self) -> str:
         ps = ", ".join(f"{k}={v:.6g}" for k, v in self.params.items())
         return f"{type(self).__name__}(problem={self.problem.name!r}, hidden={self.hidden}, step={self.step}, {ps})"
+
+
+@dataclass
+class _FitPlan:
+    """A fit's checked arguments: its Adam phases (label, steps, train_params) and what follows."""
+
+    phases: List[Tuple[str, int, bool]]
+    lbfgs_steps: int
+    tol: float
+    callback_every: int
+    callback: Optional[StepCallback]
+    progress: bool
+    on_diverge: str
+    run_options: RunOptions
+    start: float
+
+
+@dataclass
+class _FitTally:
+    """What a fit's Adam phases did, summed over the phases."""
+
+    status: str = "completed"
+    taken: int = 0
+    spikes: int = 0
+    lower_steps: int = 0
+    diverged: Optional[int] = None
+    best_step: Optional[int] = None
+
+    def add(self, label: str, status: str, rec: Mapping[str, Any]) -> bool:
+        """Counts one phase's run record; returns whether the next phase may start."""
+        self.status = status
+        self.taken += int(rec["steps"])
+        self.spikes += int(rec["spikes"])
+        self.lower_steps += int(rec["lower_steps"])
+        d = int(rec["diverged_step"])
+        self.diverged = d if d >= 0 else None
+        b = int(rec.get("best_step", -1))
+        self.best_step = b if b >= 0 else None
+        if status in ("diverged", "interrupted", "stopped"):
+            return False
+        if status in ("converged", "early_stopped") and label == "pretrain":
+            self.status = "completed"  # pretraining reached its tolerance: go on to the inverse phase
+        return True
 
 
 class _NoBar:
