@@ -126,3 +126,19 @@ def test_bad_input(exp_problem, exp_data):
         pb.fit_many(_models(exp_problem, exp_data)[3:], pretrain_steps=5)  # PINN models among them
     assert all(m.step == 0 for m in ms)  # nothing moved
     assert pb.fit_many([]) == []
+
+
+def test_ensemble_in_a_batch_matches_one_fit_after_another(exp_problem):
+    from pinnbilo.uncertainty import ensemble
+
+    data = {s: exp_problem.synthetic_data(20, noise=0.02, seed=s) for s in (0, 1, 2)}
+    data[3] = pb.Data(np.array([[0.5]]), np.array([1.0]), of="v")  # observes a field the problem lacks
+    kw = dict(model_kwargs={"hidden": (8, 8)}, fit_kwargs={"steps": 300, "pretrain_steps": 50, "lr": 1e-2})
+    one_by_one = ensemble(exp_problem, data, seeds=range(4), workers=0, **kw)
+    batch = ensemble(exp_problem, data, seeds=range(4), workers="batch", **kw)
+    assert batch.statuses == one_by_one.statuses == {0: "completed", 1: "completed", 2: "completed", 3: "failed"}
+    for a, b in zip(one_by_one.runs, batch.runs):
+        assert a["params"] == b["params"] and a["steps"] == b["steps"]
+    assert "InputError" in batch.failed[0]["error"]
+    with pytest.raises(pb.InputError, match="workers must be"):
+        ensemble(exp_problem, data[0], workers="threads")
