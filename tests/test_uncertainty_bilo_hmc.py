@@ -80,3 +80,23 @@ def test_model_posterior_is_laplace() -> None:
     assert a.mean == pytest.approx(b.mean, rel=1e-12)
     assert a.std["D"] == pytest.approx(b.std["D"], rel=1e-12)
     assert 0.05 < a.std["D"] < 0.12
+
+
+def test_a_retraining_never_leaves_a_worse_solution() -> None:
+    """After a move of theta the lower retraining keeps its state of lowest PDE residual, so the
+    residual is never above the one of the network left as it was; the notes report it."""
+    from pinnbilo.uncertainty.forwards import BiLOForward, clone
+
+    _, _, model = anchor(0)
+    theta = np.array([model.params["D"] * 1.15])
+    for lr in (1e-3, 5e-2):  # 5e-2 wrecks the network at first: the best state is the start
+        untouched = clone(model)
+        untouched.set_params({"D": float(theta[0])})
+        before = untouched.losses()["res"]
+        forward = BiLOForward(model, 100, lr)
+        forward.at(theta)
+        after = forward.model.losses()["res"]
+        assert after <= before
+        assert forward.retrain_ratios == [pytest.approx(after / forward.tol)]
+    chains = bilo_hmc(model, 10, PRIOR, n_warmup=10, chains=1, seed=0)
+    assert any("PDE residual was" in n for n in chains.notes)

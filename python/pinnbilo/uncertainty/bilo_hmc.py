@@ -19,6 +19,7 @@ import numpy as np
 
 from .._validation import _show, choice, integer, real
 from .._validation import seed as check_seed
+from .._warnings import warn_user
 from ..errors import InputError
 from . import noise as noise_mod
 from . import priors as priors_mod
@@ -63,6 +64,30 @@ class BiLOTarget:
         return self._density(theta, pred, jac)
 
 
+# Above this median ratio of the residual after a retraining to the residual at the fit, the
+# network is typically a clearly worse solution where the chain is than where it was fitted.
+WARN_MEDIAN_RATIO = 2.0
+
+
+def _retraining_report(forward: BiLOForward) -> Tuple[str, bool]:
+    """A note on how well the lower retrainings restored the PDE residual, and whether to warn."""
+    ratios = np.asarray(forward.retrain_ratios, dtype=np.float64)
+    if ratios.size == 0:
+        return "", False
+    median = float(np.median(ratios))
+    note = (
+        f"after the lower retrainings the PDE residual was {median:.3g}x (median; worst {float(np.max(ratios)):.3g}x) "
+        "its value at the fit"
+    )
+    if median <= WARN_MEDIAN_RATIO:
+        return note, False
+    return (
+        note + ": the network is a worse solution of the PDE at the sampled theta than at the fit, and the draws "
+        "follow its error. Raise lower_steps, or check against laplace()/aligned_grid_posterior()",
+        True,
+    )
+
+
 def bilo_hmc(
     model: Any,
     n_samples: int = 500,
@@ -93,8 +118,11 @@ def bilo_hmc(
         estimate times (1 + spread * N(0, 1)), drawn from ``seed``; equal seeds give identical draws.
     sampler : 'hmc' or 'mala'.
     lower_steps, lower_lr : the lower level's retraining after each accepted move (and at each
-        chain's start): at most ``lower_steps`` Adam steps at ``lower_lr``, until the lower loss
-        is back at its level at the fit.
+        chain's start): at most ``lower_steps`` Adam steps at ``lower_lr``, until the PDE residual
+        is back at its level at the fit, keeping the state of lowest residual (so a retraining
+        never leaves a worse solution than none; 0: the network's local operator alone). The
+        result's notes say how far the residual came back; a median above 2x its level at the
+        fit warns.
     checkpoint : an .npz file to save to and resume from (see :func:`~pinnbilo.uncertainty.hmc`);
         Ctrl-C returns the draws so far with status 'interrupted'.
 
@@ -161,6 +189,11 @@ def bilo_hmc(
         f"BiLO-{sampler.upper()}: the network as local operator within trajectories, the lower level retrained "
         f"after each accepted move ({forward.retrained} retrainings, {target.evaluations} gradient evaluations)"
     )
+    report, warn = _retraining_report(forward)
+    if report:
+        notes.append(report)
+    if warn:
+        warn_user(report)
     try:
         result.notes = list(getattr(result, "notes", []) or []) + notes
     except (AttributeError, TypeError):  # a frozen Chains: the draws are what matters

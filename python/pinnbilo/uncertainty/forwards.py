@@ -95,9 +95,15 @@ class BiLOForward:
         self.lower_steps = lower_steps
         self.lower_lr = lower_lr
         m = self.model
-        self.tol = float(m.objective("lower", m.state_vector("lower"))[0])
+        # The retraining's target and monitor: the PDE residual alone (w_res L_res). The lower loss
+        # also holds BiLO's residual-gradient term, which a retraining can lower while the network
+        # becomes a worse solution at the new theta; the residual says whether it is one.
+        self.tol = float(m.losses()["res"])
         self.centre = np.array([m.params[n] for n in self.names])
         self.retrained = 0
+        # Lower loss after each retraining, over its level at the fit: above 1 the network is a
+        # worse solution at the new theta than it was at the fit's.
+        self.retrain_ratios: List[float] = []
         how = "analytic in the network's parameter inputs"
         if any(f is None for f in self.fields):
             how += " (for observations of expressions: differences of the network, weights held)"
@@ -118,8 +124,13 @@ class BiLOForward:
         if not np.array_equal(theta, self.centre):
             self._set(theta)
             if self.lower_steps:
-                self.model.fit(steps=0, pretrain_steps=self.lower_steps, lr=self.lower_lr, tol=self.tol, keep="best")
+                # keep="best" on the residual: a retraining never leaves a worse solution than none.
+                self.model.fit(
+                    steps=0, pretrain_steps=self.lower_steps, lr=self.lower_lr, tol=self.tol, keep="best", monitor="res"
+                )
                 self.retrained += 1
+                res = float(self.model.losses()["res"])
+                self.retrain_ratios.append(res / self.tol if self.tol > 0 else (1.0 if res == 0 else math.inf))
             self.centre = np.array(theta, dtype=np.float64)
         self._set(theta)
         pred = np.concatenate(self.model.observation_predictions())
