@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "callbacks.hpp"
 #include "pinnbilo/elementary.hpp"
 #include "pinnbilo/error.hpp"
 #include "pinnbilo/mlp.hpp"
@@ -78,20 +79,8 @@ py::tuple run_adam(Obj& obj, const py::object& params, long steps, double lr, lo
   if (!(lr > 0) || !std::isfinite(lr)) throw InputError("lr must be positive and finite");
   Arr p0 = vec(params, static_cast<py::ssize_t>(obj.n_params()), "params");
   std::vector<double> x(p0.data(), p0.data() + p0.size());
-  std::function<bool(long, double)> cb;
   std::exception_ptr pending;
-  if (!callback.is_none()) {
-    cb = [&](long step, double loss) -> bool {
-      py::gil_scoped_acquire acquire;
-      try {
-        if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-        return callback(step, loss).cast<bool>();
-      } catch (...) {
-        pending = std::current_exception();
-        return false;
-      }
-    };
-  }
+  const auto cb = pinnbilo_python::python_callback<long, double>(callback, pending);
   AdamConfig config;
   config.lr = lr;
   double last = 0;
@@ -102,16 +91,9 @@ py::tuple run_adam(Obj& obj, const py::object& params, long steps, double lr, lo
   }
   Arr out = out_vec(x.size());
   std::copy(x.begin(), x.end(), out.mutable_data());
-  if (pending) {
-    // Ctrl-C or an exception in the callback: hand back the iterate together with the error.
-    try {
-      std::rethrow_exception(pending);
-    } catch (py::error_already_set& e) {
-      if (e.matches(PyExc_KeyboardInterrupt)) return py::make_tuple(out, taken, last, true);
-      throw;
-    }
-  }
-  return py::make_tuple(out, taken, last, false);
+  // Ctrl-C hands back the iterate with the flag; another exception in the callback is rethrown.
+  const bool interrupted = pinnbilo_python::interrupted_by(pending);
+  return py::make_tuple(out, taken, last, interrupted);
 }
 
 template <class Obj>

@@ -20,9 +20,12 @@
 #include "pinnbilo/mlp.hpp"
 #include "pinnbilo/problem.hpp"
 #include "pinnbilo/trainer.hpp"
+#include "callbacks.hpp"
 
 namespace py = pybind11;
 using namespace pinnbilo;
+using pinnbilo_python::interrupted_by;
+using pinnbilo_python::python_callback;
 
 void bind_steady(py::module_& m);  // bind_steady.cpp
 void bind_parallel(py::module_& m);  // bind_parallel.cpp
@@ -291,35 +294,6 @@ py::dict run_record(const RunResult& r, bool interrupted) {
   out["lr_factor"] = r.lr_factor;
   out["lower_steps"] = r.lower_steps;
   return out;
-}
-
-// A Python callback for a C++ loop: called with the GIL held; Ctrl-C (a pending signal) or an
-// exception in it stops the loop and is kept in `pending`, to be handled after the loop.
-template <class Arg>
-std::function<bool(Arg)> python_callback(const py::object& callback, std::exception_ptr& pending) {
-  if (callback.is_none()) return nullptr;
-  return [&callback, &pending](Arg arg) -> bool {
-    py::gil_scoped_acquire acquire;
-    try {
-      if (PyErr_CheckSignals() != 0) throw py::error_already_set();
-      return callback(arg).template cast<bool>();
-    } catch (...) {
-      pending = std::current_exception();
-      return false;
-    }
-  };
-}
-
-// Rethrows a callback's exception, except Ctrl-C, which ends the loop like a stop: returns
-// whether that happened.
-bool interrupted_by(const std::exception_ptr& pending) {
-  if (!pending) return false;
-  try {
-    std::rethrow_exception(pending);
-  } catch (py::error_already_set& e) {
-    if (!e.matches(PyExc_KeyboardInterrupt)) throw;
-  }
-  return true;
 }
 
 template <class T>
