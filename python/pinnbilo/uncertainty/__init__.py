@@ -1,7 +1,7 @@
-"""Uncertainty of recovered parameters: priors, the noise model, the Laplace (Gauss-Newton)
-posterior from a fitted BiLO or PINN, an exact grid posterior for reference, and ensembles of
-independently trained models; samplers (HMC, MALA, BiLO-HMC, a B-PINN baseline) with R-hat,
-effective sample sizes and plots.
+"""Uncertainty of recovered parameters and functions: priors, the noise model, the Laplace
+(Gauss-Newton) posterior from a fitted BiLO or PINN, an exact grid posterior for reference,
+ensembles of independently trained models, pointwise bands of unknown functions; samplers (HMC,
+MALA, BiLO-HMC, a B-PINN baseline) with R-hat, effective sample sizes and plots.
 
 Typical use::
 
@@ -21,6 +21,7 @@ from .bpinn import bpinn_hmc, bpinn_log_posterior
 from .chains import Chains
 from .diagnostics import ess_bulk, ess_tail, rhat
 from .ensemble import EnsembleResult, ensemble
+from .function_bands import FunctionBand, function_band
 from .hmc import hmc
 from .laplace import laplace, laplace_solution
 from .mala import mala
@@ -43,6 +44,8 @@ __all__ = [
     "aligned_grid_posterior",
     "AlignedGridPosterior",
     "ensemble",
+    "function_band",
+    "FunctionBand",
     "EnsembleResult",
     "hmc",
     "mala",

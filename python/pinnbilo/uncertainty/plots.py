@@ -19,7 +19,7 @@ from .chains import Chains
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.figure import Figure
 
-__all__ = ["corner", "predictive_bands", "predictive_draws", "trace"]
+__all__ = ["corner", "function_band", "predictive_bands", "predictive_draws", "trace"]
 
 Draws = Union[Chains, np.ndarray, Sequence[Sequence[float]]]
 
@@ -259,5 +259,34 @@ def predictive_bands(
     ax.set_xlabel(problem.coords[0])
     ax.set_ylabel(problem.fields[0])
     ax.set_title(f"{problem.name}: posterior predictive")
+    ax.legend()
+    return fig
+
+
+def function_band(band: Any, truth: Any = None) -> Figure:
+    """A :class:`~pinnbilo.uncertainty.FunctionBand` of a one-coordinate function: the fitted
+    function (line), its band (shaded), and ``truth`` (a callable of the (n, 1) points, or n values)
+    dashed when given."""
+    from .function_bands import FunctionBand
+
+    if not isinstance(band, FunctionBand):
+        raise InputError(f"band must be a FunctionBand (from uncertainty.function_band), got {type(band).__name__}")
+    if band.points.shape[1] != 1:
+        raise InputError(f"function_band draws functions of one coordinate; this band has {band.points.shape[1]}")
+    x = band.points[:, 0]
+    order = np.argsort(x)
+    fig = _figure((6.0, 4.0))
+    ax = fig.add_subplot(1, 1, 1)
+    ax.fill_between(x[order], band.lower[order], band.upper[order], color="C1", alpha=0.3,
+                    label=f"{100 * band.level:g}% band")  # fmt: skip
+    ax.plot(x[order], band.mean[order], "-", color="C1", linewidth=2, label=f"fitted {band.name}")
+    if truth is not None:
+        t = np.asarray(truth(band.points) if callable(truth) else truth, dtype=np.float64).reshape(-1)
+        if t.shape != x.shape:
+            raise InputError(f"truth: expected {x.shape[0]} values, one per band point, got {t.shape[0]}")
+        ax.plot(x[order], t[order], "--", color="0.2", label=f"true {band.name}")
+    ax.set_xlabel("coordinate")
+    ax.set_ylabel(band.name)
+    ax.set_title(f"{band.name}: pointwise posterior band")
     ax.legend()
     return fig
