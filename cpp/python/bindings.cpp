@@ -29,6 +29,7 @@ using pinnbilo_python::python_callback;
 
 void bind_steady(py::module_& m);  // bind_steady.cpp
 void bind_parallel(py::module_& m);  // bind_parallel.cpp
+void bind_posterior(py::module_& m);  // bind_posterior.cpp
 
 namespace {
 
@@ -777,4 +778,5 @@ PYBIND11_MODULE(PINNBILO_MODULE_NAME, m) {
   bind_batch<float>(m);
   bind_steady(m);
   bind_parallel(m);
+  bind_posterior(m);
 }

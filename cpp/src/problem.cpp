@@ -633,7 +633,9 @@ ObservationTerm<T>::ObservationTerm(const Networks& nets, const ProblemDef& def,
 }
 
 template <class T>
-double ObservationTerm<T>::evaluate(const T* weights, const T* upper, double scale, T* grad_w, T* grad_upper) {
+double ObservationTerm<T>::evaluate(const T* weights, const T* upper, double scale, T* grad_w, T* grad_upper,
+                                    const T* row_weights) {
+  const T* w = row_weights ? row_weights : weights_.data();
   jets_.forward(weights, upper);
   const T* e = jets_.output(0);
   const std::size_t n = jets_.n_points();
@@ -647,16 +649,16 @@ double ObservationTerm<T>::evaluate(const T* weights, const T* upper, double sca
   double sum = 0.0;
   for (std::size_t r = 0; r < pred_.size(); ++r) {
     const double d = static_cast<double>(pred_[r]) - static_cast<double>(values_[r]);
-    sum += static_cast<double>(weights_[r]) * d * d;
+    sum += static_cast<double>(w[r]) * d * d;
   }
   if (grad_w || grad_upper) {
     if (integral_) {
-      const T g = static_cast<T>(2.0 * scale * static_cast<double>(weights_[0]) *
+      const T g = static_cast<T>(2.0 * scale * static_cast<double>(w[0]) *
                                  (static_cast<double>(pred_[0]) - static_cast<double>(values_[0])));
       for (std::size_t i = 0; i < n; ++i) bar_[i] = g * quadrature_[i];
     } else {
       const T s = static_cast<T>(2.0 * scale);
-      for (std::size_t i = 0; i < n; ++i) bar_[i] = s * weights_[i] * (pred_[i] - values_[i]);
+      for (std::size_t i = 0; i < n; ++i) bar_[i] = s * w[i] * (pred_[i] - values_[i]);
     }
     jets_.backward(weights, upper, bar_ptrs_, grad_w, grad_upper);
   }

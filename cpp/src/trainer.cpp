@@ -360,6 +360,23 @@ Losses Trainer<T>::upper(const T* weights, const T* raw, T* grad_raw) {
 }
 
 template <class T>
+double Trainer<T>::gaussian_log_likelihood(const double* theta, const T* inv_var, double* grad_theta) {
+  raw_to_physical(raw_.data(), phys_.data());
+  for (int j = 0; j < def_.n_params; ++j) phys_[static_cast<std::size_t>(j)] = static_cast<T>(theta[j]);
+  T* gp = grad_theta ? grad_phys_.data() : nullptr;
+  if (gp) std::fill(grad_phys_.begin(), grad_phys_.end(), T(0));
+  double sum = 0.0;
+  std::size_t offset = 0;
+  for (auto& o : observations_) {
+    sum += o->evaluate(weights_.data(), phys_.data(), -0.5, nullptr, gp, inv_var + offset);
+    offset += o->n_rows();
+  }
+  if (gp)
+    for (int j = 0; j < def_.n_params; ++j) grad_theta[j] += static_cast<double>(gp[static_cast<std::size_t>(j)]);
+  return -0.5 * sum;
+}
+
+template <class T>
 bool Trainer<T>::evaluate(bool train_params, Losses& losses) {
   std::fill(grad_w_.begin(), grad_w_.end(), T(0));
   std::fill(grad_raw_.begin(), grad_raw_.end(), T(0));

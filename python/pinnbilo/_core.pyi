@@ -104,6 +104,27 @@ class _Trainer:
 class Trainer64(_Trainer): ...
 class Trainer32(_Trainer): ...
 
+# The parameter posterior and its leapfrog trajectories (cpp/python/bind_posterior.cpp).
+class _ParameterPosterior:
+    def __init__(
+        self, trainer: _Trainer, sigma: NDArray[np.float64], priors: Sequence[Tuple[int, float, float, float, float]]
+    ) -> None: ...
+    dim: int
+    evaluations: int
+    def evaluate(self, theta: NDArray[np.float64]) -> Tuple[float, NDArray[np.float64]]: ...
+    def leapfrog(
+        self,
+        x: NDArray[np.float64],
+        grad: NDArray[np.float64],
+        momentum: NDArray[np.float64],
+        eps: float,
+        inv_mass: NDArray[np.float64],
+        n_steps: int,
+    ) -> Tuple[NDArray[np.float64], NDArray[np.float64], float, NDArray[np.float64], int, bool]: ...
+
+class ParameterPosterior64(_ParameterPosterior): ...
+class ParameterPosterior32(_ParameterPosterior): ...
+
 def run_batch(
     trainers: Sequence[_Trainer],
     controls: Sequence[Dict[str, Any]],

@@ -240,7 +240,9 @@ class ObservationTerm {
   ObservationTerm(const ObservationTerm&) = delete;
   ObservationTerm& operator=(const ObservationTerm&) = delete;
   // The weighted sum of squares; adds d(scale * sum) to the gradients when requested.
-  double evaluate(const T* weights, const T* upper, double scale, T* grad_w, T* grad_upper);
+  // row_weights (n_rows values) replaces the term's own weights when not null.
+  double evaluate(const T* weights, const T* upper, double scale, T* grad_w, T* grad_upper,
+                  const T* row_weights = nullptr);
   std::size_t n_rows() const { return values_.size(); }
   // The predictions y_r after evaluate() (n_rows values).
   const std::vector<T>& prediction() const { return pred_; }

@@ -198,6 +198,14 @@ class Trainer {
   // The same with schedules, keep-best, spike control, early stopping and BiLO's inner lower loop.
   RunResult run(const RunControl& control, const std::function<bool(long)>& callback);
 
+  // The Gaussian log-likelihood -1/2 sum_r inv_var_r (y_r - d_r)^2 over every observation's rows
+  // (n_data_rows values of inv_var, observation after observation) at the physical parameters
+  // theta (n_params), with the weights and the functions held at the trainer's state; adds its
+  // gradient in theta (through BiLO's parameter inputs) into grad_theta when not null. The
+  // trainer's state is not changed.
+  double gaussian_log_likelihood(const double* theta, const T* inv_var, double* grad_theta);
+  std::size_t n_data_rows() const { return n_data_rows_; }
+
   // Prediction of field `field` and its derivatives at points (n x n_coords), for derivative
   // multi-indices over the network inputs (coordinates, then parameters for BiLO): out is derivs.size() x n.
   void predict(int field, const T* points, std::size_t n, const std::vector<MultiIndex>& derivs, T* out);

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Mapping, Optional, Tuple, Union
+from typing import Any, Callable, Mapping, Optional, Tuple, Union
 
 import numpy as np
 
@@ -27,17 +27,43 @@ from .chains import Chains
 from .forwards import BiLOForward, current
 
 
+def native_prior(prior: priors_mod.Prior) -> Optional[Tuple[int, float, float, float, float]]:
+    """The core's (kind, a, b, low, high) of a prior, or None for a prior the core does not know
+    (a user's subclass: the Python path then evaluates it)."""
+    form = prior.core_form()
+    if form is None:
+        return None
+    kind, a, b = form
+    return int(kind), float(a), float(b), float(prior.support[0]), float(prior.support[1])
+
+
 class BiLOTarget:
     """The log posterior ``log p(d | theta) + log p(theta)`` of a BiLO model's parameters (p,),
     Gaussian noise with a known standard deviation per data row; ``logp_and_grad`` holds the
-    weights, ``retrain`` moves the lower level to theta first (the sampler's after-accept hook)."""
+    weights, ``retrain`` moves the lower level to theta first (the sampler's after-accept hook).
 
-    def __init__(self, forward: BiLOForward, prior_list: list, sigma: np.ndarray) -> None:
+    With ``engine="core"`` (and priors the core knows) the density, its gradient and whole
+    leapfrog trajectories run in the core (``native_leapfrog``); ``"python"`` evaluates them
+    from the model's predictions in Python, as a reference."""
+
+    def __init__(self, forward: BiLOForward, prior_list: list, sigma: np.ndarray, engine: str = "core") -> None:
         self.forward = forward
         self.priors = prior_list
         self.values = np.concatenate([np.asarray(d.values, dtype=np.float64) for d in forward.observations])
         self.inv_var = 1.0 / sigma**2
         self.evaluations = 0
+        self.native: Any = None
+        maybe = [native_prior(pr) for pr in prior_list]
+        defs = [d for d in maybe if d is not None]
+        if engine == "core" and len(defs) == len(maybe):
+            from .. import _core
+
+            trainer = forward.model._trainer
+            cls = _core.ParameterPosterior32 if type(trainer).__name__.endswith("32") else _core.ParameterPosterior64
+            self.native = cls(trainer, np.asarray(sigma, dtype=np.float64), defs)
+        self.engine = "core" if self.native is not None else "python"
+        # samplers.leapfrog runs the trajectories in the core when this is set
+        self.native_leapfrog: Optional[Callable[..., tuple]] = self._core_leapfrog if self.native is not None else None
 
     def _density(self, theta: np.ndarray, pred: np.ndarray, jac: np.ndarray) -> Tuple[float, np.ndarray]:
         r = pred - self.values
@@ -55,12 +81,29 @@ class BiLOTarget:
         self.evaluations += 1
         if self._outside(theta):  # a divergence for the sampler: the move is rejected
             return -math.inf, np.zeros_like(theta)
+        if self.native is not None:
+            logp, grad = self.native.evaluate(theta)
+            return float(logp), grad
         f = self.forward
         pred = f.value(theta)
         return self._density(theta, pred, f._jacobian(theta))
 
+    __call__ = logp_and_grad
+
+    def _core_leapfrog(self, x: np.ndarray, grad: np.ndarray, p: np.ndarray, eps: float, inv_mass: np.ndarray,
+                        n_steps: int) -> tuple:  # fmt: skip
+        """A whole trajectory in the core (see samplers.leapfrog)."""
+        out = self.native.leapfrog(x, grad, p, float(eps), inv_mass, int(n_steps))
+        self.evaluations += int(out[4])
+        return out
+
     def retrain(self, theta: np.ndarray) -> Tuple[float, np.ndarray]:
-        pred, jac = self.forward.at(np.asarray(theta, dtype=np.float64))
+        theta = np.asarray(theta, dtype=np.float64)
+        if self.native is not None:  # the same density as inside the trajectories
+            self.forward.move_to(theta)
+            logp, grad = self.native.evaluate(theta)
+            return float(logp), grad
+        pred, jac = self.forward.at(theta)
         return self._density(theta, pred, jac)
 
 
@@ -103,6 +146,7 @@ def bilo_hmc(
     spread: float = 0.02,
     checkpoint: Optional[Union[str, "os.PathLike[str]"]] = None,
     progress: bool = False,
+    engine: str = "core",
 ) -> Chains:
     """Sample the posterior of a fitted BiLO model's scalar parameters (the model is not changed).
 
@@ -125,6 +169,10 @@ def bilo_hmc(
         fit warns.
     checkpoint : an .npz file to save to and resume from (see :func:`~pinnbilo.uncertainty.hmc`);
         Ctrl-C returns the draws so far with status 'interrupted'.
+    engine : 'core' (default): the density, its gradient and HMC's whole leapfrog trajectories
+        run in the C++ core, the tuning and the Metropolis test in Python; 'python': every
+        gradient from the model's predictions in Python (a reference; the same draws up to
+        rounding). Priors the core does not know (a subclass of Prior) use the Python path.
 
     Returns :class:`~pinnbilo.uncertainty.Chains` over the parameters (physical units), with
     ``notes`` saying how the noise was set and how many lower retrainings ran.
@@ -141,6 +189,7 @@ def bilo_hmc(
     if model.step == 0:
         raise InputError("the model has not been fitted (step 0): call model.fit(...) before sampling its posterior")
     sampler = choice(sampler, "sampler", ("hmc", "mala"))
+    engine = choice(engine, "engine", ("core", "python"))
     lower_steps = integer(lower_steps, "lower_steps", minimum=0, maximum=10_000_000)
     lower_lr = real(lower_lr, "lower_lr", positive=True)
     spread = real(spread, "spread", nonnegative=True, high=0.5)
@@ -160,7 +209,7 @@ def bilo_hmc(
         noise_model = noise_model.with_estimate(forward.value(centre) - values, len(names))
         notes = [f"noise sigma {noise_model.source}, held fixed while sampling (a plug-in estimate)"]
     assert noise_model.sigma is not None
-    target = BiLOTarget(forward, [prior_map[n] for n in names], noise_model.sigma)
+    target = BiLOTarget(forward, [prior_map[n] for n in names], noise_model.sigma, engine)
 
     rng = np.random.default_rng(np.random.SeedSequence(seed).spawn(1)[0])
     starts = np.empty((chains, centre.size))
@@ -174,7 +223,7 @@ def bilo_hmc(
         starts[k] = x
     run = hmc if sampler == "hmc" else mala
     result = run(
-        target.logp_and_grad,
+        target,
         starts,
         n_samples,
         n_warmup=n_warmup,
@@ -187,7 +236,8 @@ def bilo_hmc(
     )
     notes.append(
         f"BiLO-{sampler.upper()}: the network as local operator within trajectories, the lower level retrained "
-        f"after each accepted move ({forward.retrained} retrainings, {target.evaluations} gradient evaluations)"
+        f"after each accepted move ({forward.retrained} retrainings, {target.evaluations} gradient evaluations, "
+        f"{'in the core' if target.engine == 'core' else 'in Python'})"
     )
     report, warn = _retraining_report(forward)
     if report:

@@ -14,6 +14,7 @@ import numpy as np
 
 from ..errors import InputError
 from ..problem import Data, Problem
+from ..training import RunOptions
 from ._observations import SolutionFn, field_data_only, field_of, predict
 
 # Relative step of the central differences of a smooth (exact or reference) solution.
@@ -101,6 +102,13 @@ class BiLOForward:
         self.tol = float(m.losses()["res"])
         self.centre = np.array([m.params[n] for n in self.names])
         self.retrained = 0
+        # Each retraining is fit(steps=0, pretrain_steps=lower_steps, lr=lower_lr, tol=self.tol,
+        # keep="best", monitor="res"): one core run of that phase, without fit's planning (it runs
+        # after every accepted move).
+        self._retrain_control: Optional[Dict[str, object]] = None
+        if lower_steps:
+            m._trainer.set_options(m._adam_options(lower_lr, lower_lr, False))
+            self._retrain_control = RunOptions(keep="best", monitor="res").core(lower_steps, False, 100, self.tol)
         # Lower loss after each retraining, over its level at the fit: above 1 the network is a
         # worse solution at the new theta than it was at the fit's.
         self.retrain_ratios: List[float] = []
@@ -121,20 +129,22 @@ class BiLOForward:
         return np.concatenate(self.model.observation_predictions())
 
     def at(self, theta: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+        self.move_to(theta)
+        pred = np.concatenate(self.model.observation_predictions())
+        return pred, self._jacobian(theta)
+
+    def move_to(self, theta: np.ndarray) -> None:
+        """Set theta and retrain the lower level there (unless it is where the network already is)."""
         if not np.array_equal(theta, self.centre):
             self._set(theta)
-            if self.lower_steps:
+            if self._retrain_control is not None:
                 # keep="best" on the residual: a retraining never leaves a worse solution than none.
-                self.model.fit(
-                    steps=0, pretrain_steps=self.lower_steps, lr=self.lower_lr, tol=self.tol, keep="best", monitor="res"
-                )
+                self.model._trainer.run(self._retrain_control, None)
                 self.retrained += 1
                 res = float(self.model.losses()["res"])
                 self.retrain_ratios.append(res / self.tol if self.tol > 0 else (1.0 if res == 0 else math.inf))
             self.centre = np.array(theta, dtype=np.float64)
         self._set(theta)
-        pred = np.concatenate(self.model.observation_predictions())
-        return pred, self._jacobian(theta)
 
     def _jacobian(self, theta: np.ndarray) -> np.ndarray:
         blocks = []

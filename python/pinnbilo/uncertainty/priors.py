@@ -90,6 +90,11 @@ class Prior:
             raise InputError(f"rng must be a numpy Generator (np.random.default_rng(seed)), got {_show(rng)}")
         return np.asarray(self._sample(rng, size), dtype=np.float64)
 
+    def core_form(self) -> Optional[Tuple[int, float, float]]:
+        """The C++ core's (kind, a, b) of this distribution (pinnbilo/posterior.hpp), or None when
+        the core does not know it (a user's subclass: evaluated in Python)."""
+        return None
+
     def _sample(self, rng: np.random.Generator, size: Union[int, Tuple[int, ...]]) -> np.ndarray:
         raise NotImplementedError
 
@@ -122,6 +127,9 @@ class Normal(Prior):
 
     def _hess(self, x: np.ndarray) -> np.ndarray:
         return np.full(np.shape(x), -1.0 / self._sd**2)
+
+    def core_form(self) -> Optional[Tuple[int, float, float]]:
+        return (1, self._mu, self._sd) if type(self) is Normal else None
 
     def _sample(self, rng: np.random.Generator, size: Union[int, Tuple[int, ...]]) -> np.ndarray:
         return rng.normal(self._mu, self._sd, size)
@@ -157,6 +165,9 @@ class LogNormal(Prior):
     def _hess(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(1.0 / x**2 - (1.0 - np.log(x) + self._mu) / (self._s**2 * x**2))
 
+    def core_form(self) -> Optional[Tuple[int, float, float]]:
+        return (2, self._mu, self._s) if type(self) is LogNormal else None
+
     def _sample(self, rng: np.random.Generator, size: Union[int, Tuple[int, ...]]) -> np.ndarray:
         return rng.lognormal(self._mu, self._s, size)
 
@@ -190,6 +201,9 @@ class Gamma(Prior):
 
     def _hess(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(-(self._a - 1.0) / x**2)
+
+    def core_form(self) -> Optional[Tuple[int, float, float]]:
+        return (3, self._a, self._r) if type(self) is Gamma else None
 
     def _sample(self, rng: np.random.Generator, size: Union[int, Tuple[int, ...]]) -> np.ndarray:
         return rng.gamma(self._a, 1.0 / self._r, size)
@@ -225,6 +239,9 @@ class Uniform(Prior):
 
     def _hess(self, x: np.ndarray) -> np.ndarray:
         return np.zeros(np.shape(x))
+
+    def core_form(self) -> Optional[Tuple[int, float, float]]:
+        return (4, 0.0, 0.0) if type(self) is Uniform else None
 
     def _sample(self, rng: np.random.Generator, size: Union[int, Tuple[int, ...]]) -> np.ndarray:
         return rng.uniform(self.support[0], self.support[1], size)
@@ -263,6 +280,9 @@ class Flat(Prior):
     def _hess(self, x: np.ndarray) -> np.ndarray:
         return np.zeros(np.shape(x))
 
+    def core_form(self) -> Optional[Tuple[int, float, float]]:
+        return (0, 0.0, 0.0) if type(self) is Flat else None
+
     def _sample(self, rng: np.random.Generator, size: Union[int, Tuple[int, ...]]) -> np.ndarray:
         raise InputError("the flat prior is improper: it cannot be sampled; give a proper prior")
 
@@ -287,6 +307,9 @@ class Truncated(Prior):
 
     def _hess(self, x: np.ndarray) -> np.ndarray:
         return np.asarray(self.base._hess(x))
+
+    def core_form(self) -> Optional[Tuple[int, float, float]]:
+        return self.base.core_form() if type(self) is Truncated else None
 
     def _sample(self, rng: np.random.Generator, size: Union[int, Tuple[int, ...]]) -> np.ndarray:
         n = int(np.prod(size))

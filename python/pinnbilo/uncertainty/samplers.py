@@ -136,7 +136,18 @@ def kinetic(p: np.ndarray, inv_mass: np.ndarray) -> float:
 def leapfrog(
     target: Target, start: Point, p: np.ndarray, eps: float, inv_mass: np.ndarray, n_steps: int
 ) -> Tuple[Optional[Point], np.ndarray]:
-    """``n_steps`` leapfrog steps of size eps from (start, p); (None, p) on a non-finite value."""
+    """``n_steps`` leapfrog steps of size eps from (start, p); (None, p) on a non-finite value.
+
+    A target whose function has a ``native_leapfrog(x, grad, p, eps, inv_mass, n_steps)``
+    (BiLO-HMC's, run in the core) integrates there, step for step the same arithmetic; it returns
+    (x, p, logp, grad, steps taken, finite)."""
+    native = getattr(target.fn, "native_leapfrog", None)
+    if native is not None:
+        x, q, logp, grad, steps, finite = native(start.x, start.grad, p, eps, inv_mass, n_steps)
+        target.evals += int(steps)
+        if not finite:
+            return None, q
+        return Point(x, float(logp), grad), q
     pt: Optional[Point] = start
     p = p + 0.5 * eps * start.grad
     for k in range(n_steps):
