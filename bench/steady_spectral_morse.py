@@ -1,7 +1,8 @@
 """The Morse-type kernel from steady states: Spectral unknowns (Gauss-Newton) against the network
 (Adam + L-BFGS), on clean data and on noisy partial data with the smoothness chosen automatically;
-the noisy-Kuramoto transition from steady.branch; and the Chebyshev semilinear fit under noise,
-the radial kernel on the 2-D torus and the two-species kernels (the README's numbers).
+the noisy-Kuramoto transition from steady.branch (128 and 4096 points, matrix-free); and the
+Chebyshev semilinear fit under noise, the radial kernel on the 2-D torus and the two-species kernels
+(the README's numbers).
 
     python bench/steady_spectral_morse.py            # about 1 minute on 2 cores
     python bench/steady_spectral_morse.py --quick    # skips the network fits
@@ -97,6 +98,14 @@ def main() -> None:
     print(
         f"Kuramoto (W = -cos 2 pi x, sigma {sigma}, M {mass}): critical kappa {kc:.10f} (2 sigma / M = "
         f"{2 * sigma / mass:g}), {len(b)} states, order parameter within {worst:.1e} of the Bessel ratio, {wall:.1f} s"
+    )
+    big = steady.PeriodicGrid(4096)
+    t0 = time.perf_counter()
+    b = steady.branch(big, W=lambda r: -np.cos(2 * np.pi * r), kappa=0.5, sigma=sigma, mass=mass, stop=2.0, ds=0.05)
+    wall = time.perf_counter() - t0
+    print(
+        f"Kuramoto on 4096 points (matrix-free: GMRES, ARPACK): critical kappa {b.bifurcations[0]:.10f}, "
+        f"{len(b)} states, {wall:.1f} s"
     )
     semilinear_torus_species()
 

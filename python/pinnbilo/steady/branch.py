@@ -12,6 +12,18 @@ the PDE (both are the free energy's second variation). With V = 0 every translat
 state, and the eigenvalue along d psi/dx (0) is not counted. Where the leading eigenvalue
 changes sign between two states, the crossing is located by bisection and, with ``switch=True``,
 the new branch is followed from it along the critical eigenvector.
+
+Two ways to do the linear algebra (``method``):
+
+* ``"dense"``: the (n + 1) x (n + 1) bordered Jacobian is built and solved by least squares, and
+  the whole spectrum of dF/dpsi is computed (O(n^3) per state).
+* ``"krylov"`` (matrix-free, any grid size): Newton-Krylov. The Jacobian-vector product is exact,
+  J dpsi = -da + (p . da) - dpsi with da = kappa/sigma W*(u dpsi) by FFT (O(n log n)), and the
+  parameter column dF/dc is analytic too; the bordered system [[J, dF/dc], [t^T, 0]] is solved by
+  GMRES. Stability comes from the EIGENVALUES eigenvalues of dF/dpsi of largest real part
+  (ARPACK, ``scipy.sparse.linalg.eigs`` on the same product), which is all the sign test needs.
+
+``"auto"`` (default) is dense up to DENSE_UP_TO points and matrix-free above.
 """
 
 from __future__ import annotations
@@ -22,14 +34,23 @@ from typing import Any, Callable, List, Optional, Tuple, Union
 import numpy as np
 
 from .. import _validation as check
+from .._warnings import warn_user
 from ..errors import InputError
 from .generate import SolverFailed, grid_function, steady_state
 from .grids import PeriodicGrid, require_grid
 from .newton import LogFixedPoint
 
 PARAMETERS = ("kappa", "sigma", "mass")
+METHODS = ("auto", "dense", "krylov")
 NEUTRAL = 1e-9
 MAX_POINTS = 100_000
+DENSE_UP_TO = 96  # grid points: "auto" builds dense Jacobians up to here (faster there), matrix-free above
+GMRES_RTOL = 1e-10  # relative residual of each bordered linear solve
+GMRES_ACCEPT = 1e-6  # a solve that stopped above GMRES_RTOL is still used as a Newton step below this
+GMRES_RESTART = 100
+GMRES_CYCLES = 10  # restarts: at most GMRES_RESTART x GMRES_CYCLES products per solve
+EIGENVALUES = 6  # eigenvalues of largest real part computed per state by the matrix-free method
+ALIGNED = 0.5  # matrix-free: the translation mode is dropped only if some eigenvector is this aligned
 
 
 @dataclass
@@ -91,15 +112,21 @@ class Branch:
 
 
 class _Family:
-    """F(psi; c) for the continued parameter c, with dF/dpsi and dF/dc."""
+    """F(psi; c) for the continued parameter c, with dF/dpsi and dF/dc; ``dense`` chooses the
+    linear algebra (dense matrices, or GMRES and ARPACK on the matrix-free product)."""
 
-    def __init__(self, grid: PeriodicGrid, V: np.ndarray, W: np.ndarray, fixed: dict, parameter: str) -> None:
+    def __init__(
+        self, grid: PeriodicGrid, V: np.ndarray, W: np.ndarray, fixed: dict, parameter: str, dense: bool = True
+    ) -> None:
         self.grid, self.V, self.W, self.fixed, self.parameter = grid, V, W, fixed, parameter
         self.translation_invariant = bool(np.all(V == V[0]))
+        self.dense = dense
+        self.gmres_solves = 0
+        self.gmres_misses: List[float] = []  # relative residuals of the solves that missed GMRES_RTOL
 
     def at(self, c: float) -> LogFixedPoint:
         kw = {**self.fixed, self.parameter: c}
-        return LogFixedPoint(self.grid, self.V, self.W, kw["kappa"], kw["sigma"], kw["mass"])
+        return LogFixedPoint(self.grid, self.V, self.W, kw["kappa"], kw["sigma"], kw["mass"], dense=self.dense)
 
     def dF_dc(self, problem: LogFixedPoint, psi: np.ndarray, p: np.ndarray) -> np.ndarray:
         if self.parameter == "mass":
@@ -112,22 +139,84 @@ class _Family:
         return -g + p @ g
 
 
+def _bordered_operator(
+    problem: LogFixedPoint, psi: np.ndarray, p: np.ndarray, dF_dc: np.ndarray, mt: np.ndarray
+) -> Any:
+    """The bordered Jacobian [[dF/dpsi, dF/dc], [mt^T, 0]] of the continuation system at (psi, c)
+    as a scipy LinearOperator of size n + 1: each product is one FFT convolution (O(n log n))."""
+    from scipy.sparse.linalg import LinearOperator  # type: ignore[import-untyped]  # no scipy stubs
+
+    n = psi.size
+
+    def matvec(v: np.ndarray) -> np.ndarray:
+        v = np.ravel(v)
+        return np.append(problem.jvp(psi, p, v[:-1]) + dF_dc * v[-1], mt @ v)
+
+    return LinearOperator((n + 1, n + 1), matvec=matvec, dtype=float)
+
+
+def _gmres(fam: "_Family", A: Any, rhs: np.ndarray) -> Optional[np.ndarray]:
+    """A x = rhs by restarted GMRES to GMRES_RTOL; a solve that misses it is recorded on ``fam``
+    (branch warns of it) and used only if its relative residual is below GMRES_ACCEPT."""
+    from scipy.sparse.linalg import gmres
+
+    fam.gmres_solves += 1
+    scale = float(np.linalg.norm(rhs))
+    if scale == 0.0:
+        return np.zeros_like(rhs)
+    x, info = gmres(A, rhs, rtol=GMRES_RTOL, atol=0.0, restart=GMRES_RESTART, maxiter=GMRES_CYCLES)
+    x = np.asarray(x, dtype=float)
+    if info != 0:
+        rel = float(np.linalg.norm(A @ x - rhs)) / scale
+        fam.gmres_misses.append(rel)
+        if not rel <= GMRES_ACCEPT:
+            return None
+    return x
+
+
+def _eigenpairs(problem: LogFixedPoint, psi: np.ndarray, p: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
+    """The EIGENVALUES eigenvalues of dF/dpsi of largest real part (and eigenvectors) by ARPACK on
+    the matrix-free product; SolverFailed if ARPACK does not converge (twice, the second time with
+    a larger subspace)."""
+    from scipy.sparse.linalg import ArpackNoConvergence, LinearOperator, eigs
+
+    n = psi.size
+    A = LinearOperator((n, n), matvec=lambda v: problem.jvp(psi, p, np.ravel(v)), dtype=float)
+    k = min(EIGENVALUES, n - 2)
+    v0 = np.random.default_rng(0).standard_normal(n)  # fixed start: the same answer every run
+    for ncv, maxiter in ((min(n, 4 * k + 1), 50 * n), (min(n, 12 * k + 1), 200 * n)):
+        try:
+            w, v = eigs(A, k=k, which="LR", v0=v0, ncv=ncv, maxiter=maxiter)
+            return np.asarray(w), np.asarray(v)
+        except ArpackNoConvergence:
+            continue
+    raise SolverFailed(
+        f"branch: ARPACK did not find the {k} leading eigenvalues of the {n}-point Jacobian; "
+        'the stability of this state is unknown (try method="dense" on a grid up to a few thousand points)'
+    )
+
+
 def _spectrum(fam: "_Family", psi: np.ndarray, c: float) -> Tuple[np.ndarray, np.ndarray]:
     """Eigenvalues (real parts) and eigenvectors of dF/dpsi at (psi, c), without the translation
     mode: with V = 0 every translate of a non-uniform state is a state too, so dF/dpsi has the
     eigenvalue 0 along d psi/dx; that eigenvalue (the one whose eigenvector is most parallel to
-    d psi/dx) is dropped."""
+    d psi/dx) is dropped. Dense: every eigenvalue; matrix-free: the EIGENVALUES of largest real
+    part (the translation mode dropped only if one of them is ALIGNED with it)."""
     problem = fam.at(c)
     _, p = problem.residual(psi)
-    w, v = np.linalg.eig(problem.jacobian(psi, p))
+    if fam.dense:
+        w, v = np.linalg.eig(problem.jacobian(psi, p))
+    else:
+        w, v = _eigenpairs(problem, psi, p)
     w, v = w.real, np.real(v)
     if fam.translation_invariant:
         k = np.fft.rfftfreq(psi.size, d=1.0 / psi.size)
         dpsi = np.fft.irfft(2j * np.pi * k * np.fft.rfft(psi), n=psi.size)
         if float(np.linalg.norm(dpsi)) > NEUTRAL * max(1.0, float(np.linalg.norm(psi))):
-            align = np.abs(dpsi @ v) / (np.linalg.norm(dpsi) * np.linalg.norm(v, axis=0))
-            keep = np.arange(w.size) != int(np.argmax(align))
-            w, v = w[keep], v[:, keep]
+            align = np.abs(dpsi @ v) / (np.linalg.norm(dpsi) * np.maximum(np.linalg.norm(v, axis=0), 1e-300))
+            if fam.dense or float(np.max(align)) >= ALIGNED:
+                keep = np.arange(w.size) != int(np.argmax(align))
+                w, v = w[keep], v[:, keep]
     return w, v
 
 
@@ -138,9 +227,11 @@ def _leading(fam: "_Family", psi: np.ndarray, c: float) -> float:
 
 def _critical(fam: "_Family", psi: np.ndarray, c: float) -> np.ndarray:
     """The eigenvector of dF/dpsi whose eigenvalue is nearest 0 (at a bifurcation: the direction
-    of the new branch)."""
+    of the new branch), signed so that its largest entry is positive: both methods then leave a
+    bifurcation on the same side first."""
     w, v = _spectrum(fam, psi, c)
-    return v[:, int(np.argmin(np.abs(w)))]
+    vec = v[:, int(np.argmin(np.abs(w)))]
+    return vec if vec[int(np.argmax(np.abs(vec)))] >= 0 else -vec
 
 
 def _order(grid: PeriodicGrid, u: np.ndarray) -> float:
@@ -174,9 +265,19 @@ def _correct(
         u = np.exp(x[:-1])
         if np.linalg.norm(np.exp(x[:-1] + F) - u) <= tol * np.linalg.norm(u) and abs(g) <= 1e-12:
             return x[:-1], float(x[-1])
+        dF_dc = fam.dF_dc(problem, x[:-1], p)
+        if not fam.dense:
+            # on a branch of a translation-invariant problem (V = 0) the bordered Jacobian is
+            # (nearly) singular along the translation; d psi/dx is not in its range (the left null
+            # vector u d psi/dx is not orthogonal to it), so GMRES from 0 still converges
+            step = _gmres(fam, _bordered_operator(problem, x[:-1], p, dF_dc, mt), np.append(F, g))
+            if step is None:
+                return None
+            x = x - step
+            continue
         A = np.zeros((x.size, x.size))
         A[:-1, :-1] = problem.jacobian(x[:-1], p)
-        A[:-1, -1] = fam.dF_dc(problem, x[:-1], p)
+        A[:-1, -1] = dF_dc
         A[-1] = mt
         # least squares: on a branch of a translation-invariant problem (V = 0) A is singular along
         # the translation; the minimum-norm step does not move the state along it
@@ -202,6 +303,7 @@ def branch(
     u0: Optional[np.ndarray] = None,
     switch: bool = True,
     tol: float = 1e-10,
+    method: str = "auto",
 ) -> Branch:
     """Follow steady states from (kappa, sigma, mass) while ``parameter`` goes towards ``stop``.
 
@@ -210,15 +312,22 @@ def branch(
     Newton fails, lengthened again after successes); stability and the leading eigenvalue are
     computed at every state. Where stability changes, the bifurcation is located to 1e-10 by
     bisection and, with switch=True, the branch that crosses there is followed too (each switched
-    branch once, towards ``stop``). At most ``max_points`` states in all. Grids up to 1024 points
-    (dense Jacobians).
+    branch once, towards ``stop``). At most ``max_points`` states in all.
+
+    method: "dense" (bordered Jacobian solved by least squares, the full spectrum of dF/dpsi:
+    O(n^3) per state), "krylov" (matrix-free Newton-Krylov: exact Jacobian-vector products with
+    the convolution by FFT, the bordered system by GMRES to a relative residual of 1e-10, and the
+    6 eigenvalues of largest real part by ARPACK for the stability: O(n log n) per product, any
+    grid size) or "auto" (dense up to 96 points, matrix-free above: faster from about 100). A
+    GMRES solve that misses its tolerance shortens the step, and branch warns of it.
 
     The last state of a branch is the first past ``stop``. Returns a :class:`Branch` (``.plot()``
-    draws the diagram, ``.to_frame()`` tabulates it).
+    draws the diagram, ``.to_frame()`` tabulates it); ``leading`` is the largest eigenvalue of
+    dF/dpsi (translations excepted) either way.
     """
     require_grid(grid, PeriodicGrid)
-    if grid.n > 1024:
-        raise InputError(f"branch works on grids up to 1024 points (dense Jacobians); got {grid.n}")
+    method = check.choice(method, "method", METHODS)
+    dense = grid.n <= DENSE_UP_TO if method == "auto" else method == "dense"
     parameter = check.choice(parameter, "parameter", PARAMETERS)
     fixed = {
         "kappa": check.real(kappa, "kappa"),
@@ -234,7 +343,7 @@ def branch(
     if stop == start:
         raise InputError(f"stop = {stop:g} equals the starting {parameter}; give another end of the range")
     Vv, Wv = grid_function(grid, V, "V", grid.x), grid_function(grid, W, "W", grid.lags)
-    fam = _Family(grid, Vv, Wv, fixed, parameter)
+    fam = _Family(grid, Vv, Wv, fixed, parameter, dense=dense)
     u_first = steady_state(grid, Vv, Wv, fixed["kappa"], fixed["sigma"], fixed["mass"], u0=u0, method="newton", tol=tol)
 
     rows: List[Tuple[float, np.ndarray, float, bool, float, int]] = []
@@ -290,6 +399,14 @@ def branch(
         follow_from_bifurcation(fam, b_psi, b_c, t, seg, follow, direction, ds, tol)
     if not rows:
         raise SolverFailed("branch: no state could be continued")
+    if fam.gmres_misses:
+        warn_user(
+            f"branch: GMRES missed its relative tolerance {GMRES_RTOL:g} in {len(fam.gmres_misses)} of "
+            f"{fam.gmres_solves} linear solves (worst relative residual {max(fam.gmres_misses):.1e}); steps "
+            f"whose solve stayed above {GMRES_ACCEPT:g} were shortened, so the branch may end early. "
+            'method="dense" avoids GMRES on grids up to a few thousand points',
+            RuntimeWarning,
+        )
     c_arr = np.array([r[0] for r in rows])
     return Branch(
         parameter=parameter,

@@ -21,23 +21,36 @@ Small grids solve J dense; large ones by GMRES on the matrix-free product.
 
 from __future__ import annotations
 
-from typing import Tuple
+from typing import Optional, Tuple
 
 import numpy as np
 
 from .grids import PeriodicGrid
 
 DENSE_UP_TO = 1024  # grid points; above, GMRES on the matrix-free Jacobian
+GMRES_RTOL = 1e-10  # relative residual of each Newton step's linear solve
 
 
 class LogFixedPoint:
-    """F(psi) and its Jacobian for one (V, W, kappa, sigma, mass) on ``grid``."""
+    """F(psi) and its Jacobian for one (V, W, kappa, sigma, mass) on ``grid``.
+
+    dense: how the linear solves of :func:`newton` are done; None (default) dense up to
+    DENSE_UP_TO points, GMRES on the matrix-free product above; True or False forces one.
+    """
 
     def __init__(
-        self, grid: PeriodicGrid, V: np.ndarray, W: np.ndarray, kappa: float, sigma: float, mass: float
+        self,
+        grid: PeriodicGrid,
+        V: np.ndarray,
+        W: np.ndarray,
+        kappa: float,
+        sigma: float,
+        mass: float,
+        dense: Optional[bool] = None,
     ) -> None:
         self.grid, self.V, self.W = grid, V, W
         self.kappa, self.sigma, self.mass = kappa, sigma, mass
+        self.dense = dense
 
     def _a(self, u: np.ndarray) -> np.ndarray:
         return (self.kappa * self.grid._convolve(self.W, u) + self.V) / self.sigma
@@ -68,12 +81,14 @@ class LogFixedPoint:
 def _solve(problem: LogFixedPoint, psi: np.ndarray, p: np.ndarray, rhs: np.ndarray, shift: float) -> np.ndarray:
     """(shift I - J) x = rhs."""
     n = problem.grid.n
-    if n <= DENSE_UP_TO:
+    if (n <= DENSE_UP_TO) if problem.dense is None else problem.dense:
         return np.linalg.solve(shift * np.eye(n) - problem.jacobian(psi, p), rhs)
     from scipy.sparse.linalg import LinearOperator, gmres  # type: ignore[import-untyped]  # no stubs
 
     A = LinearOperator((n, n), matvec=lambda v: shift * v - problem.jvp(psi, p, v), dtype=float)
-    x, _ = gmres(A, rhs, rtol=1e-12, restart=200, maxiter=20)
+    # 1e-10, not tighter: near a singular J (a translation-invariant state) GMRES can stagnate a
+    # little above 1e-12 and would then spend every iteration; the outer loop checks the residual
+    x, _ = gmres(A, rhs, rtol=GMRES_RTOL, restart=min(n, 200), maxiter=20)
     return np.asarray(x)
 
 
