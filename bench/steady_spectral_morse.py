@@ -1,8 +1,8 @@
 """The Morse-type kernel from steady states: Spectral unknowns (Gauss-Newton) against the network
 (Adam + L-BFGS), on clean data and on noisy partial data with the smoothness chosen automatically;
 the noisy-Kuramoto transition from steady.branch (128 and 4096 points, matrix-free); and the
-Chebyshev semilinear fit under noise, the radial kernel on the 2-D torus and the two-species kernels
-(the README's numbers).
+Chebyshev semilinear fit under noise, the radial kernel and the potential on the 2-D torus and the
+two-species kernels (the README's numbers).
 
     python bench/steady_spectral_morse.py            # about 1 minute on 2 cores
     python bench/steady_spectral_morse.py --quick    # skips the network fits
@@ -147,6 +147,17 @@ def semilinear_torus_species() -> None:
             f"torus {N}x{N}: radial Gaussian error {steady.radial_error(model.W, W2(DX, DY)):.1e}, fit {wall:.1f} s, "
             f"residual {1e3 * t_res:.1f} ms, Jacobian {1e3 * t_jac:.0f} ms ({problem.n_params} shells)"
         )
+        X, Y = g2.coordinates()
+        for label, W_arg in (("W known", W2), ("jointly with W", steady.RadialSpectral(16))):
+            model = steady.TorusAggregationDiffusion(g2, 1.0, V=steady.TorusSpectral(4), W=W_arg)
+            t0 = time.perf_counter()
+            model.fit(st)
+            wall = time.perf_counter() - t0
+            w_err = f", W error {steady.radial_error(model.W, W2(DX, DY)):.1e}" if "W" in model.unknowns else ""
+            print(
+                f"torus {N}x{N}: V = TorusSpectral(4) ({model.bases['V'].shape[1]} coefficients) {label}: "
+                f"V error {steady.radial_error(model.V, V2(X, Y)):.1e}{w_err}, fit {wall:.2f} s"
+            )
     gauss = lambda w, a: lambda r: a * np.exp(-(r**2) / (2 * w**2))  # noqa: E731
     kernels = {"11": gauss(0.1, -1.0), "12": gauss(0.15, 0.5), "21": gauss(0.08, -0.7), "22": gauss(0.12, -0.8)}
     Vs = (lambda x: 0.3 * np.cos(2 * np.pi * x), lambda x: 0.2 * np.sin(2 * np.pi * x) + 0.1 * np.cos(4 * np.pi * x))

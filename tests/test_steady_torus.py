@@ -1,12 +1,13 @@
 """Aggregation-diffusion on the 2-D torus: steady states by FFT convolution, and a radial kernel
-from three clean states by Gauss-Newton on Fourier shells."""
+and/or an external potential from three clean states by Gauss-Newton on Fourier shells and a 2-D
+Fourier series."""
 
 import numpy as np
 import pytest
 
 from pinnbilo import InputError, steady
 
-from conftest import assert_jacobian_matches_differences
+from conftest import assert_jacobian_matches_differences, central_difference
 
 GRID = steady.TorusGrid(64, 1.0)
 
@@ -55,6 +56,97 @@ def test_shell_jacobian_matches_differences(states):
     problem = model.residual(states, smoothness=1e-3)
     theta = 0.05 * np.random.default_rng(0).standard_normal(problem.n_params)
     assert_jacobian_matches_differences(problem, theta)
+
+
+def test_potential_basis_counts_and_spans_the_fourier_modes():
+    spec = steady.TorusSpectral((2, 3))
+    B = spec.basis(GRID)
+    assert spec.modes == (2, 3) and B.shape == (64 * 64, 5 * 7 - 1)
+    np.testing.assert_allclose(GRID.h * B.T @ B, 0.5 * np.eye(B.shape[1]), atol=1e-12)  # orthogonal, L = 1
+    np.testing.assert_allclose(B.sum(axis=0), 0.0, atol=1e-9)  # no constant: zero-mean gauge
+    X, Y = GRID.coordinates()
+    v = potential(X, Y).ravel()
+    coef = 2 * GRID.h * B.T @ v
+    np.testing.assert_allclose(B @ coef, v - v.mean(), atol=1e-12)
+    assert steady.TorusSpectral((0, 3)).basis(GRID).shape[1] == 6  # V of y alone
+
+
+def test_potential_from_three_clean_states_with_the_kernel_known(states):
+    model = steady.TorusAggregationDiffusion(GRID, kappa=1.0, V=steady.TorusSpectral(3), W=gaussian)
+    fit = model.fit(states)
+    X, Y = GRID.coordinates()
+    assert model.unknowns == ("V",) and set(fit.functions) == {"V"}
+    assert steady.radial_error(model.V, potential(X, Y)) < 0.01
+    assert abs(model.V.mean()) < 1e-12  # the gauge
+    assert fit.loss < 1e-14
+
+
+def test_potential_and_radial_kernel_jointly_from_three_clean_states(states):
+    model = steady.TorusAggregationDiffusion(GRID, kappa=1.0, V=steady.TorusSpectral(4), W=steady.RadialSpectral(16))
+    fit = model.fit(states)
+    X, Y = GRID.coordinates()
+    DX, DY = GRID.lags()
+    assert model.unknowns == ("V", "W") and set(fit.functions) == {"V", "W"}
+    assert steady.radial_error(model.V, potential(X, Y)) < 0.02
+    assert steady.radial_error(model.W, gaussian(DX, DY)) < 0.02
+    assert fit.loss < 1e-14
+    # a single state cannot separate V from W, and the fit says so
+    one = steady.TorusStates(GRID, states.u[:1], states.sigma[:1], states.mass[:1], states.weights[:1])
+    with pytest.warns(UserWarning, match="single steady state"):
+        steady.TorusAggregationDiffusion(GRID, 1.0, V=steady.TorusSpectral(2), W=steady.RadialSpectral(4)).fit(one)
+
+
+def test_joint_jacobian_and_gradient_match_differences(states):
+    model = steady.TorusAggregationDiffusion(GRID, kappa=1.0, V=steady.TorusSpectral(2), W=steady.RadialSpectral(4))
+    problem = model.residual(states, smoothness=1e-3)
+    theta = 0.05 * np.random.default_rng(1).standard_normal(problem.n_params)
+    assert_jacobian_matches_differences(problem, theta)
+    r = problem.residual(theta)
+    grad = 2 * problem.jacobian(theta).T @ r
+
+    def loss(t):
+        q = problem.residual(t)
+        return float(q @ q)
+
+    np.testing.assert_allclose(grad, central_difference(loss, theta), rtol=1e-5, atol=1e-8 * np.abs(grad).max())
+
+
+def _with(states, **change):
+    fields = dict(u=states.u, sigma=states.sigma, mass=states.mass, weights=states.weights)
+    fields.update(change)
+    return steady.TorusStates(GRID, **fields)
+
+
+@pytest.mark.parametrize(
+    "make, words",
+    [
+        (lambda s: steady.TorusSpectral(0), "TorusSpectral.modes"),
+        (lambda s: steady.TorusSpectral((0, 0)), "constant"),
+        (lambda s: steady.TorusSpectral((1, 2, 3)), "pair"),
+        (lambda s: steady.TorusSpectral(1.5), "integer"),
+        (lambda s: steady.TorusAggregationDiffusion(GRID, V=steady.TorusSpectral(40)), "resolves"),
+        (lambda s: steady.TorusAggregationDiffusion(GRID, V=steady.Spectral(3)), "TorusSpectral"),
+        (lambda s: steady.TorusAggregationDiffusion(GRID, V=steady.RadialSpectral(3)), "TorusSpectral"),
+        (lambda s: steady.TorusAggregationDiffusion(GRID, W=steady.TorusSpectral(3)), "RadialSpectral"),
+        (lambda s: steady.TorusAggregationDiffusion(GRID, V=potential, W=gaussian), "nothing to learn"),
+        (lambda s: steady.TorusAggregationDiffusion(GRID, W=np.full((64, 64), np.nan), V=steady.TorusSpectral(2)), "W"),
+        (lambda s: steady.TorusAggregationDiffusion(GRID, W=np.ones((32, 32)), V=steady.TorusSpectral(2)), "W"),
+        (lambda s: _model().fit(_with(s, u=s.u[:, :32])), "data.u"),
+        (lambda s: _model().fit(_with(s, u=np.where(s.u > 1.5, np.nan, s.u))), "data.u"),
+        (lambda s: _model().fit(_with(s, sigma=np.array([0.3, 0.3]))), "data.sigma"),
+        (lambda s: _model().fit(_with(s, mass=-s.mass)), "positive"),
+        (lambda s: _model().fit(s, smoothness="corner"), "smoothness"),
+        (lambda s: _model().fit(s, max_iter=0), "max_iter"),
+        (lambda s: _model().residual(s, smoothness=-1.0), "smoothness"),
+    ],
+)
+def test_bad_potential_input_is_refused(states, make, words):
+    with pytest.raises(InputError, match=words):
+        make(states)
+
+
+def _model():
+    return steady.TorusAggregationDiffusion(GRID, kappa=1.0, V=steady.TorusSpectral(2), W=gaussian)
 
 
 @pytest.mark.parametrize(
