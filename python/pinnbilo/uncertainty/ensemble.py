@@ -13,6 +13,7 @@ import math
 import os
 import pickle
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Callable, Dict, Iterable, List, Mapping, Optional, Tuple, Union
 
@@ -243,6 +244,7 @@ def ensemble(
     model_kwargs: Optional[Mapping[str, Any]] = None,
     fit_kwargs: Optional[Mapping[str, Any]] = None,
     workers: Union[int, str, None] = None,
+    client: Any = None,
 ) -> EnsembleResult:
     """Train one model per seed in parallel processes and collect their estimates.
 
@@ -256,7 +258,11 @@ def ensemble(
         process one after another (no pickling); 'batch' trains every run in this process in one
         :func:`pinnbilo.fit_many` call on :func:`pinnbilo.set_num_threads` threads (no process
         start-up or pickling, each run bit for bit as alone: the fastest for many small models,
-        which all stay in memory at once).
+        which all stay in memory at once); 'dask': one Dask task per run on a new LocalCluster
+        of one-thread worker processes (one per core, at most one per run), closed at the end.
+    client : a ``dask.distributed.Client`` to run the tasks on (any cluster: a LocalCluster, or
+        dask-jobqueue's SLURMCluster/PBSCluster); implies Dask. A worker that dies costs only its
+        tasks, which the scheduler runs again elsewhere. Needs ``pip install 'pinnbilo[sweep]'``.
 
     A run that fails or diverges is recorded with its status and error, not raised. Ctrl-C stops
     the workers and returns the runs finished so far (``interrupted`` True). With worker
@@ -274,10 +280,13 @@ def ensemble(
     if fk.get("callback") is not None or fk.get("progress"):
         raise InputError("fit_kwargs: callback and progress run in the worker processes; leave them out")
     per_seed = _data_for(data, seed_list)
-    batch = isinstance(workers, str)
-    if batch and workers != "batch":
-        raise InputError(f"workers must be a number of processes, 0 or 'batch', got {_show(workers)}")
-    if workers is None:
+    if isinstance(workers, str) and workers not in ("batch", "dask"):
+        raise InputError(f"workers must be a number of processes, 0, 'batch' or 'dask', got {_show(workers)}")
+    on_dask = workers == "dask" or client is not None
+    if client is not None and workers not in (None, "dask"):
+        raise InputError(f"a client runs the tasks on Dask: leave workers out (or 'dask'), got {_show(workers)}")
+    batch = workers == "batch"
+    if workers is None or on_dask:
         n_workers = min(len(seed_list), os.cpu_count() or 1)
     elif batch:
         n_workers = 0
@@ -292,7 +301,9 @@ def ensemble(
     t0 = time.perf_counter()
     runs: List[Dict[str, Any]] = []
     interrupted = False
-    if batch:
+    if on_dask:
+        runs, interrupted = _dask(payloads, client, n_workers)
+    elif batch:
         runs, interrupted = _batch(payloads)
     elif n_workers == 0:
         for p in payloads:
@@ -336,6 +347,54 @@ def _batch(payloads: List[Tuple[Any, ...]]) -> Tuple[List[Dict[str, Any]], bool]
             )
         )  # fmt: skip
     return runs, any(r.status == "interrupted" for r in results)
+
+
+def _train_on_dask(payload: bytes) -> Dict[str, Any]:
+    """One run as a Dask task: one core thread (the worker's other tasks use the other cores)."""
+    from .._core import set_num_threads
+
+    set_num_threads(1)
+    return _train(payload)
+
+
+def _dask(payloads: List[Tuple[Any, ...]], client: Any, n_workers: int) -> Tuple[List[Dict[str, Any]], bool]:
+    """Run the payloads as Dask tasks (on ``client``, or a LocalCluster of n_workers processes made
+    here and closed at the end); on Ctrl-C cancel what is pending and return what finished."""
+    from ..sweep.engine import _require, local_client
+
+    distributed = _require("dask.distributed")
+    own = client is None
+    if own:
+        client = local_client(n_workers)
+    elif not isinstance(client, distributed.Client):
+        raise InputError(f"client must be a dask.distributed.Client, got {_show(client)}")
+    runs: List[Dict[str, Any]] = []
+    interrupted = False
+    try:
+        blobs = [_dumps(p) for p in payloads]
+        keys = [f"pinnbilo-ensemble-{uuid.uuid4().hex}-{p[3]}" for p in payloads]
+        futures = client.map(_train_on_dask, blobs, key=keys, pure=False)
+        seed_of = {f.key: p[3] for f, p in zip(futures, payloads)}
+        try:
+            for fut in distributed.as_completed(futures):
+                try:
+                    rec = fut.result()
+                    rec["seed"] = seed_of[fut.key]
+                except Exception as exc:  # the task was lost (its workers kept dying)
+                    rec = _record(
+                        seed_of[fut.key], "failed", error=f"the Dask task failed: {type(exc).__name__}: {exc}"
+                    )
+                runs.append(rec)
+        except KeyboardInterrupt:
+            interrupted = True
+            client.cancel(futures)
+    finally:
+        if own:
+            cluster = getattr(client, "cluster", None)
+            client.close()
+            if cluster is not None:
+                cluster.close()
+    return runs, interrupted
 
 
 def _pool(payloads: List[Tuple[Any, ...]], n_workers: int) -> Tuple[List[Dict[str, Any]], bool]:
