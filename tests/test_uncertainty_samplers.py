@@ -368,6 +368,30 @@ def test_bpinn_hmc_bad_input(tiny_pinn):
         bpinn_hmc(tiny_pinn, 5, 0.1, 0.0)
 
 
+def test_bpinn_hmc_records_draws_of_an_unknown_function():
+    """D(x) of (D u_x)_x = -pi^2 sin(pi x): no scalar parameters, D's network sampled with the
+    solution's; its values recorded at given points (pinned to 1 at x = 0 by the transform)."""
+    d = pb.Function("D", transform="1 + x*(1 - x)*N", true=lambda z: 1 + 0.5 * np.sin(2 * np.pi * z[:, 0]))
+    problem = pb.Problem(
+        ("x",), {"x": (0, 1)}, params=[], residual="D*u.xx + D.x*u.x + pi**2*sin(pi*x)",
+        transform="x*(1 - x)*N", functions=[d], solution=lambda p, _: pb.problems.variable_poisson().exact(p),
+    )  # fmt: skip
+    data = problem.synthetic_data(12, noise=0.01, seed=0)
+    model = pb.PINN(problem, data, hidden=(6,), n_res=15, seed=0, w_reg=1e-3)
+    model.fit(steps=800, lr=1e-2, schedule="cosine", keep="best")
+    ch = bpinn_hmc(model, 20, sigma_data=0.01, sigma_res=0.1, n_warmup=40, chains=1, seed=0, max_leapfrog=16,
+                   function_points={"D": [0.0, 0.25, 0.5]})  # fmt: skip
+    assert ch.names == ["D(x=0)", "D(x=0.25)", "D(x=0.5)"] and ch.samples.shape == (1, 20, 3)
+    np.testing.assert_allclose(ch.samples[0, :, 0], 1.0, atol=1e-12)
+    assert np.all(np.isfinite(ch.samples)) and np.ptp(ch.samples[0, :, 2]) > 0
+    with pytest.raises(pb.InputError, match="function_points"):
+        bpinn_hmc(model, 5, 0.01, 0.1, n_warmup=5, function_points={"V": [0.5]})
+    with pytest.raises(pb.InputError, match="function_points"):
+        bpinn_hmc(model, 5, 0.01, 0.1, n_warmup=5, function_points={"D": [2.0]})
+    with pytest.raises(pb.InputError, match="no unknown parameters"):
+        bpinn_hmc(model, 5, 0.01, 0.1, n_warmup=5)
+
+
 # -- plots ---------------------------------------------------------------------------------------------
 def test_corner_and_trace_figures(gauss_chains):
     pytest.importorskip("matplotlib")

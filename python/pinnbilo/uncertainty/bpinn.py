@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Optional, Tuple, Union
+from typing import Dict, Mapping, Optional, Sequence, Tuple, Union
 
 import numpy as np
 
@@ -113,6 +113,38 @@ class BPINNPosterior:
         trainer.set_raw_params(x[self.n_weights : self.n_weights + self.n_raw])
         return np.asarray(trainer.get_params(), dtype=np.float64)
 
+    def functions(self, x: np.ndarray, where: Mapping[str, np.ndarray]) -> np.ndarray:
+        """The unknown functions of state x at their points ({name: (k, n_coords)}), one block
+        after another: (sum of k,)."""
+        self.copy._trainer.set_raw_params(x[self.n_weights : self.n_weights + self.n_raw])
+        return np.concatenate([np.asarray(self.copy.function(n, p), dtype=np.float64) for n, p in where.items()])
+
+
+def _function_points(model: object, function_points: object) -> Dict[str, np.ndarray]:
+    """{name: (k, n_coords) points} checked: known functions, points inside the domain."""
+    if function_points is None:
+        return {}
+    problem = model.problem  # type: ignore[attr-defined]
+    if not isinstance(function_points, Mapping) or not function_points:
+        raise InputError(f"function_points must be a mapping {{function name: points}}, got {V._show(function_points)}")
+    out: Dict[str, np.ndarray] = {}
+    for name, pts in function_points.items():
+        if name not in problem.function_names:
+            raise InputError(
+                f"function_points: unknown function {V._show(name)}; the problem's functions: "
+                f"{', '.join(problem.function_names) or 'none'}"
+            )
+        p = np.asarray(problem.as_points(pts), dtype=np.float64)
+        if p.shape[0] == 0:
+            raise InputError(f"function_points['{name}']: need at least one point")
+        problem.require_inside(p, f"function_points['{name}']")
+        out[name] = p
+    return out
+
+
+def _point_label(name: str, coords: Sequence[str], p: np.ndarray) -> str:
+    return f"{name}(" + ", ".join(f"{c}={float(v):.4g}" for c, v in zip(coords, p)) + ")"
+
 
 def bpinn_log_posterior(
     model: object,
@@ -144,6 +176,7 @@ def bpinn_hmc(
     checkpoint_every: int = 100,
     progress: bool = False,
     max_leapfrog: int = 1024,
+    function_points: Optional[Mapping[str, object]] = None,
 ) -> Chains:
     """Bayesian PINN by HMC over all network weights and the raw parameters.
 
@@ -164,21 +197,38 @@ def bpinn_hmc(
         flat in the raw parameters.
     n_warmup, chains, seed, step_size, target_accept, path_length, mass, checkpoint,
     checkpoint_every, progress, max_leapfrog : as in :func:`~pinnbilo.uncertainty.hmc`.
+    function_points : {function name: points (k, n_coords)}: also record each unknown function
+        at its points per draw (its network's weights are sampled with the rest), named like
+        ``"D(x=0.25)"`` after the parameters: draws of the function, whose quantiles are its
+        posterior band.
 
     Returns
     -------
     :class:`~pinnbilo.uncertainty.Chains` of the physical parameters (``names`` the problem's
-    parameter names, bounds applied), ``method='bpinn_hmc'``; ``logp`` is the log posterior of
-    the whole state and ``mass`` its adapted inverse-mass diagonal (n_weights + n_raw values).
+    parameter names, bounds applied; then the recorded function values), ``method='bpinn_hmc'``;
+    ``logp`` is the log posterior of the whole state and ``mass`` its adapted inverse-mass diagonal
+    (n_weights + n_raw values).
 
     The state has as many dimensions as the network has weights (hundreds to thousands): the
     chains mix slowly, and R-hat and ESS (``chains.summary()``) say whether the run is long
     enough. It is a baseline, not a fast method.
     """
     post = BPINNPosterior(model, sigma_data, sigma_res, prior_std, param_prior_std)
-    names = list(post.copy.problem.param_names)
+    problem = post.copy.problem
+    where = _function_points(post.copy, function_points)
+    names = list(problem.param_names) + [
+        _point_label(n, problem.coords, q) for n, pts in where.items() for q in pts
+    ]  # fmt: skip
     if not names:
-        raise InputError("model: the problem has no unknown parameters to sample")
+        raise InputError(
+            "model: the problem has no unknown parameters to sample; give function_points={name: points} to "
+            "record its unknown functions"
+        )
+
+    def record(x: np.ndarray) -> np.ndarray:
+        values = post.params(x)
+        return np.concatenate([values, post.functions(x, where)]) if where else values
+
     s = check_settings(
         "bpinn_hmc",
         post.logp_and_grad,
@@ -195,7 +245,7 @@ def bpinn_hmc(
         checkpoint=checkpoint,
         checkpoint_every=checkpoint_every,
         progress=progress,
-        record=post.params,
+        record=record,
         names=names,
         max_leapfrog=max_leapfrog,
     )
