@@ -723,3 +723,74 @@ def test_presets_are_complete_valid_settings() -> None:
         applied = controls.validate(other, cfg)[0]
         assert {k: applied[k] for k in cfg} == cfg
         assert offered[p.name]["text"] == p.text and len(p.text.split(". ")) >= 2
+
+
+def test_error_and_local_operator_views(client: Client) -> None:
+    """The pointwise error against the exact solution at the true a, for both methods; BiLO's
+    u(t, a +- delta) next to the exact solutions at a +- delta (delta = 10% of a), PINN none."""
+    sid = client.session()
+    assert client.config(sid, compare=True, steps_per_frame=300, pretrain_steps=300)[0] == 200
+    client.control(sid, "step")
+    s = wait_until(lambda: (lambda s: s if s["models"][0]["step"] == 300 else None)(client.state(sid)))
+    t = np.asarray(s["t"])
+    assert s["slice"] == {"coord": "t", "x": s["t"], "at": None}
+    bilo, pinn = s["models"]
+    assert (bilo["method"], pinn["method"]) == ("bilo", "pinn")
+    for m in (bilo, pinn):
+        assert len(m["error"]) == len(t)
+        # sent to 6 significant digits
+        np.testing.assert_allclose(m["error"], np.asarray(m["prediction"]) - np.exp(2.0 * t), rtol=1e-5, atol=1e-5)
+    assert pinn["variation"] is None
+    (view,) = bilo["variation"]
+    a = bilo["a"]
+    assert view["name"] == "a" and view["value"] == a == 1.0  # the parameter is fixed while pretraining
+    assert view["delta"] == pytest.approx(0.1 * a)
+    assert [sd["value"] for sd in view["sides"]] == pytest.approx([0.9 * a, 1.1 * a])
+    for sd in view["sides"]:
+        exact = np.exp(sd["value"] * t)
+        np.testing.assert_allclose(sd["exact"], exact, rtol=1e-6)
+        u = np.asarray(sd["u"])
+        assert len(u) == len(t) and sd["gap"] == pytest.approx(np.max(np.abs(u - sd["exact"])), rel=1e-5, abs=1e-7)
+        # a local operator: the network away from the current a follows the equation there
+        assert sd["gap"] < 0.05 * np.max(exact), sd["gap"]
+        # and is not the same curve as at a (the view really moves a)
+        assert np.max(np.abs(u - np.asarray(bilo["prediction"]))) > 0.1
+    # Asking for the view leaves the model where it was: the next frame trains on from a = 1.
+    client.control(sid, "step")
+    s2 = wait_until(lambda: (lambda s: s if s["models"][0]["step"] == 600 else None)(client.state(sid)))
+    assert s2["models"][0]["history"]["a"][0] == 1.0
+    # Without the residual gradient the network is trained at a alone: it strays further at a +- delta.
+    assert client.config(sid, w_rgrad=0.0)[0] == 200
+    client.control(sid, "reset")
+    client.control(sid, "step")
+    s3 = wait_until(lambda: (lambda s: s if s["models"][0]["step"] == 300 else None)(client.state(sid)))
+    gaps = [sd["gap"] for sd in s3["models"][0]["variation"][0]["sides"]]
+    assert min(gaps) > 2 * max(sd["gap"] for sd in view["sides"]), gaps
+
+
+@pytest.mark.skipif("fisher_kpp" not in problems.BUILTINS, reason="no built-in Fisher-KPP problem")
+def test_error_heatmaps_and_local_operator_in_two_coordinates(client: Client) -> None:
+    sid = client.session()
+    assert client.config(sid, equation="fisher_kpp", compare=True, steps_per_frame=5)[0] == 200
+    client.control(sid, "step")
+    s = wait_until(lambda: (lambda s: s if s["models"][0]["step"] == 5 else None)(client.state(sid)))
+    assert s["slice"]["coord"] == "x" and s["slice"]["at"] == {"name": "t", "value": 1.0}
+    n = len(s["heat"]["x"])
+    bilo, pinn = s["models"]
+    for m in (bilo, pinn):
+        err = np.asarray(m["error_heat"], dtype=float)
+        assert err.shape == (len(s["heat"]["y"]), n)
+        np.testing.assert_allclose(err, np.asarray(m["heat"]) - np.asarray(s["heat"]["exact"]), atol=2e-5)
+    assert pinn["variation"] is None
+    assert [v["name"] for v in bilo["variation"]] == ["D", "rho"]
+    for v in bilo["variation"]:
+        assert v["delta"] == pytest.approx(0.1 * v["value"])
+        assert len(v["sides"]) == 2
+        for sd in v["sides"]:
+            assert len(sd["u"]) == len(sd["exact"]) == len(s["slice"]["x"])
+            assert sd["gap"] is not None and np.isfinite(sd["gap"])
+    # A side outside the parameter's bounds (D in (0, 1)) is left out.
+    assert client.config(sid, D_init=0.95)[0] == 200
+    s = client.state(sid)
+    d_view = next(v for v in s["models"][0]["variation"] if v["name"] == "D")
+    assert [sd["value"] for sd in d_view["sides"]] == pytest.approx([0.855])

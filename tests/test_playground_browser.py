@@ -316,3 +316,49 @@ def test_every_preset_applies_and_trains(browser_page) -> None:
         wait_for(lambda s0=step0: int(page.eval_on_selector("#readout-0", "e => e.dataset.step")) > s0, 20, "a frame")
         assert page.evaluate("document.getElementById('error').hidden"), page.inner_text("#error")
     assert not errors, errors
+
+
+@pytest.mark.parametrize("width, height", [(1280, 720), (390, 844)])
+def test_method_views_render_on_projector_and_phone(browser_page, width: int, height: int) -> None:
+    """The pointwise error (both methods) and BiLO's local operator are drawn, with their legends
+    above the plots (outside the data), and the page stays within the screen's width."""
+    server, page, errors = browser_page
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(server.url + "#compare=1&steps_per_frame=200&pretrain_steps=200")
+    page.wait_for_selector("#readout-1")
+    page.click("#btn-step")
+    wait_for(lambda: page.evaluate("state.models[0].step") == 200, 10, "one frame")
+    wait_for(lambda: page.is_visible("#panel-error") and page.is_visible("#panel-variation"), 5, "the method views")
+    assert page.eval_on_selector("#plot-error", COLOURS_DRAWN) > 3
+    assert page.eval_on_selector("#variation-a canvas", COLOURS_DRAWN) > 3
+    assert page.inner_text("#legend-error").split() == ["BiLO", "PINN"]
+    assert "BiLO at a" in page.inner_text("#legend-variation") and "exact at a" in page.inner_text("#legend-variation")
+    gap = float(page.get_attribute("#variation-a .vgap", "data-gap"))
+    assert gap == max(sd["gap"] for sd in page.evaluate("state.models[0].variation[0].sides"))
+    for legend, plot in (("#legend-error", "#plot-error"), ("#legend-variation", "#variation-a canvas"),
+                         ("#legend-pred", "#plot-pred"), ("#legend-loss", "#plot-loss")):  # fmt: skip
+        below = page.evaluate(
+            f"document.querySelector('{legend}').getBoundingClientRect().bottom"
+            f" <= document.querySelector('{plot}').getBoundingClientRect().top + 0.5"
+        )
+        assert below, f"{legend} overlaps {plot}"
+    # PINN alone: no local-operator view (its network has no parameter input).
+    page.select_option("#ctl-method", "pinn")
+    page.uncheck("#ctl-compare")
+    wait_for(lambda: page.evaluate("state.models.length") == 1 and page.evaluate("state.models[0].method") == "pinn",
+             10, "PINN alone")  # fmt: skip
+    wait_for(lambda: page.is_hidden("#panel-variation"), 5, "no local operator for PINN")
+    assert page.is_visible("#panel-error")
+    if width >= 1000 and "fisher_kpp" in server.controls.equations:
+        page.select_option("#ctl-equation", "fisher_kpp")
+        page.check("#ctl-compare")
+        both = "state.config.equation === 'fisher_kpp' && state.models.length === 2"
+        wait_for(lambda: page.evaluate(both), 10, "Fisher-KPP side by side")
+        wait_for(lambda: page.query_selector("#error-heat-1 canvas") is not None, 5, "error heatmaps")
+        assert page.is_hidden("#plot-error")
+        for sel in ("#error-heat-0 canvas", "#error-heat-1 canvas"):
+            assert page.eval_on_selector(sel, COLOURS_DRAWN) > 5, sel
+        assert page.query_selector("#variation-D canvas") and page.query_selector("#variation-rho canvas")
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the page is {overflow} px wider than a {width} px screen"
+    assert not errors, errors

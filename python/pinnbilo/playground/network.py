@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import base64
 import math
-from typing import Any, Callable, Dict, List, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
+from ..errors import InputError
 from ..model import Model
 
 ACT: Dict[str, Callable[[np.ndarray], np.ndarray]] = {
@@ -182,10 +183,28 @@ def function_points(problem: Any, name: str, n: int = 101) -> Tuple[np.ndarray, 
     return x, points
 
 
-def model_view(model: Model, points: np.ndarray, shape: Tuple[int, ...]) -> Dict[str, Any]:
+def predict_at(model: Model, points: np.ndarray, values: Mapping[str, float]) -> Optional[np.ndarray]:
+    """A BiLO model's u at ``points`` with its parameter inputs set to ``values`` (its local
+    solution operator away from the current parameters), or None where ``values`` lie outside
+    the parameters' bounds. The model's parameters are restored exactly (their raw values), so
+    training goes on as if nothing had been asked."""
+    raw = model.state_vector("upper")
+    try:
+        model.set_params(values)
+        return np.asarray(model.predict(points), dtype=np.float64)
+    except InputError:  # outside a bound: no such parameter value
+        return None
+    finally:
+        model.set_state_vector("upper", raw)
+
+
+def model_view(
+    model: Model, points: np.ndarray, shape: Tuple[int, ...], exact: Optional[np.ndarray] = None
+) -> Dict[str, Any]:
     """Everything the page shows of one model. ``points`` (n, n_coords) where the solution is
     drawn, ``shape`` their layout: (n,) a line, (rows, columns) a heatmap with rows over the
-    second coordinate."""
+    second coordinate; ``exact`` (n,): the exact solution there at the true parameters, for the
+    pointwise error (prediction minus exact)."""
     h = model.history
     last = {}
     if len(h):
@@ -211,8 +230,11 @@ def model_view(model: Model, points: np.ndarray, shape: Tuple[int, ...]) -> Dict
         "history": history_view(model),
         "network": network_view(model),
     }
+    err = None if exact is None else u - exact
     if len(shape) == 1:
         view["prediction"] = _finite_list(u)
+        view["error"] = None if err is None else _finite_list(err, 6)
     else:
         view["heat"] = [_finite_list(row, 6) for row in u.reshape(shape)]
+        view["error_heat"] = None if err is None else [_finite_list(row, 6) for row in err.reshape(shape)]
     return view

@@ -24,7 +24,7 @@ from ..checkpoint import load
 from ..errors import InputError
 from ..model import Model
 from .config import METHODS, SLOTS, Controls, Equation, build_models, check_size, companion
-from .network import function_points, model_view
+from .network import function_points, model_view, predict_at
 
 FRAME_S = 1.0 / 30.0  # pacing of frames while playing: fast enough to watch, slow enough to follow
 SNAPSHOT_S = 0.1  # at most this often a new snapshot while playing
@@ -36,6 +36,11 @@ LINE_POINTS = 101  # where one-coordinate solutions and unknown functions are dr
 HEAT_POINTS = 41  # heatmaps of two-coordinate solutions: this many points per axis
 MAX_STEPS = 200_000  # per model: every snapshot reads the whole history, every frame extends it
 FRAME_BUDGET_S = 0.25  # while playing, a frame ends after this long even if steps are left
+VARIATION_FRACTION = 0.1  # BiLO's local-operator view: u at a +- delta, delta this fraction of |a|
+# While playing, the exact solutions at a +- delta (a reference solve each, for some problems) are
+# recomputed at most this often, and at most a tenth of the time; between refreshes the view
+# stays at the a +- delta of the last one (the network drawn there with its current weights).
+VARIATION_REFRESH_S = 1.0
 
 
 class Session:
@@ -57,6 +62,7 @@ class Session:
         self._step_s: Dict[int, float] = {}  # measured seconds per training step, by id(model)
         self._publish_s = 0.0  # measured seconds per snapshot
         self._drawn_for: Optional[Tuple[Any, Any, Dict[str, Any]]] = None
+        self._variation_at: Dict[int, Dict[str, Any]] = {}  # by id(model): where its view was drawn
         self._published: Tuple[int, bytes] = (0, b"{}")
         self._queue: "queue.Queue[Optional[Tuple[Callable[[], Any], Future]]]" = queue.Queue()
         self._publish()
@@ -303,8 +309,10 @@ class Session:
         }
         if len(coords) == 1:
             out["points"], out["shape"] = t[:, None], (LINE_POINTS,)
-            out["exact"] = _floats(problem.exact(t))
+            out["exact_values"] = problem.exact(t)
+            out["exact"] = _floats(out["exact_values"])
             out["heat"] = None
+            out["slice"], out["slice_points"] = {"coord": coords[0], "x": out["t"], "at": None}, t[:, None]
         else:
             y_lo, y_hi = problem.domain[coords[1]]
             y = np.linspace(y_lo, y_hi, HEAT_POINTS)
@@ -312,7 +320,8 @@ class Session:
             yy, xx = np.meshgrid(y, x, indexing="ij")  # rows: second coordinate
             points = np.stack([xx.ravel(), yy.ravel()], axis=1)
             out["points"], out["shape"] = points, (HEAT_POINTS, HEAT_POINTS)
-            exact = problem.exact(points).reshape(HEAT_POINTS, HEAT_POINTS)
+            out["exact_values"] = problem.exact(points)
+            exact = out["exact_values"].reshape(HEAT_POINTS, HEAT_POINTS)
             out["exact"] = []
             out["heat"] = {
                 "x": _floats(x),
@@ -321,6 +330,10 @@ class Session:
                 "exact": [_floats(row) for row in exact],
             }
             out["data"]["y"] = data.points[:, 1].tolist()
+            # BiLO's local operator in two coordinates: along the first, at the end of the second.
+            at = float(y_hi)
+            out["slice"] = {"coord": coords[0], "x": out["t"], "at": {"name": coords[1], "value": at}}
+            out["slice_points"] = np.stack([t, np.full_like(t, at)], axis=1)
         for f in problem.function_names:
             fx, fp = function_points(problem, f)
             coord = problem.function_inputs[f][0]
@@ -352,6 +365,7 @@ class Session:
             "t": drawn["t"],
             "exact": drawn["exact"],
             "heat": drawn["heat"],
+            "slice": drawn["slice"],
             "a_true": params[0]["true"] if params else None,
             "data": drawn["data"],
             "models": [self._view(m, drawn) for m in self.models],
@@ -362,13 +376,75 @@ class Session:
     def _view(self, m: Model, drawn: Dict[str, Any]) -> Dict[str, Any]:
         """A model's view, with the exact solution at the model's current parameters on line
         plots: what BiLO's network follows during training and PINN's does not."""
-        view = model_view(m, drawn["points"], drawn["shape"])
+        view = model_view(m, drawn["points"], drawn["shape"], drawn["exact_values"])
+        view["variation"] = self._variation(m, drawn)
         if len(drawn["shape"]) == 1 and m.problem.solution is not None and not m.problem.functions:
             try:
                 view["exact_now"] = _floats(m.problem.exact(drawn["points"], m.params))
             except (InputError, ValueError, FloatingPointError, OverflowError):
                 pass  # parameters where the exact solution is undefined: nothing to draw
         return view
+
+    def _variation(self, m: Model, drawn: Dict[str, Any]) -> Optional[List[Dict[str, Any]]]:
+        """BiLO's local operator: for each parameter p, the network's u at p +- delta (the other
+        parameters at their current values) beside the exact solutions there, along
+        ``drawn["slice"]``; None for PINN (its network has no parameter input) and without
+        parameters."""
+        problem = m.problem
+        if m.method != "bilo" or not problem.params or problem.solution is None:
+            return None
+        live = {id(x) for x in self.models}
+        self._variation_at = {k: v for k, v in self._variation_at.items() if k in live}
+        now = time.monotonic()
+        base = m.params
+        last = self._variation_at.get(id(m))
+        if last is not None and last["model"] is m and last["base"] != base:
+            wait = max(VARIATION_REFRESH_S, 10.0 * last["cost"])
+            if self.running and now - last["time"] < wait:
+                base = last["base"]  # not yet: the view stays where it was last drawn
+            else:
+                last = None
+        elif last is not None and last["model"] is not m:
+            last = None
+        points = drawn["slice_points"]
+        if last is None:
+            start = time.perf_counter()
+            exact: Dict[Tuple[str, int], Optional[np.ndarray]] = {}
+            for par in problem.params:
+                value = base[par.name]
+                lo, hi = par.bounds
+                for side in (-1, 1):
+                    v = value + side * _delta(value)
+                    exact[(par.name, side)] = None
+                    if (lo is not None and v <= lo) or (hi is not None and v >= hi):
+                        continue  # outside the parameter's (open) bounds: not drawn
+                    try:
+                        exact[(par.name, side)] = problem.exact(points, {**base, par.name: v})
+                    except (InputError, ValueError, FloatingPointError, OverflowError):
+                        pass  # no exact solution there
+            last = {"model": m, "base": base, "exact": exact, "time": now, "cost": time.perf_counter() - start}
+            self._variation_at[id(m)] = last
+        out: List[Dict[str, Any]] = []
+        for name, value in base.items():
+            delta = _delta(value)
+            sides: List[Dict[str, Any]] = []
+            for side in (-1, 1):
+                v = value + side * delta
+                u = predict_at(m, points, {**base, name: v})
+                ex = last["exact"][(name, side)]
+                if u is None:
+                    continue  # outside the parameter's bounds
+                gap = float(np.max(np.abs(u - ex))) if ex is not None else None
+                sides.append(
+                    {
+                        "value": float(v),
+                        "u": _floats(u),
+                        "exact": None if ex is None else _floats(ex),
+                        "gap": gap if gap is not None and np.isfinite(gap) else None,
+                    }
+                )
+            out.append({"name": name, "value": float(value), "delta": float(delta), "sides": sides})
+        return out
 
     def _loop(self) -> None:
         next_frame = time.monotonic()
@@ -431,6 +507,11 @@ class Session:
 def _floats(v: np.ndarray) -> List[Optional[float]]:
     """JSON-able floats (None where not finite), 8 significant digits."""
     return [float(f"{x:.8g}") if np.isfinite(x) else None for x in np.asarray(v, dtype=np.float64).tolist()]
+
+
+def _delta(value: float) -> float:
+    """The local-operator view's step: VARIATION_FRACTION of |value| (of 1 near zero)."""
+    return VARIATION_FRACTION * (abs(value) if abs(value) > 1e-3 else 1.0)
 
 
 def lr_decay(step: int, half_life: int) -> float:

@@ -352,6 +352,8 @@ function render() {
   renderLosses();
   renderParams();
   renderFunctions();
+  renderError();
+  renderVariation();
 }
 
 function fmt(v, d = 4) {
@@ -607,8 +609,9 @@ function linePlot(canvas, series, opts = {}) {
   }
   ctx.restore();
   ctx.setLineDash([]);
-  // legend
+  // legend: in an element of its own above the plot (never over the data) when opts.legendEl is given
   const items = opts.legend || series.filter((s) => s.label).concat((opts.hlines || []).filter((s) => s.label).map((s) => Object.assign({ dash: [6, 4] }, s)));
+  if (opts.legendEl) { htmlLegend(opts.legendEl, items); return; }
   ctx.textAlign = "left"; ctx.font = "10px system-ui, sans-serif";
   let ly = padT + 12;
   const lx = w - padR - 130;
@@ -627,6 +630,28 @@ function linePlot(canvas, series, opts = {}) {
   }
 }
 
+// A legend as HTML (outside the plot, wrapping on narrow screens): a short line or dot per item.
+// The swatches are inline SVG, parsed by the HTML parser (no namespace URL needed).
+function htmlLegend(el, items) {
+  const key = JSON.stringify(items.map((it) => [it.color, it.dash || [], it.width || 1.5, !!it.dots, it.label]));
+  if (el.dataset.key === key) return; // unchanged: keep the elements
+  el.dataset.key = key;
+  el.replaceChildren();
+  const num = (v) => String(Number(v)); // only numbers and the page's own colours go into the markup
+  for (const it of items) {
+    const span = document.createElement("span");
+    span.className = "key";
+    const color = /^#[0-9a-fA-F]{3,8}$/.test(it.color) ? it.color : "#888";
+    const mark = it.dots
+      ? '<circle cx="11" cy="5" r="2.5" fill="' + color + '"/>'
+      : '<line x1="1" x2="21" y1="5" y2="5" stroke="' + color + '" stroke-width="' + num(it.width || 1.5) + '"' +
+        (it.dash && it.dash.length ? ' stroke-dasharray="' + it.dash.map(num).join(" ") + '"' : "") + "/>";
+    span.innerHTML = '<svg width="22" height="10" aria-hidden="true">' + mark + "</svg>";
+    span.appendChild(document.createTextNode(it.label));
+    el.appendChild(span);
+  }
+}
+
 function renderPrediction() {
   const two = !!state.heat;
   const line = document.getElementById("plot-pred");
@@ -641,6 +666,7 @@ function renderPrediction() {
     : "prediction with the current " + unknowns + ", exact solution with the true " +
       (state.params.length + state.functions.length > 1 ? "ones" : "one") + ", data" +
       (state.models.some((m) => m.exact_now) ? "; dotted: the exact solution at each model's current " + unknowns : "");
+  document.getElementById("legend-pred").hidden = two;
   if (two) { renderHeatmaps(heats); return; }
   const series = [
     { x: state.t, y: state.exact, color: "#111", dash: [5, 4], width: 1.5, label: "exact" },
@@ -653,7 +679,7 @@ function renderPrediction() {
     if (m.exact_now) series.push({ x: state.t, y: m.exact_now, color: COLORS[m.method], dash: [2, 3], width: 1.5,
       label: "exact at " + m.name + "'s " + paramName() });
   }
-  linePlot(line, series, { xlabel: state.coord });
+  linePlot(line, series, { xlabel: state.coord, legendEl: document.getElementById("legend-pred") });
 }
 
 // ---- heatmaps of u over two coordinates -----------------------------------------------------
@@ -696,9 +722,9 @@ function renderHeatmaps(box) {
   });
 }
 
-function drawHeat(canvas, values, H, lo, hi, withData) {
+function drawHeat(canvas, values, H, lo, hi, withData, colour = heatColor) {
   const { ctx, w, h } = prepare(canvas);
-  const padL = 34, padR = 40, padT = 4, padB = 28;
+  const padL = 34, padR = 48, padT = 4, padB = 28;
   const rows = values.length, cols = values[0].length;
   const img = document.createElement("canvas");
   img.width = cols; img.height = rows;
@@ -707,7 +733,7 @@ function drawHeat(canvas, values, H, lo, hi, withData) {
   for (let r = 0; r < rows; r++) {
     for (let j = 0; j < cols; j++) {
       const v = values[r][j];
-      const [R, G, B] = v === null ? [255, 0, 255] : heatColor((v - lo) / (hi - lo));
+      const [R, G, B] = v === null ? [255, 0, 255] : colour((v - lo) / (hi - lo));
       const o = ((rows - 1 - r) * cols + j) * 4; // second coordinate upwards
       data.data[o] = R; data.data[o + 1] = G; data.data[o + 2] = B; data.data[o + 3] = 255;
     }
@@ -738,7 +764,7 @@ function drawHeat(canvas, values, H, lo, hi, withData) {
   // colour scale
   const bx = w - padR + 8, bw = 8;
   for (let k = 0; k < ph; k++) {
-    const [R, G, B] = heatColor(1 - k / Math.max(1, ph - 1));
+    const [R, G, B] = colour(1 - k / Math.max(1, ph - 1));
     ctx.fillStyle = "rgb(" + R + "," + G + "," + B + ")";
     ctx.fillRect(bx, padT + k, bw, 1);
   }
@@ -769,7 +795,7 @@ function renderLosses() {
     ? state.models.map((m) => ({ color: COLORS[m.method], width: 2, label: m.name }))
         .concat([...kinds].map((k) => ({ color: "#555", dash: STYLE[k], width: 1.2, label: k })))
     : null;
-  linePlot(document.getElementById("plot-loss"), series, { logy: true, xlabel: "step", legend });
+  linePlot(document.getElementById("plot-loss"), series, { logy: true, xlabel: "step", legend, legendEl: document.getElementById("legend-loss") });
 }
 
 // One plot per scalar parameter: its trajectory per model against its true value.
@@ -784,8 +810,11 @@ function renderParams() {
   state.params.forEach((p, i) => {
     canvases[i].id = "plot-param-" + p.name;
     const series = state.models.map((m) => ({ x: m.history.step, y: m.history.params[p.name], color: COLORS[m.method], width: 2, label: m.name + " " + p.name }));
-    linePlot(canvases[i], series, { xlabel: "step", title: p.name, hlines: [{ y: p.true, color: "#111", label: "true " + p.name }] });
+    linePlot(canvases[i], series, { xlabel: "step", title: p.name, hlines: [{ y: p.true, color: "#111", label: "true " + p.name }], legend: [] });
   });
+  // One legend for all the parameter plots: a colour per method, the true value dashed.
+  htmlLegend(document.getElementById("legend-param"), state.models.map((m) => ({ color: COLORS[m.method], width: 2, label: m.name }))
+    .concat([{ color: "#111", dash: [6, 4], width: 1.2, label: "true value" }]));
 }
 
 // One plot per unknown function of one coordinate: learned per model against the truth, and its error.
@@ -801,10 +830,105 @@ function renderFunctions() {
     divs[i].id = "func-" + f.name;
     const series = [{ x: f.x, y: f.true, color: "#111", dash: [5, 4], width: 1.5, label: "true " + f.name + "(" + f.coord + ")" }];
     for (const m of state.models) series.push({ x: f.x, y: m.functions[f.name].values, color: COLORS[m.method], width: 2, label: m.name + " " + f.name });
-    linePlot(divs[i].querySelector("canvas"), series, { xlabel: f.coord });
+    linePlot(divs[i].querySelector("canvas"), series, { xlabel: f.coord, legend: [] });
     const err = divs[i].querySelector(".ferr");
     err.textContent = state.models.map((m) => m.name + ": relative L2 error of " + f.name + " = " + fmt(m.functions[f.name].error, 3)).join("   ");
     err.dataset.error = state.models[0].functions[f.name].error;
+  });
+  htmlLegend(document.getElementById("legend-func"), [{ color: "#111", dash: [5, 4], width: 1.5, label: "true" }]
+    .concat(state.models.map((m) => ({ color: COLORS[m.method], width: 2, label: m.name }))));
+}
+
+// ---- the views that set the methods apart --------------------------------------------------
+// The pointwise error of each prediction against the exact solution at the true parameters: a
+// curve per method in one coordinate, a heatmap per method (one diverging colour scale) in two.
+function renderError() {
+  const two = !!state.heat;
+  const withError = state.models.filter((m) => (two ? m.error_heat : m.error));
+  const panel = document.getElementById("panel-error");
+  panel.hidden = withError.length === 0;
+  if (panel.hidden) return;
+  const canvas = document.getElementById("plot-error");
+  const box = document.getElementById("error-heatmaps");
+  canvas.hidden = two;
+  box.hidden = !two;
+  const unknowns = state.params.map((p) => p.name).concat(state.functions.map((f) => f.name + "(" + f.coord + ")")).join(", ");
+  document.getElementById("error-caption").textContent = "prediction minus the exact solution at the true " + unknowns +
+    (two ? ", over (" + state.heat.names.join(", ") + ")" : "");
+  const legend = withError.map((m) => ({ color: COLORS[m.method], width: 2, label: m.name }));
+  if (!two) {
+    const series = withError.map((m) => ({ x: state.t, y: m.error, color: COLORS[m.method], width: 2, label: m.name }));
+    linePlot(canvas, series, { xlabel: state.coord, legend, legendEl: document.getElementById("legend-error"), hlines: [{ y: 0, color: "#999" }] });
+    return;
+  }
+  htmlLegend(document.getElementById("legend-error"), []);
+  let big = 0;
+  for (const m of withError) for (const row of m.error_heat) for (const v of row) if (v !== null) big = Math.max(big, Math.abs(v));
+  if (!(big > 0)) big = 1;
+  const divs = ensureChildren(box, withError.length, () => {
+    const d = document.createElement("div");
+    d.className = "heat";
+    d.innerHTML = "<h3></h3><canvas></canvas>";
+    return d;
+  });
+  withError.forEach((m, i) => {
+    divs[i].id = "error-heat-" + i;
+    const h3 = divs[i].querySelector("h3");
+    h3.textContent = m.name + " error, step " + m.step;
+    h3.className = "method " + m.method;
+    drawHeat(divs[i].querySelector("canvas"), m.error_heat, state.heat, -big, big, false, errorColor);
+  });
+}
+
+// A diverging colour map for signed errors, purple (negative) - white (zero) - green (positive):
+// apart from the methods' colours and from the weights' blue and orange. t in [0, 1], 0.5 is zero.
+const ERROR_ANCHORS = [[64, 0, 75], [153, 112, 171], [247, 247, 247], [90, 174, 97], [0, 68, 27]];
+function errorColor(t) {
+  const x = Math.min(1, Math.max(0, t)) * (ERROR_ANCHORS.length - 1);
+  const i = Math.min(ERROR_ANCHORS.length - 2, Math.floor(x));
+  const f = x - i;
+  return ERROR_ANCHORS[i].map((c, k) => Math.round(c + (ERROR_ANCHORS[i + 1][k] - c) * f));
+}
+
+// BiLO's local operator: the network's u at each parameter +- delta (the others at their current
+// values) beside the exact solutions there. A PINN network has no parameter input: no such view.
+const VARIATION_COLORS = ["#6baed6", "#08306b"]; // BiLO's blue, light at p - delta, dark at p + delta
+function renderVariation() {
+  const bilo = state.models.find((m) => m.variation && m.variation.length);
+  const panel = document.getElementById("panel-variation");
+  panel.hidden = !bilo;
+  if (!bilo) return;
+  const S = state.slice;
+  const where = S.at ? " along " + S.coord + " at " + S.at.name + " = " + fmt(S.at.value, 3) : "";
+  document.getElementById("variation-caption").textContent =
+    "the network's u at each parameter \u00B1 10%, the others at their current values, against the exact solutions there" + where;
+  const p = bilo.variation.length === 1 ? bilo.variation[0].name : "p";
+  htmlLegend(document.getElementById("legend-variation"), [
+    { color: VARIATION_COLORS[0], width: 2, label: "BiLO at " + p + " \u2212 \u03B4" },
+    { color: VARIATION_COLORS[1], width: 2, label: "BiLO at " + p + " + \u03B4" },
+    { color: "#111", dash: [5, 4], width: 1.5, label: "exact at " + p + " \u00B1 \u03B4" },
+  ]);
+  const divs = ensureChildren(document.getElementById("variations"), bilo.variation.length, () => {
+    const d = document.createElement("div");
+    d.innerHTML = "<h3></h3><canvas class=\"var-plot\"></canvas><div class=\"vgap muted\"></div>";
+    return d;
+  });
+  bilo.variation.forEach((v, i) => {
+    divs[i].id = "variation-" + v.name;
+    const series = [];
+    v.sides.forEach((sd) => {
+      const color = VARIATION_COLORS[sd.value < v.value ? 0 : 1];
+      series.push({ x: S.x, y: sd.u, color, width: 2 });
+      if (sd.exact) series.push({ x: S.x, y: sd.exact, color: "#111", dash: [5, 4], width: 1.5 });
+    });
+    divs[i].querySelector("h3").textContent = v.name + " = " + fmt(v.value, 3) + " \u00B1 " + fmt(v.delta, 2);
+    linePlot(divs[i].querySelector("canvas"), series, { xlabel: S.coord, legend: [] });
+    const gaps = v.sides.filter((sd) => sd.gap !== null);
+    const gap = divs[i].querySelector(".vgap");
+    gap.textContent = gaps.length
+      ? "largest |u \u2212 exact|: " + gaps.map((sd) => fmt(sd.gap, 2) + " at " + v.name + " = " + fmt(sd.value, 3)).join(", ")
+      : "no exact solution at " + v.name + " \u00B1 \u03B4";
+    gap.dataset.gap = gaps.length ? String(Math.max(...gaps.map((sd) => sd.gap))) : "";
   });
 }
 
