@@ -794,3 +794,12 @@ def test_error_heatmaps_and_local_operator_in_two_coordinates(client: Client) ->
     s = client.state(sid)
     d_view = next(v for v in s["models"][0]["variation"] if v["name"] == "D")
     assert [sd["value"] for sd in d_view["sides"]] == pytest.approx([0.855])
+
+
+def test_every_control_has_a_tooltip(client: Client) -> None:
+    status, meta = client.json("GET", "/api/meta")
+    assert status == 200
+    helps = {c["name"]: c["help"] for c in meta["controls"]}
+    assert all(len(h.split()) >= 3 for h in helps.values()), [k for k, h in helps.items() if len(h.split()) < 3]
+    assert len(set(helps.values())) == len(helps) - 4  # only the slots b and c repeat a's sentences
+    assert "true value" in helps["a_true"] and "residual-gradient" in helps["w_rgrad"]

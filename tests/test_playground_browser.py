@@ -362,3 +362,59 @@ def test_method_views_render_on_projector_and_phone(browser_page, width: int, he
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"the page is {overflow} px wider than a {width} px screen"
     assert not errors, errors
+
+
+def test_article_and_tooltips(browser_page) -> None:
+    """Under the controls and plots, an article on PINN, BiLO, the residual gradient and hard
+    constraints with its equations as MathML (rendered by the browser, nothing fetched), and the
+    references; every control carries a tooltip, worded with the equation's own parameter names."""
+    server, page, errors = browser_page
+    page.set_viewport_size({"width": 1280, "height": 720})
+    page.goto(server.url)
+    page.wait_for_selector("#readout-0")
+    below = page.evaluate(
+        "document.getElementById('article').getBoundingClientRect().top >="
+        " document.querySelector('main').getBoundingClientRect().bottom"
+    )
+    assert below
+    for section in ("pinn", "bilo", "rgrad", "hard"):
+        n_math = page.evaluate(f"document.querySelectorAll('#article-{section} math').length")
+        assert n_math >= 2, section
+    assert page.evaluate("document.querySelectorAll('#article math[display=block]').length") >= 6
+    # Laid out as mathematics: every formula has a size, and a fraction stacks (taller than a line of text).
+    sizes = page.evaluate(
+        "[...document.querySelectorAll('#article math')].map(m => [m.getBoundingClientRect().width,"
+        " m.getBoundingClientRect().height])"
+    )
+    assert all(w > 0 and h > 0 for w, h in sizes)
+    frac = page.evaluate("document.querySelector('#article-rgrad mfrac').getBoundingClientRect().height")
+    font = page.evaluate("parseFloat(getComputedStyle(document.querySelector('#article p')).fontSize)")
+    assert frac > 1.6 * font, (frac, font)
+    refs = page.inner_text("#article-refs")
+    assert "Raissi" in refs and "2019" in refs and "Lowengrub" in refs and "2404.17789" in refs
+
+    controls = "aside input, aside select, header button, header label.button, #panel-net > summary"
+
+    def untitled() -> list:
+        # a hidden file input is covered by the title of the label that holds it
+        return page.evaluate(
+            f"[...document.querySelectorAll('{controls}')].filter(e => !(e.title || '').trim()"
+            " && !(e.closest('label.button') && e.closest('label.button').title))"
+            ".map(e => e.id || e.outerHTML.slice(0, 60))"
+        )
+
+    assert page.evaluate("document.querySelectorAll('aside input, aside select').length") >= 20
+    assert untitled() == []
+    assert "true value of a" in page.get_attribute("#ctl-a_true", "title")
+    assert "(1 to 8)" in page.get_attribute("#ctl-layers", "title")
+    if "fisher_kpp" in server.controls.equations:
+        page.select_option("#ctl-equation", "fisher_kpp")
+        wait_for(lambda: page.evaluate("state.config.equation") == "fisher_kpp", 10, "Fisher-KPP")
+        wait_for(lambda: "rho" in (page.get_attribute("#ctl-b_init", "title") or ""), 5, "tooltips renamed")
+        assert "starting guess of D" in page.get_attribute("#ctl-a_init", "title")
+        assert untitled() == []
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_timeout(200)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"with the article the page is {overflow} px wider than a 390 px screen"
+    assert not errors, errors

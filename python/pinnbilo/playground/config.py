@@ -30,7 +30,8 @@ MAX_COORDS = 2  # one coordinate: line plots; two: heatmaps
 
 @dataclass(frozen=True)
 class Control:
-    """One control: kind 'float', 'int', 'bool' or 'choice'; ``live`` controls apply without a reset."""
+    """One control: kind 'float', 'int', 'bool' or 'choice'; ``live`` controls apply without a reset;
+    ``help``: a sentence for the page's tooltip."""
 
     name: str
     kind: str
@@ -40,6 +41,36 @@ class Control:
     choices: Tuple[str, ...] = ()
     live: bool = False
     label: str = ""
+    help: str = ""
+
+
+# The page's tooltips, one per control (the parameter slots are worded by the page with the
+# parameter's own name).
+HELP = {
+    "equation": "the equation whose parameters (or unknown functions) are inferred from data of u",
+    "method": "BiLO: bilevel local operator, u(t, a; W); PINN: physics-informed neural network, u(t; W)",
+    "compare": "train the other method too, side by side, on the same data and residual points",
+    "phase": "pretrain: fit the equation with the parameters held at their initial values; inverse: infer them",
+    "u0": "the initial value u(t0), built into the network's output (a hard constraint)",
+    "init": "the starting guess of this parameter: training starts from it",
+    "true": "the true value of this parameter: the synthetic data are made with it",
+    "n_res": "residual points: where the equation's residual is evaluated (per axis in two coordinates)",
+    "n_data": "how many observations of u the data hold",
+    "noise": "Gaussian noise on the data, its standard deviation relative to max |u|",
+    "seed": "seeds the data, their noise and the initial weights: the same seed gives the same run",
+    "lr": "Adam's learning rate for the network weights",
+    "lr_a": "Adam's learning rate for the parameters (and the unknown functions' networks)",
+    "lr_half_life": "both learning rates halve every this many steps, down to 2% of their value (0: constant)",
+    "w_res": "weight of the residual loss L_res, the mean squared residual of the equation",
+    "w_rgrad": "BiLO: weight of the residual-gradient loss L_rgrad = mean (dr/da)^2 (a local operator)",
+    "w_data": "weight of the data loss L_data: PINN balances it against the residual",
+    "w_reg": "weight of the smoothness regulariser of the unknown functions",
+    "pretrain_steps": "BiLO's first steps train the network alone, with the parameters held at their initial values",
+    "layers": "hidden layers of the network",
+    "neurons": "neurons per hidden layer",
+    "activation": "the activation function of the hidden layers",
+    "steps_per_frame": "training steps between two redraws, and per press of step",
+}
 
 
 def _controls(equations: Sequence[str]) -> Dict[str, Control]:
@@ -51,8 +82,8 @@ def _controls(equations: Sequence[str]) -> Dict[str, Control]:
         Control("u0", "float", 1.0, -10.0, 10.0, label="u0"),
     ]
     for s in SLOTS:
-        c.append(Control(f"{s}_init", "float", 1.0, -20.0, 20.0, label=f"initial {s}"))
-        c.append(Control(f"{s}_true", "float", 2.0, -20.0, 20.0, label=f"true {s}"))
+        c.append(Control(f"{s}_init", "float", 1.0, -20.0, 20.0, label=f"initial {s}", help=HELP["init"]))
+        c.append(Control(f"{s}_true", "float", 2.0, -20.0, 20.0, label=f"true {s}", help=HELP["true"]))
     c += [
         Control("n_res", "int", 51, 2, 2000, label="residual points"),
         Control("n_data", "int", 20, 1, 500, label="data points"),
@@ -74,7 +105,7 @@ def _controls(equations: Sequence[str]) -> Dict[str, Control]:
         Control("activation", "choice", "tanh", choices=ACTIVATIONS, label="activation"),
         Control("steps_per_frame", "int", 10, 1, 5000, live=True, label="steps per frame"),
     ]
-    return {x.name: x for x in c}
+    return {x.name: replace(x, help=x.help or HELP[x.name]) for x in c}
 
 
 # Starting settings by the problem's shape (not its name): space-time problems need fewer residual
@@ -260,6 +291,7 @@ class Controls:
                 "choices": list(c.choices),
                 "live": c.live,
                 "label": c.label,
+                "help": c.help,
             }
             for c in self.controls.values()
         ]

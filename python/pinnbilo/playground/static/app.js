@@ -105,6 +105,15 @@ function labelFor(c) {
   return c.label;
 }
 
+// A control's tooltip: the server's sentence, with the parameter's own name and the allowed range.
+function tipFor(c) {
+  const s = slotParam(c.name);
+  let tip = c.help || c.label;
+  if (s && s.param) tip = tip.replace("this parameter", s.param);
+  if (c.kind === "int" || c.kind === "float") tip += " (" + formatNumber(c.min) + " to " + formatNumber(c.max) + ")";
+  return tip;
+}
+
 // Whether a control means something for the equation shown (others are hidden).
 function relevant(c) {
   const eq = equationNow();
@@ -187,8 +196,8 @@ function buildControls() {
         input = document.createElement("input");
         input.type = "text";
         input.inputMode = "decimal";
-        input.title = c.label + ": " + c.min + " to " + c.max;
       }
+      row.title = label.title = input.title = tipFor(c);
       input.id = "ctl-" + name;
       input.name = name;
       input.addEventListener("change", () => sendControl(c, input));
@@ -253,6 +262,7 @@ function fillControls(cfg) {
     const lbl = document.getElementById("lbl-" + c.name);
     if (lbl) lbl.textContent = labelFor(c);
     const row = document.getElementById("row-" + c.name);
+    if (row && lbl && row.title !== tipFor(c)) row.title = input.title = lbl.title = tipFor(c); // names follow the equation
     if (row) row.hidden = !relevant(c);
     if (document.activeElement === input && input.type === "text") continue;
     if (pendingControls.has(c.name)) continue;
@@ -342,7 +352,8 @@ function render() {
   const u0 = document.getElementById("ctl-u0");
   if (u0) {
     u0.disabled = !state.has_u0;
-    u0.title = state.has_u0 ? "initial value u(0)" : "this equation has no initial value";
+    const c = meta.controls.find((x) => x.name === "u0");
+    u0.title = state.has_u0 ? tipFor(c) : "this equation has no initial value";
   }
   fillControls(state.config);
   renderReadouts();
