@@ -625,12 +625,13 @@ def test_variable_poisson_shows_the_unknown_function(client: Client) -> None:
 def test_variable_poisson_recovers_D_in_the_playground(client: Client) -> None:
     """With the page's starting settings, BiLO's D(x) approaches the truth (CI-sized run)."""
     sid = client.session()
-    # One frame of exactly 4800 steps: a fixed step count, whatever the speed of the machine.
+    # Frames of exactly 4800 steps: a fixed step count, whatever the speed of the machine.
     assert client.config(sid, equation="variable_poisson", steps_per_frame=4800)[0] == 200
     start = client.state(sid)["models"][0]["functions"]["D"]["error"]
-    m = _frames(client, sid, 4800)["models"][0]
-    assert m["step"] == 4800
-    assert start > 0.3 and m["functions"]["D"]["error"] < 0.08
+    for frame in range(1, 4):
+        m = _frames(client, sid, 4800 * frame)["models"][0]
+    assert m["step"] == 14400
+    assert start > 0.3 and m["functions"]["D"]["error"] < 0.05
     assert m["losses"]["total"] < 0.1 * m["history"]["total"][0]
 
 
@@ -803,3 +804,26 @@ def test_every_control_has_a_tooltip(client: Client) -> None:
     assert all(len(h.split()) >= 3 for h in helps.values()), [k for k, h in helps.items() if len(h.split()) < 3]
     assert len(set(helps.values())) == len(helps) - 4  # only the slots b and c repeat a's sentences
     assert "true value" in helps["a_true"] and "residual-gradient" in helps["w_rgrad"]
+
+
+# Each preset's horizon for the stability test: past the step where its run used to climb away
+# from its best (Fisher-KPP's BiLO from 1% to 7% after step 9000 on the closed grid at lr_a 1e-2;
+# the unknown D(x) from 4% to 8% after step 5000, with loss spikes of three orders); the full
+# 20,000 steps of every preset run in bench/playground_presets.py.
+STABILITY_STEPS = {"bilo_follows": 6000, "noisy_data": 6000, "fisher_kpp": 12000, "unknown_function": 16000}
+
+
+@pytest.mark.parametrize("name", sorted(STABILITY_STEPS))
+def test_presets_stay_converged(name: str) -> None:
+    """BiLO under each preset ends as good as its best and never climbs away from it."""
+    from pinnbilo.playground.headless import run_preset, stable
+
+    steps = STABILITY_STEPS[name]
+    (bilo,) = run_preset(name, steps, every=500, compare=False, method="bilo")
+    assert bilo.steps[-1] >= steps - 1
+    assert stable(bilo, steps // 3), (bilo.best(), bilo.end, bilo.late_rise(steps // 3))
+    if bilo.what == "functions":
+        assert bilo.end < 0.035, bilo.end
+        assert bilo.late_spike(steps // 3) < 100.0
+    else:
+        assert bilo.end < 0.02, bilo.end

@@ -195,6 +195,7 @@ class Session:
             "u0": float(kwargs.get("u0", self.config["u0"])) if eq.has_u0 else self.config["u0"],
             # n_res counts grid points per coordinate: the nearest for these residual points.
             "n_res": int(round(model.collocation.shape[0] ** (1.0 / len(eq.coords)))),
+            "interior": _off_boundary(model),
             "n_data": len(model.data),
             "noise": float(model.data.noise),
             "seed": int(model.seed),
@@ -261,7 +262,7 @@ class Session:
             if m.method == "bilo":
                 # BiLO's first pretrain_steps steps (or all, in the pretrain phase) keep the parameters fixed.
                 pre = k if pretrain else min(k, max(0, int(cfg["pretrain_steps"]) - m.step))
-                r = m.fit(steps=k - pre, pretrain_steps=pre, lr_params=lr_a, **kw)
+                r = m.fit(steps=k - pre, pretrain_steps=pre, lr_params=lr_a, lr_functions=lr_a, **kw)
             elif pretrain:
                 # PINN pretraining fits the equation alone (residual and conditions) at the fixed
                 # initial parameters, as the original playground does: no data term.
@@ -272,7 +273,7 @@ class Session:
                 finally:
                     m.weights_config["w_data"] = w_data
             else:
-                r = m.fit(steps=k, lr_params=lr_a, **kw)
+                r = m.fit(steps=k, lr_params=lr_a, lr_functions=lr_a, **kw)
             if m.step > s0:
                 self._step_s[id(m)] = (time.perf_counter() - t0) / (m.step - s0)
             self._owed[i] = max(0, k - (m.step - s0))
@@ -502,6 +503,16 @@ class Session:
             self._version += 1
             body = {"version": self._version, "running": False, "notice": self.notice}
             self._published = (self._version, json.dumps(body).encode())
+
+
+def _off_boundary(model: Model) -> bool:
+    """Whether no residual point of ``model`` lies on its domain's boundary."""
+    pts = model.collocation
+    for j, c in enumerate(model.problem.coords):
+        lo, hi = model.problem.domain[c]
+        if np.any(np.isclose(pts[:, j], lo)) or np.any(np.isclose(pts[:, j], hi)):
+            return False
+    return True
 
 
 def _floats(v: np.ndarray) -> List[Optional[float]]:

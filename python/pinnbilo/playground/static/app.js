@@ -7,7 +7,7 @@ const POLL_MS = 150;
 const COLORS = { bilo: "#1f77b4", pinn: "#d62728", pos: [33, 102, 172], neg: [230, 97, 1], mid: [247, 247, 247] };
 const LOSS_COLORS = { total: "#111", res: "#1f77b4", rgrad: "#2ca02c", data: "#ff7f0e", reg: "#9467bd" };
 const GROUPS = [
-  ["Problem", ["equation", "u0", "a_init", "a_true", "b_init", "b_true", "c_init", "c_true", "n_res", "n_data", "noise", "seed"]],
+  ["Problem", ["equation", "u0", "a_init", "a_true", "b_init", "b_true", "c_init", "c_true", "n_res", "interior", "n_data", "noise", "seed"]],
   ["Method", ["method", "compare", "phase", "pretrain_steps"]],
   ["Training", ["lr", "lr_a", "lr_half_life", "w_res", "w_rgrad", "w_data", "w_reg", "steps_per_frame"]],
   ["Network", ["layers", "neurons", "activation"]],
@@ -100,7 +100,10 @@ function slotParam(name) {
 function labelFor(c) {
   const s = slotParam(c.name);
   if (s) return (s.kind === "init" ? "initial " : "true ") + (s.param || c.name[0]);
-  if (c.name === "lr_a") return "learning rate (" + (equationNow().params.join(", ") || "parameters") + ")";
+  if (c.name === "lr_a") {
+    const eq = equationNow();
+    return "learning rate (" + (eq.params.concat(eq.functions).join(", ") || "parameters") + ")";
+  }
   if (c.name === "n_res" && equationNow().coords.length > 1) return "residual points per axis";
   return c.label;
 }
@@ -119,7 +122,7 @@ function relevant(c) {
   const eq = equationNow();
   const s = slotParam(c.name);
   if (s) return !!s.param;
-  if (c.name === "lr_a") return eq.params.length > 0;
+  if (c.name === "lr_a") return eq.params.length + eq.functions.length > 0;
   if (c.name === "u0") return eq.has_u0;
   if (c.name === "w_reg") return eq.functions.length > 0;
   if (c.name === "w_rgrad" || c.name === "pretrain_steps") {
