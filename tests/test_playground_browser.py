@@ -2,8 +2,9 @@
 
 The browser is Debian's ``chromium`` (or the one named by PINNBILO_CHROMIUM); nothing is
 downloaded. Without a browser the test is skipped, unless PINNBILO_REQUIRE_BROWSER=1 (set by CI),
-where it fails. The screenshot is kept under the test's tmp dir and copied to PINNBILO_ARTIFACTS
-when that is set.
+where it fails. The screenshots (the ODE page, Fisher-KPP, variable Poisson, and one per preset)
+are kept under the tests' tmp dirs and copied to PINNBILO_ARTIFACTS when that is set (CI sets
+it to artifacts/ in the checkout).
 """
 
 from __future__ import annotations
@@ -294,8 +295,10 @@ def test_the_page_fits_every_screen(browser_page, width: int, height: int) -> No
     assert not errors, errors
 
 
-def test_every_preset_applies_and_trains(browser_page) -> None:
-    """Each guided preset sets its controls, shows its sentences and trains without an error."""
+def test_every_preset_applies_and_trains(browser_page, tmp_path: Path) -> None:
+    """Each guided preset sets its controls, shows its sentences and trains without an error;
+    a screenshot of each at the end of its story (``preset-<name>.png``, copied to
+    PINNBILO_ARTIFACTS when set)."""
     server, page, errors = browser_page
     page.goto(server.url)
     page.wait_for_selector("#readout-0")
@@ -315,6 +318,10 @@ def test_every_preset_applies_and_trains(browser_page) -> None:
         page.click("#btn-step")
         wait_for(lambda s0=step0: int(page.eval_on_selector("#readout-0", "e => e.dataset.step")) > s0, 20, "a frame")
         assert page.evaluate("document.getElementById('error').hidden"), page.inner_text("#error")
+        shot = tmp_path / f"preset-{p['name']}.png"
+        page.screenshot(path=str(shot), full_page=True)
+        _keep(shot, shot.name)
+    assert sorted(f.name for f in tmp_path.glob("preset-*.png")) == sorted(f"preset-{p['name']}.png" for p in presets)
     assert not errors, errors
 
 
