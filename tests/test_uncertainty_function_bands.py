@@ -184,3 +184,16 @@ def test_plot(model0: pb.BiLO) -> None:
         plots.function_band(object())
     with pytest.raises(pb.InputError, match="truth"):
         plots.function_band(band, truth=[1.0, 2.0])
+
+
+def test_two_coordinates_default_grid_and_strided_collocation() -> None:
+    """A function of (x, y): the band on a 41 x 41 grid, the retraining and the prior on 1024-point
+    strided subsets of a larger collocation set."""
+    problem = pb.problems.get("darcy")
+    data = problem.synthetic_data(30, noise=0.01, seed=0)
+    model = pb.BiLO(problem, data, hidden=(8, 8), n_res=34, seed=0, w_reg=1e-3)
+    model.fit(steps=100, pretrain_steps=20, lr=5e-3)
+    assert model.collocation.shape[0] > bands.MAX_COLLOCATION
+    band = function_band(model, "f", sigma=0.01)
+    assert band.points.shape == (41 * 41, 2) and np.all(np.isfinite(band.std))
+    assert any("collocation points (strided)" in n for n in band.notes)

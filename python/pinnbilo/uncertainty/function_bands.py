@@ -40,6 +40,9 @@ SINGULAR_RTOL = 3e-8
 # Singular values of the residual's Jacobian in the solution weights below this fraction of the
 # largest are left out of the linearised retraining (its pseudo-inverse).
 RETRAIN_RCOND = 1e-10
+# The linearised retraining and the smoothness prior use at most this many of the collocation
+# points (every k-th): each costs two residual evaluations per weight there.
+MAX_COLLOCATION = 1024
 
 
 @dataclass
@@ -84,7 +87,7 @@ def function_band(
     """The pointwise posterior band of unknown function ``name`` of a fitted BiLO model.
 
     points : (n, n_coords) (or (n,) for one coordinate) where to give the band; default 101
-        points across the domain (one coordinate) or the collocation points.
+        points across the domain (one coordinate), a 41 x 41 grid (two), 13 per axis (more).
     sigma : the noise standard deviation, as for :func:`~pinnbilo.uncertainty.laplace`: None (the
         data's ``sigma``, else estimated from the residuals at the fit), ``"estimate"``, a number,
         or one per data row.
@@ -98,7 +101,8 @@ def function_band(
     layers : 'all' (every weight of the function's network) or 'last' (its output layer only).
     response : how the predictions follow the function: 'retrained' (default: the local operator
         and the linearised retraining of the solution network to the PDE residual, the response
-        of the PDE's solution; costs two residual evaluations per weight of the solution network)
+        of the PDE's solution; costs two residual evaluations per weight of the solution network,
+        at up to 1024 of the collocation points)
         or 'local' (the local operator alone: u at z reads f at z, the solution network held,
         which leaves out how a change of f elsewhere moves u at z, so the band is too narrow;
         docs/uncertainty.md measures both).
@@ -132,15 +136,14 @@ def function_band(
     observations = list(model.observations)
     y = data_values(observations)
     noise_model = noise_mod.resolve(observations, sigma)
-    colloc = np.asarray(model.collocation, dtype=np.float64)
+    colloc = sens.colloc
     pred0, f0 = sens.pred0, sens.f0
     # A small network's weight directions are strongly collinear (tanh units): many change
     # f nowhere in the domain. Only the directions that move f at the band points matter for the
     # band; they are kept (singular values of df/dw above FEATURE_RTOL of the largest), and the
     # posterior is taken in them. The others barely move f at the data or collocation points either
     # (the same domain), so they are nearly uncoupled from the kept ones.
-    _, sv, vt = np.linalg.svd(g_at, full_matrices=False)
-    keep = vt[sv > FEATURE_RTOL * sv[0]].T if sv.size and sv[0] > 0 else np.zeros((q, 0))
+    keep = _moving_directions(g_at)
     jac_r = jac @ keep
     if noise_model.sigma is None:
         # the residuals' degrees of freedom: the directions the data see (the Jacobian's rank)
@@ -201,6 +204,7 @@ class _Sensitivities:
     d_grad: np.ndarray  # (n_inputs, n_res, q): its gradient at the collocation points
     pred0: np.ndarray  # (m,): the predictions
     f0: np.ndarray  # (n,): the function at the band points
+    colloc: np.ndarray  # (n_res, n_coords): the collocation points used (see MAX_COLLOCATION)
     q: int
     notes: List[str]
 
@@ -221,7 +225,7 @@ def _sensitivities(model: Any, name: str, where: np.ndarray, layers: str, respon
     q = block if layers == "all" else sizes[k][-2] + 1
     idx = np.arange(offset + block - q, offset + block)
 
-    colloc = np.asarray(model.collocation, dtype=np.float64)
+    colloc = _working_collocation(model)
     grads = [{c: 1} for c in problem.function_inputs[name]]
     retrained = response == "retrained"
 
@@ -262,7 +266,24 @@ def _sensitivities(model: Any, name: str, where: np.ndarray, layers: str, respon
             "the predictions follow the function through the local operator alone (the solution network held): "
             "too narrow, see docs/uncertainty.md"
         )
-    return _Sensitivities(jac=jac, g_at=g_at, d_grad=d_grad, pred0=pred0, f0=f0, q=q, notes=notes)
+    total = int(np.asarray(model.collocation).shape[0])
+    if colloc.shape[0] < total:
+        notes.append(f"the retraining and the prior use {colloc.shape[0]} of the {total} collocation points (strided)")
+    return _Sensitivities(jac=jac, g_at=g_at, d_grad=d_grad, pred0=pred0, f0=f0, colloc=colloc, q=q, notes=notes)
+
+
+def _moving_directions(g_at: np.ndarray) -> np.ndarray:
+    """An orthonormal basis (q, k) of the weight directions whose effect on f at the band points
+    (g_at: (n, q)) is above FEATURE_RTOL of the largest (right singular vectors)."""
+    _, sv, vt = np.linalg.svd(g_at, full_matrices=False)
+    return vt[sv > FEATURE_RTOL * sv[0]].T if sv.size and sv[0] > 0 else np.zeros((g_at.shape[1], 0))
+
+
+def _working_collocation(model: Any) -> np.ndarray:
+    """The model's collocation points, every k-th of them beyond MAX_COLLOCATION."""
+    colloc = np.asarray(model.collocation, dtype=np.float64)
+    stride = -(-colloc.shape[0] // MAX_COLLOCATION)
+    return colloc[::stride]
 
 
 def _central_columns(
@@ -293,7 +314,7 @@ def _band_points(model: Any, points: object) -> np.ndarray:
         if len(problem.coords) == 1:
             lo, hi = problem.domain[problem.coords[0]]
             return np.linspace(lo, hi, 101)[:, None]
-        return np.asarray(model.collocation, dtype=np.float64)
+        return np.asarray(problem.grid(41 if len(problem.coords) == 2 else 13), dtype=np.float64)
     p = np.asarray(problem.as_points(points), dtype=np.float64)
     if p.shape[0] == 0:
         raise InputError("points: need at least one point")
