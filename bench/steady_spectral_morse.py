@@ -1,11 +1,15 @@
 """The Morse-type kernel from steady states: Spectral unknowns (Gauss-Newton) against the network
-(Adam + L-BFGS), on clean data and on noisy partial data with the smoothness chosen automatically;
+(Adam + L-BFGS, and Levenberg-Marquardt), on clean data and on noisy partial data with the
+smoothness chosen automatically;
 the noisy-Kuramoto transition from steady.branch (128 and 4096 points, matrix-free); and the
 Chebyshev semilinear fit under noise, the radial kernel and the potential on the 2-D torus and the
 two-species kernels (the README's numbers).
 
     python bench/steady_spectral_morse.py            # about 1 minute on 2 cores
     python bench/steady_spectral_morse.py --quick    # skips the network fits
+
+The network rows: the default Unknown() by Adam + L-BFGS, and a one-layer network of 64 tanh units
+on 8 Fourier features by Levenberg-Marquardt on the residual vector (optimizer="lm").
 
 Set-up: W(r) = -exp(-s/0.15) + 0.6 exp(-s/0.05), s = sqrt(r^2 + 0.02^2), periodised on the unit
 torus; known V = 0.15 cos 2 pi x + 0.1 sin(4 pi x + 0.7); kappa = 1, sigma = 0.2, masses 0.5, 1, 2;
@@ -67,6 +71,14 @@ def main() -> None:
             t0 = time.perf_counter()
             fit = model.fit(states, check=False)
             print(row(f"clean, Unknown() network seed {seed}", fit, time.perf_counter() - t0))
+        for seed in (0, 1, 2):
+            net = steady.Unknown(hidden=(64,), modes=8, seed=seed)
+            model = steady.AggregationDiffusion(GRID, kappa=1.0, V=potential, W=net)
+            t0 = time.perf_counter()
+            fit = model.fit(states, optimizer="lm", check=False)
+            steps = fit.extra["lm_iterations"]
+            label = f"clean, Unknown(hidden=(64,), modes=8) seed {seed}, optimizer='lm' ({steps} steps)"
+            print(row(label, fit, time.perf_counter() - t0))
     errors = []
     for noise_seed in range(5):
         data = steady.observe_periodic(states, m=64, noise=0.02, seed=noise_seed)

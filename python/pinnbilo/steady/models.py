@@ -23,12 +23,14 @@ from ._checks import values
 from .data import DirichletStates, PeriodicStates
 from .generate import grid_function, semilinear_state, steady_state
 from .grids import IntervalGrid, PeriodicGrid, require_grid
+from .levenberg import MAX_LM_STEPS
 from .series import Chebyshev, fit_series
 from .spectral import Spectral, SpectralResidual, solve
 from .train import SteadyFit, check_budget, optimise
 
 _ACTIVATIONS = ("tanh", "sin", "cos", "sigmoid", "softplus", "exp")
 MAX_WIDTH, MAX_LAYERS, MAX_MODES = 4096, 64, 1000  # networks of unknown functions: refused above, not allocated
+OPTIMIZERS = ("adam+lbfgs", "lm")  # of network unknowns: Adam then L-BFGS (then lm_steps), or Levenberg-Marquardt
 
 
 @dataclass(frozen=True)
@@ -298,13 +300,22 @@ class AggregationDiffusion:
         check: bool = True,
         smoothness: Smoothness = 0.0,
         max_iter: int = 50,
+        optimizer: str = "adam+lbfgs",
+        lm_steps: Optional[int] = None,
     ) -> SteadyFit:
         """Minimise sum_s ||T(u_s) - u_s||^2 / ||u_s||^2 (observed points only) over the weights.
 
-        Networks (Unknown): Adam (adam_steps, default 2000, at lr, default 3e-3), then L-BFGS
-        (lbfgs_steps, default 1000). Spectral unknowns: truncated Gauss-Newton on the residual
-        vector (at most max_iter iterations; the Adam and L-BFGS options do not apply and are
-        refused).
+        Networks (Unknown), optimizer="adam+lbfgs": Adam (adam_steps, default 2000, at lr,
+        default 3e-3), then L-BFGS (lbfgs_steps, default 1000), then lm_steps (default 0)
+        Levenberg-Marquardt steps on the residual vector. optimizer="lm": Levenberg-Marquardt
+        alone (lm_steps, default 400; the Adam and L-BFGS options are refused), from the output
+        layer of a fresh network set to zero (the learned functions start at zero), or from the
+        current weights of a model fitted before. Levenberg-Marquardt reaches the loss floor of
+        clean data where L-BFGS stalls (see pinnbilo.steady.levenberg); its record is in
+        fit.extra ("lm_iterations", "lm_trials", "lm_loss", "lm_message", "lm_wall_time",
+        "jacobian"). Spectral unknowns: truncated Gauss-Newton on the residual vector (at most
+        max_iter iterations; the Adam, L-BFGS and Levenberg-Marquardt options do not apply and
+        are refused).
 
         check=True runs the identifiability diagnostics first and warns when the data cannot
         determine the unknowns (see pinnbilo.steady.identifiability). smoothness=lambda adds
@@ -321,11 +332,27 @@ class AggregationDiffusion:
                 f"smoothness must be a number >= 0, a dict or 'auto', got {check_module._show(smoothness)}"
             )
         max_iter = check_module.integer(max_iter, "max_iter", minimum=1, maximum=100_000)
+        optimizer = check_module.choice(optimizer, "optimizer", OPTIMIZERS)
+        if lm_steps is not None:
+            lm_steps = check_module.integer(lm_steps, "lm_steps", minimum=0, maximum=MAX_LM_STEPS)
         if self.spectral:
             _refuse_optimiser_options(
                 adam_steps, lr, lbfgs_steps,
                 "Spectral unknowns are fitted by Gauss-Newton (max_iter caps its iterations)",
             )  # fmt: skip
+            if optimizer != "adam+lbfgs" or lm_steps is not None:
+                raise InputError(
+                    "optimizer and lm_steps are options of network unknowns; Spectral unknowns are fitted by "
+                    "Gauss-Newton (max_iter caps its iterations): drop these options"
+                )
+        if optimizer == "lm":
+            _refuse_optimiser_options(
+                adam_steps, lr, lbfgs_steps,
+                "optimizer='lm' fits by Levenberg-Marquardt alone (lm_steps caps its steps)",
+            )  # fmt: skip
+            adam_steps, lbfgs_steps = 0, 0
+            lm_steps = 400 if lm_steps is None else lm_steps
+        lm_steps = 0 if lm_steps is None else lm_steps
         adam_steps = 2000 if adam_steps is None else adam_steps
         lr = 3e-3 if lr is None else lr
         lbfgs_steps = 1000 if lbfgs_steps is None else lbfgs_steps
@@ -357,9 +384,14 @@ class AggregationDiffusion:
             else:
                 fixed = smoothness  # type: ignore[assignment]  # not a str: checked above
             core = self.build(data, fixed)
-            fit = optimise(core, self.params, adam_steps, lr, lbfgs_steps, progress)
+            start = self.params if optimizer != "lm" or self.result is not None else self._zero_output()
+            fit = optimise(core, start, adam_steps, lr, lbfgs_steps, progress)
+            lm: Dict[str, Any] = {}
+            if lm_steps > 0 and fit.status == "completed":
+                lm = self._levenberg_marquardt(core, data, fixed, fit, lm_steps, progress)
             self.params, self._core = fit.params, core
-            fit.extra = {"penalty": float(core.last_penalty), **chosen}
+            core.loss_and_grad(fit.params)  # sets last_penalty at the answer
+            fit.extra = {"optimizer": optimizer, "penalty": float(core.last_penalty), **lm, **chosen}
         fit.functions = self.functions()
         if self.exponent != 1 and "W" in self.unknowns:
             reach = _support_reach(data)
@@ -384,6 +416,87 @@ class AggregationDiffusion:
                 )
         self.result = fit
         return fit
+
+    def _zero_output(self) -> np.ndarray:
+        """The weights with the output layer of every learned network at zero (the functions at zero)."""
+        out = self.params.copy()
+        for name, sl in self._slices().items():
+            spec = self._spec[name]
+            assert spec is not None
+            out[sl.stop - spec.hidden[-1] - 1 : sl.stop] = 0.0  # the last layer: weights, then the bias
+        return out
+
+    def network_residual(self, data: PeriodicStates, smoothness: Union[float, Dict[str, float]] = 0.0) -> Any:
+        """The residual vector of the network loss and its Jacobian in the weights (network unknowns
+        only): a pinnbilo.steady.levenberg.NetworkResidual, residual(theta) @ residual(theta) being
+        loss_and_grad's loss."""
+        self._check_data(data)
+        if self.spectral:
+            raise InputError("network_residual needs network (Unknown) unknowns; use spectral_residual")
+        return self._network_residual(self.build(data, smoothness), data, smoothness)
+
+    def _network_residual(self, core: Any, data: PeriodicStates, smoothness: Union[float, Dict[str, float]]) -> Any:
+        from .levenberg import NetworkResidual
+
+        nets = {}
+        sl = self._slices()
+        for name, at in (("V", self.grid.x), ("W", self.grid.lags)):
+            spec = self._spec[name]
+            if spec is not None:
+                feats = self._features(name, at)
+                nets[name] = (spec.sizes(feats.shape[0]), spec.activation, feats, sl[name])
+        return NetworkResidual(core, self.grid, self.kappa, data, nets, self._smoothness(smoothness))
+
+    def _levenberg_marquardt(
+        self,
+        core: Any,
+        data: PeriodicStates,
+        smoothness: Union[float, Dict[str, float]],
+        fit: SteadyFit,
+        lm_steps: int,
+        progress: bool,
+    ) -> Dict[str, Any]:
+        """Levenberg-Marquardt from fit.params; updates fit (params, loss, history, wall time, status)
+        and returns the record for fit.extra."""
+        from .levenberg import levenberg_marquardt
+
+        check_module.size_request(
+            len(data) * self.grid.n**2 * (len(self.unknowns) + 1), "Levenberg-Marquardt (the residual's Jacobian)"
+        )
+        problem = self._network_residual(core, data, smoothness)
+        step0 = fit.history[-1][0] if len(fit.history) else 0
+        bar = None
+        if progress:
+            from tqdm.auto import tqdm  # type: ignore[import-untyped]  # no tqdm stubs
+
+            bar = tqdm(total=lm_steps, desc="Levenberg-Marquardt", leave=False)
+
+        def on_step(trial: int, loss: float) -> None:
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{loss:.3e}")
+
+        try:
+            out = levenberg_marquardt(problem, fit.params, lm_steps, on_step)
+        finally:
+            if bar is not None:
+                bar.close()
+        if out["message"].startswith("interrupted"):
+            fit.status = "interrupted"
+        hist = np.asarray(out["history"], dtype=float).reshape(-1, 2)[1:]
+        hist[:, 0] += step0
+        fit.history = np.concatenate([fit.history.reshape(-1, 2), hist])
+        fit.params = out["x"]
+        fit.loss = float(core.loss_and_grad(fit.params)[0])
+        fit.wall_time += out["wall_time"]
+        return {
+            "lm_iterations": int(out["iterations"]),
+            "lm_trials": int(out["trials"]),
+            "lm_loss": float(out["loss"]),
+            "lm_message": str(out["message"]),
+            "lm_wall_time": float(out["wall_time"]),
+            "jacobian": problem.jacobian_source,
+        }
 
     def _fit_spectral(self, data: PeriodicStates, smoothness: Smoothness, max_iter: int) -> SteadyFit:
         import time
