@@ -827,3 +827,16 @@ def test_presets_stay_converged(name: str) -> None:
         assert bilo.late_spike(steps // 3) < 100.0
     else:
         assert bilo.end < 0.02, bilo.end
+
+
+def test_same_run_whatever_the_frames_across_the_pretraining() -> None:
+    """A frame that crosses the end of BiLO's pretraining (800 steps for D(x)) gives the same run
+    as frames that cut elsewhere: the inverse phase's learning-rate decay starts from its own step."""
+    from pinnbilo.playground.headless import run_preset
+
+    ends = []
+    for every in (250, 500):  # crossing at 750 + 50 and at 500 + 300
+        (bilo,) = run_preset("unknown_function", 1000, every=every, compare=False, method="bilo")
+        assert bilo.steps[-1] == 1000
+        ends.append(float(bilo.error[-1]))
+    assert ends[0] == pytest.approx(ends[1], rel=1e-9)

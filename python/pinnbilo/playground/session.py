@@ -245,24 +245,42 @@ class Session:
                 return self._queue.empty() and (budget is None or time.perf_counter() - t0 < budget)
 
             half_life = int(cfg["lr_half_life"])
-            decay = lr_decay(m.step, half_life)
-            kw: Dict[str, Any] = {
-                "lr": cfg["lr"] * decay,
-                # The decay goes on inside the frame (whatever its length), from this step on.
-                "schedule": None
-                if half_life <= 0
-                else {"kind": "exponential", "gamma": 0.5, "decay_steps": half_life, "min_factor": LR_FLOOR / decay},
-                "callback_every": every,
-                "callback": keep_going,
-                "on_diverge": "return",
-            }
+
+            def options(m: Model = m, half_life: int = half_life, every: int = every) -> Tuple[Dict[str, Any], float]:
+                """One fit's options from the model's step on, and the parameters' learning rate."""
+                decay = lr_decay(m.step, half_life)
+                kw: Dict[str, Any] = {
+                    "lr": cfg["lr"] * decay,
+                    # The decay goes on inside the fit (whatever its length), from this step on.
+                    "schedule": None
+                    if half_life <= 0
+                    else {
+                        "kind": "exponential",
+                        "gamma": 0.5,
+                        "decay_steps": half_life,
+                        "min_factor": LR_FLOOR / decay,
+                    },
+                    "callback_every": every,
+                    "callback": keep_going,
+                    "on_diverge": "return",
+                }
+                return kw, cfg["lr_a"] * decay
+
+            kw, lr_a = options()
             pretrain = cfg["phase"] == "pretrain"
             fixed: Dict[str, Any] = {"lr_params": FIXED_LR, "lr_functions": FIXED_LR}
-            lr_a = cfg["lr_a"] * decay
             if m.method == "bilo":
                 # BiLO's first pretrain_steps steps (or all, in the pretrain phase) keep the parameters fixed.
                 pre = k if pretrain else min(k, max(0, int(cfg["pretrain_steps"]) - m.step))
-                r = m.fit(steps=k - pre, pretrain_steps=pre, lr_params=lr_a, lr_functions=lr_a, **kw)
+                if 0 < pre < k:
+                    # A frame across the end of the pretraining: two fits, so that the inverse phase's
+                    # schedule starts from its own step and the run does not depend on the frames.
+                    r = m.fit(steps=0, pretrain_steps=pre, lr_params=lr_a, lr_functions=lr_a, **kw)
+                    if m.step - s0 == pre and r.status != "diverged":
+                        kw, lr_a = options()
+                        r = m.fit(steps=k - pre, lr_params=lr_a, lr_functions=lr_a, **kw)
+                else:
+                    r = m.fit(steps=k - pre, pretrain_steps=pre, lr_params=lr_a, lr_functions=lr_a, **kw)
             elif pretrain:
                 # PINN pretraining fits the equation alone (residual and conditions) at the fixed
                 # initial parameters, as the original playground does: no data term.
