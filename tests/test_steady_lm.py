@@ -1,5 +1,7 @@
 """Levenberg-Marquardt for network unknowns on the fixed-point residual vector (steady.levenberg)."""
 
+import warnings
+
 import numpy as np
 import pytest
 
@@ -111,3 +113,58 @@ def test_bad_lm_options_are_refused(small):
         spectral.fit(data, lm_steps=5, check=False)
     with pytest.raises(InputError, match="network"):
         spectral.network_residual(data)
+
+
+def _fit_lm(states, modes, seed=0):
+    model = st.AggregationDiffusion(GRID, kappa=1.0, V=potential, W=st.Unknown(hidden=(64,), modes=modes, seed=seed))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit = model.fit(states, optimizer="lm")
+    return fit, [w for w in caught if "cannot tell from zero" in str(w.message)]
+
+
+def test_more_features_than_the_data_support_are_warned_of(morse_states):
+    # 16 Fourier features: 0.58% W error (8 features: 0.39%), the extra content in modes the states
+    # change the residual by less than the fit's misfit (3.5e-5 of W's energy; threshold 1e-5)
+    fit, caught = _fit_lm(morse_states, 16)
+    assert len(caught) == 1 and caught[0].filename == __file__
+    message = str(caught[0].message)
+    assert "fewer Fourier features" in message and "smoothness" in message and "Spectral" in message
+    assert fit.extra["undetermined_energy"] > st.diagnostics.UNDETERMINED_ENERGY_WARNING
+    modes = fit.extra["undetermined_modes"]
+    assert min(modes) >= 15 and 64 in modes
+    assert 0 < fit.extra["residual_floor"] < 1e-8
+
+
+def test_a_fit_within_what_the_data_support_is_not_warned_of(morse_states):
+    fit, caught = _fit_lm(morse_states, 8)
+    assert caught == []
+    assert fit.extra["undetermined_energy"] < st.diagnostics.UNDETERMINED_ENERGY_WARNING / 2
+    assert st.relative_error(fit.functions["W"], morse(GRID.lags)) < 0.005
+
+
+@pytest.mark.parametrize("unknowns", [("W",), ("V", "W")])
+def test_mode_sensitivities_are_the_jacobians(small, unknowns):
+    model, data = small
+    grid, n = model.grid, model.grid.n
+    V = None if "V" in unknowns else (lambda x: 0.3 * np.cos(2 * np.pi * x))
+    model = st.AggregationDiffusion(grid, 1.0, V=st.Unknown(hidden=(4,), modes=2) if V is None else V,
+                                    W=st.Unknown(hidden=(6,), modes=2, seed=3))  # fmt: skip
+    support = st.mode_support(model, data, misfit=1e-6, noise=np.zeros(len(data)))
+    f = model.functions()
+    J = st.fixed_point_jacobian(grid, data, f["V"], f["W"], 1.0, unknowns, observed_only=True)
+    JW = J[:, -n:]
+    if "V" in unknowns:
+        U, sv, _ = np.linalg.svd(J[:, :n], full_matrices=False)
+        Q = U[:, sv > 1e-10 * sv[0]]  # what V can absorb
+        JW = JW - Q @ (Q.T @ JW)
+    j = np.arange(n)
+    sens = []
+    for k in range(n // 2 + 1):
+        c = np.linalg.norm(JW @ np.cos(2 * np.pi * k * j / n))
+        s = np.linalg.norm(JW @ np.sin(2 * np.pi * k * j / n))
+        sens.append(np.sqrt((c**2 + s**2) / 2) if 0 < k < n // 2 else c)
+    sens = np.array(sens)
+    sens[0] = 0.0
+    np.testing.assert_allclose(support.sensitivity, sens / sens.max(), rtol=1e-7, atol=1e-12)
+    np.testing.assert_allclose(support.bound[1:] * sens[1:], 1e-6, rtol=1e-9)

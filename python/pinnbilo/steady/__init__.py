@@ -24,7 +24,14 @@ from .data import (
     observe_periodic,
     sample_indices,
 )
-from .diagnostics import Identifiability, direct_potential, fixed_point_jacobian, identifiability
+from .diagnostics import (
+    Identifiability,
+    ModeSupport,
+    direct_potential,
+    fixed_point_jacobian,
+    identifiability,
+    mode_support,
+)
 from .distill import Distilled, Term, constant, distill, fourier, gaussians, polynomials
 from .generate import (
     SolverFailed,
@@ -99,6 +106,8 @@ __all__ = [
     "relative_error",
     "Identifiability",
     "identifiability",
+    "ModeSupport",
+    "mode_support",
     "fixed_point_jacobian",
     "direct_potential",
     "Term",

@@ -9,6 +9,7 @@ well, only through differences u^_{s,k} - u^_{t,k} between states (V absorbs any
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
@@ -274,6 +275,177 @@ def identifiability(
             f"{null.size} directions of V are not determined by the data (singular values <= {rtol:g} x largest)."
         )
     return Identifiability(sv_full, int(null.size), null_dirs, visibility, unseen, messages, floor, hidden)
+
+
+# A learned W whose energy in modes the data cannot tell from zero exceeds this share of its energy
+# is warned of: sqrt(1e-5), about 0.3% of W's size.
+UNDETERMINED_ENERGY_WARNING = 1e-5
+# floor / sensitivity is an order-of-magnitude bound; a mode counts as undetermined when the learned
+# amplitude lies this far inside it (near the bound the data still pin part of the mode). On the
+# clean Morse case the margin separates the round-off-level tail of a fit with 8 Fourier features
+# (3e-6 of W's energy, the true kernel itself 2e-6) from the 12- and 16-feature fits (2e-5..8e-5).
+UNDETERMINED_MARGIN = 10.0
+RANK_RTOL = 1e-10  # singular values of the Jacobian in V above this x the largest span what V absorbs
+MODE_BLOCK = 256  # Fourier modes per block of the matrix-free sensitivities (memory S n x block)
+
+
+@dataclass
+class ModeSupport:
+    """What the data support of each Fourier mode k = 0..n/2 of a learned W (after a fit).
+
+    sensitivity: the change of the fixed-point residual vector per unit amplitude of mode k (RMS
+    over its phase; with V unknown as well, the part V cannot absorb), relative to the largest;
+    floor: the residual the data leave undetermined (the fit's misfit, the noise's share of the
+    residual, round-off: the largest); bound: floor / sensitivity, the amplitude of mode k the
+    data cannot tell from zero; amplitude: the learned W's amplitude per mode; undetermined_modes:
+    modes 1..n/2 with amplitude <= bound (the data would fit as well without them);
+    undetermined_energy: their share of W's energy (gauge removed); messages: the warning, if any."""
+
+    sensitivity: np.ndarray
+    bound: np.ndarray
+    amplitude: np.ndarray
+    floor: float
+    undetermined_modes: List[int] = field(default_factory=list)
+    undetermined_energy: float = 0.0
+    messages: List[str] = field(default_factory=list)
+
+    def warn(self) -> None:
+        for m in self.messages:
+            warnings.warn(m, UserWarning, stacklevel=user_stacklevel())
+
+    def record(self) -> Dict[str, Any]:
+        """The entries for fit.extra."""
+        return {
+            "undetermined_energy": self.undetermined_energy,
+            "undetermined_modes": list(self.undetermined_modes),
+            "residual_floor": self.floor,
+        }
+
+
+def _w_mode_columns(grid: PeriodicGrid, data: PeriodicStates, V: np.ndarray, W: np.ndarray, kappa: float,
+                    modes: np.ndarray, s: int) -> np.ndarray:  # fmt: skip
+    """d r_s / d (complex Fourier mode k of W: W_j = exp(2 pi i k j / n)), rows scaled as in the
+    loss, for the given modes: (n, len(modes)) complex; its real and imaginary parts are the
+    columns of the cosine and sine modes. (W*u)_i = h sum_j W_{i-j} u_j turns mode k into
+    h u^_k exp(2 pi i k i / n), no matrix of the kernel is formed."""
+    n, h = grid.n, grid.h
+    u = data.u[s]
+    w = data.weights[s]
+    scale = np.sqrt(w / max(float(np.sum(w * u * u)), 1e-300))
+    a = -(kappa * grid._convolve(W, u) + V) / data.sigma[s]
+    e = np.exp(a - a.max())
+    p = e / e.sum()
+    t = data.mass[s] / h * p
+    uh = np.fft.fft(u)[modes]
+    E = np.exp(2j * np.pi * np.outer(np.arange(n), modes) / n)  # (n, m)
+    dphi = kappa * h * uh[None, :] * E
+    dT = -(t[:, None] * dphi - t[:, None] * (p @ dphi)[None, :]) / data.sigma[s]
+    return np.asarray(scale[:, None] * dT)
+
+
+def mode_support(
+    model: "AggregationDiffusion",
+    data: PeriodicStates,
+    misfit: float,
+    noise: Optional[np.ndarray] = None,
+    threshold: float = UNDETERMINED_ENERGY_WARNING,
+) -> ModeSupport:
+    """Per Fourier mode of the model's (learned) W, how well the data determine it, compared with
+    what the fit put there; cheap enough to run after every fit (O(S n^2), matrix-free; with V
+    unknown as well, one QR of the S n x n Jacobian in V).
+
+    A mode of sensitivity s (residual change per unit amplitude) is fixed by the data only to
+    within floor / s, floor being the residual the data cannot resolve: the fit's misfit
+    sqrt(fixed-point loss) (``misfit``), the noise's share delta / ||u|| of the residual along one
+    direction (noise: (S,) std per state; None takes data.noise or pinnbilo.steady.noise_level),
+    or round-off, whichever is largest. Energy the learned W has in modes whose amplitude lies well
+    inside that bound (UNDETERMINED_MARGIN) is not asked for by the data: it comes from the
+    parametrisation (extra Fourier features of a network, too many Spectral modes). Above
+    ``threshold`` of W's energy a message names the modes and what to do.
+    """
+    from .models import AggregationDiffusion
+
+    if not isinstance(model, AggregationDiffusion) or not isinstance(data, PeriodicStates):
+        raise InputError("mode_support() takes an AggregationDiffusion model with PeriodicStates")
+    grid = model.grid
+    if data.grid != grid:
+        raise InputError("data and model use different grids")
+    if "W" not in model.unknowns:
+        raise InputError("mode_support() is about a learned W; this model does not learn W")
+    misfit = check.real(misfit, "misfit", nonnegative=True)
+    threshold = check.real(threshold, "threshold", nonnegative=True)
+    S, n = len(data), grid.n
+    if noise is None:
+        from .spectral import noise_level
+
+        delta = noise_level(data)
+    else:
+        delta = _checks.values(noise, "noise", shape=(S,), shape_hint="one noise std per state")
+    # noise of std delta puts delta / ||u_s|| into each residual row of state s, and about as much
+    # along any one direction of the residual (the one a mode moves it in)
+    norms = np.sqrt(np.maximum(np.sum(data.weights * data.u**2, axis=1), 1e-300))
+    noise_floor = float(np.max(delta / norms, initial=0.0))
+    # the misfit beyond what the noise explains (noise leaves delta^2 N_s / ||u_s||^2 in state s's loss)
+    counts = np.sum(data.weights > 0, axis=1)
+    excess = math.sqrt(max(float(misfit) ** 2 - float(np.sum(counts * (delta / norms) ** 2)), 0.0))
+    rounding = 10 * np.finfo(float).eps * float(np.sqrt(S * n))
+    floor = max(excess, noise_floor, rounding)
+    f = model.functions()
+    V, W = f["V"], f["W"]
+    modes = np.arange(n // 2 + 1)
+    energy = np.zeros(modes.size)
+    project = None
+    if "V" in model.unknowns:
+        # the directions V can absorb: the range of the residual's Jacobian in V (gauge: constants
+        # change nothing, so the columns span at most n - 1 directions)
+        work = diagnostic_work(n, S, 1)
+        if work > MAX_DIAGNOSTIC_WORK:
+            raise InputError(
+                f"mode_support with V unknown: {S} states on a {n}-point grid need an SVD of about {work:.2g} "
+                f"operations, over the limit of {MAX_DIAGNOSTIC_WORK:.2g}; check a coarser grid"
+            )
+        JV = fixed_point_jacobian(grid, data, V, W, model.kappa, ("V",), observed_only=True)
+        Q, sv, _ = np.linalg.svd(JV, full_matrices=False)
+        project = Q[:, sv > RANK_RTOL * float(sv.max(initial=0.0))]
+    for lo in range(0, modes.size, MODE_BLOCK):
+        block = modes[lo : lo + MODE_BLOCK]
+        cols = np.vstack([_w_mode_columns(grid, data, V, W, model.kappa, block, s) for s in range(S)])
+        if project is not None:
+            cols = cols - project @ (project.T @ cols)
+        c2 = np.sum(np.real(cols) ** 2, axis=0)
+        s2 = np.sum(np.imag(cols) ** 2, axis=0)
+        both = (block > 0) & (2 * block < n)  # the Nyquist mode has no sine on the grid
+        energy[lo : lo + block.size] = np.where(both, (c2 + s2) / 2, c2)
+    sens = np.sqrt(energy)
+    sens[0] = 0.0  # the gauge: constants in W change nothing
+    top = float(sens.max(initial=0.0))
+    with np.errstate(divide="ignore"):
+        bound = np.where(sens > 0, floor / np.where(sens > 0, sens, 1.0), np.inf)
+    wh = np.fft.rfft(np.asarray(W, dtype=float) - np.mean(W))
+    amp = 2 * np.abs(wh) / n
+    amp[0] = 0.0
+    if n % 2 == 0:
+        amp[-1] /= 2
+    power = amp**2 * np.where((modes > 0) & (2 * modes < n), 0.5, 1.0)  # mean square per mode
+    total = float(power[1:].sum())
+    under = [int(k) for k in modes[1:] if 0 < amp[k] <= bound[k] / UNDETERMINED_MARGIN]
+    share = float(power[under].sum() / total) if total > 0 and under else 0.0
+    messages: List[str] = []
+    if share > threshold:
+        from .models import _ranges
+
+        worst = sorted(under, key=lambda k: -power[k])[:5]
+        kind = "noise" if noise_floor >= max(excess, rounding) else "misfit"
+        messages.append(
+            f"{100 * share:.2g}% of the energy of the learned W (about {100 * np.sqrt(share):.2g}% of its size) lies "
+            f"in Fourier modes the data cannot tell from zero (modes {_ranges(under)}; largest in {sorted(worst)}): "
+            f"there the states change the residual by less than its {kind} floor {floor:.1e}, so that content comes "
+            "from the parametrisation, not the data, and may be wrong. Use fewer Fourier features "
+            "(Unknown(modes=...)), a smoothness penalty (fit(smoothness=...) or 'auto'), or Spectral(modes) with "
+            "fewer modes"
+        )
+    rel = sens / top if top > 0 else sens
+    return ModeSupport(rel, bound, amp, floor, under, share, messages)
 
 
 def direct_potential(

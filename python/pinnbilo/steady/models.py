@@ -8,6 +8,7 @@ core (pinnbilo/steady_state.hpp).
 
 from __future__ import annotations
 
+import math
 import warnings
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, List, Optional, Tuple, Union
@@ -414,6 +415,12 @@ class AggregationDiffusion:
                     UserWarning,
                     stacklevel=user_stacklevel(),
                 )
+            from .diagnostics import mode_support
+
+            misfit = math.sqrt(max(float(fit.loss) - float(fit.extra.get("penalty", 0.0)), 0.0))
+            support = mode_support(self, data, misfit)
+            fit.extra.update(support.record())
+            support.warn()
         self.result = fit
         return fit
 
