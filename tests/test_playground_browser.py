@@ -326,6 +326,39 @@ def test_every_preset_applies_and_trains(browser_page, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("width, height", [(1280, 720), (390, 844)])
+def test_darcy_preset_on_projector_and_phone(browser_page, tmp_path: Path, width: int, height: int) -> None:
+    """The Darcy preset: heatmaps of u, of each learned f(x, y) beside the true f and of f's
+    error, f's error in the status line, within the screen's width and without console errors."""
+    server, page, errors = browser_page
+    if "darcy" not in server.controls.equations:
+        pytest.skip("no Darcy problem in the catalogue")
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(server.url)
+    page.wait_for_selector("#readout-0")
+    assert "darcy" in page.eval_on_selector_all("#ctl-equation option", "os => os.map((o) => o.value)")
+    page.select_option("#ctl-preset", "darcy")
+    ready = "state.config.equation === 'darcy' && state.models.length === 2 && !!state.heat"
+    wait_for(lambda: page.evaluate(ready), 20, "the Darcy preset")
+    page.click("#btn-step")
+    wait_for(lambda: page.evaluate("state.models[0].step") == 20, 20, "one frame of Darcy")
+    wait_for(lambda: page.query_selector("#func-f-error-1 canvas") is not None, 5, "f's heatmaps")
+    assert page.is_visible("#heatmaps") and page.is_visible("#panel-func") and page.is_hidden("#panel-param")
+    for sel in ("#heat-exact", "#heat-0", "#error-heat-0", "#func-f-0", "#func-f-1", "#func-f-true",
+                "#func-f-error-0", "#func-f-error-1"):  # fmt: skip
+        assert page.eval_on_selector(sel + " canvas", COLOURS_DRAWN) > 5, sel
+    assert page.inner_text("#func-f-true h3") == "true f(x, y)"
+    assert "f(x, y) error" in page.inner_text("#readout-0") and "f(x, y) error" in page.inner_text("#readout-1")
+    err = float(page.get_attribute("#func-f .ferr", "data-error"))
+    assert err == page.evaluate("state.models[0].functions.f.error") and 0 < err < 1
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the Darcy page is {overflow} px wider than a {width} px screen"
+    shot = tmp_path / f"playground-darcy-{width}x{height}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    _keep(shot, shot.name)
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("width, height", [(1280, 720), (390, 844)])
 def test_method_views_render_on_projector_and_phone(browser_page, width: int, height: int) -> None:
     """The pointwise error (both methods) and BiLO's local operator are drawn, with their legends
     above the plots (outside the data), and the page stays within the screen's width."""

@@ -172,6 +172,12 @@ def history_view(model: Model) -> Dict[str, Any]:
     }
 
 
+def over_both(problem: Any, name: str) -> bool:
+    """Whether unknown function ``name`` depends on both coordinates of a two-coordinate problem
+    (drawn as a heatmap over the solution's grid; otherwise a line over its one coordinate)."""
+    return len(problem.coords) == 2 and tuple(problem.function_inputs[name]) == tuple(problem.coords)
+
+
 def function_points(problem: Any, name: str, n: int = 101) -> Tuple[np.ndarray, np.ndarray]:
     """(x, points): n values of an unknown function's one coordinate over its interval, and the
     coordinate points (n, n_coords) there (other coordinates at their lower ends)."""
@@ -204,7 +210,9 @@ def model_view(
     """Everything the page shows of one model. ``points`` (n, n_coords) where the solution is
     drawn, ``shape`` their layout: (n,) a line, (rows, columns) a heatmap with rows over the
     second coordinate; ``exact`` (n,): the exact solution there at the true parameters, for the
-    pointwise error (prediction minus exact)."""
+    pointwise error (prediction minus exact). Unknown functions of one coordinate are drawn as lines
+    (``values``); those of both coordinates on the heatmap's grid (``heat`` and ``error_heat``,
+    learned minus true)."""
     h = model.history
     last = {}
     if len(h):
@@ -215,6 +223,16 @@ def model_view(
     if model.problem.functions:
         errors = model.function_errors()
         for f in model.problem.function_names:
+            if len(shape) == 2 and over_both(model.problem, f):
+                # On the solution's grid: the learned values and their error against the truth.
+                v = np.asarray(model.function(f, points), dtype=np.float64)
+                gap = v - model.problem.true_function(f, points)
+                functions[f] = {
+                    "heat": [_finite_list(row, 6) for row in v.reshape(shape)],
+                    "error_heat": [_finite_list(row, 6) for row in gap.reshape(shape)],
+                    "error": errors[f],
+                }
+                continue
             _, fp = function_points(model.problem, f)
             functions[f] = {"values": _finite_list(np.asarray(model.function(f, fp))), "error": errors[f]}
     view: Dict[str, Any] = {

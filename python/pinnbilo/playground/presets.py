@@ -69,6 +69,16 @@ PRESETS = (
         "smoothness weight w_reg keeps D from fitting the noise.",
         {"equation": "variable_poisson", "compare": True},
     ),
+    Preset(
+        "darcy",
+        "An unknown function of two coordinates (Darcy)",
+        "Darcy flow, -div(f grad u) = 1 on the unit square, with an unknown permeability f(x, y) "
+        "learned by a second network from 100 values of u. The heatmaps below set each learned f "
+        "beside the true one and show its error. u smooths f's ripples out, so the data pin f down "
+        "only partly: BiLO brings its error from 25% (a constant) to about 18% in 2500 steps, "
+        "while PINN's stays near 25%.",
+        {"equation": "darcy", "compare": True},
+    ),
 )
 
 

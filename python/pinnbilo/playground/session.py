@@ -24,7 +24,7 @@ from ..checkpoint import load
 from ..errors import InputError
 from ..model import Model
 from .config import METHODS, SLOTS, Controls, Equation, build_models, check_size, companion
-from .network import function_points, model_view, predict_at
+from .network import function_points, model_view, over_both, predict_at
 
 FRAME_S = 1.0 / 30.0  # pacing of frames while playing: fast enough to watch, slow enough to follow
 SNAPSHOT_S = 0.1  # at most this often a new snapshot while playing
@@ -354,10 +354,29 @@ class Session:
             out["slice"] = {"coord": coords[0], "x": out["t"], "at": {"name": coords[1], "value": at}}
             out["slice_points"] = np.stack([t, np.full_like(t, at)], axis=1)
         for f in problem.function_names:
+            if out["heat"] is not None and over_both(problem, f):
+                # A function of both coordinates: its truth on the solution's heatmap grid.
+                true = problem.true_function(f, out["points"]).reshape(out["shape"])
+                out["functions"].append(
+                    {
+                        "name": f,
+                        "coord": ", ".join(problem.function_inputs[f]),
+                        "x": [],
+                        "true": [],
+                        "heat": [_floats(row) for row in true],
+                    }
+                )
+                continue
             fx, fp = function_points(problem, f)
             coord = problem.function_inputs[f][0]
             out["functions"].append(
-                {"name": f, "coord": coord, "x": _floats(fx), "true": _floats(problem.true_function(f, fp))}
+                {
+                    "name": f,
+                    "coord": coord,
+                    "x": _floats(fx),
+                    "true": _floats(problem.true_function(f, fp)),
+                    "heat": None,
+                }
             )
         self._drawn_for = (problem, data, out)
         return out

@@ -831,26 +831,68 @@ function renderParams() {
     .concat([{ color: "#111", dash: [6, 4], width: 1.2, label: "true value" }]));
 }
 
-// One plot per unknown function of one coordinate: learned per model against the truth, and its error.
+// One plot per unknown function of one coordinate: learned per model against the truth, and its
+// error. A function of both coordinates: heatmaps of the learned ones beside the truth (one colour
+// scale), and of each model's error (learned minus true, one diverging scale).
 function renderFunctions() {
   const panel = document.getElementById("panel-func");
   panel.hidden = state.functions.length === 0;
-  const divs = ensureChildren(document.getElementById("functions"), state.functions.length, () => {
-    const d = document.createElement("div");
-    d.innerHTML = "<canvas class=\"func-plot\"></canvas><div class=\"ferr\"></div>";
-    return d;
-  });
+  const anyHeat = state.functions.some((f) => f.heat);
+  panel.classList.toggle("wide", anyHeat);
+  const divs = ensureChildren(document.getElementById("functions"), state.functions.length, () => document.createElement("div"));
   state.functions.forEach((f, i) => {
+    const kind = f.heat ? "heat" : "line";
+    if (divs[i].dataset.kind !== kind) {
+      divs[i].dataset.kind = kind;
+      divs[i].innerHTML = f.heat
+        ? "<div class=\"heatmaps fvals\"></div><div class=\"heatmaps ferrs\"></div><div class=\"ferr\"></div>"
+        : "<canvas class=\"func-plot\"></canvas><div class=\"ferr\"></div>";
+    }
     divs[i].id = "func-" + f.name;
-    const series = [{ x: f.x, y: f.true, color: "#111", dash: [5, 4], width: 1.5, label: "true " + f.name + "(" + f.coord + ")" }];
-    for (const m of state.models) series.push({ x: f.x, y: m.functions[f.name].values, color: COLORS[m.method], width: 2, label: m.name + " " + f.name });
-    linePlot(divs[i].querySelector("canvas"), series, { xlabel: f.coord, legend: [] });
     const err = divs[i].querySelector(".ferr");
     err.textContent = state.models.map((m) => m.name + ": relative L2 error of " + f.name + " = " + fmt(m.functions[f.name].error, 3)).join("   ");
     err.dataset.error = state.models[0].functions[f.name].error;
+    if (f.heat) { renderFunctionHeat(divs[i], f); return; }
+    const series = [{ x: f.x, y: f.true, color: "#111", dash: [5, 4], width: 1.5, label: "true " + f.name + "(" + f.coord + ")" }];
+    for (const m of state.models) series.push({ x: f.x, y: m.functions[f.name].values, color: COLORS[m.method], width: 2, label: m.name + " " + f.name });
+    linePlot(divs[i].querySelector("canvas"), series, { xlabel: f.coord, legend: [] });
   });
-  htmlLegend(document.getElementById("legend-func"), [{ color: "#111", dash: [5, 4], width: 1.5, label: "true" }]
-    .concat(state.models.map((m) => ({ color: COLORS[m.method], width: 2, label: m.name }))));
+  htmlLegend(document.getElementById("legend-func"), state.functions.every((f) => f.heat) ? []
+    : [{ color: "#111", dash: [5, 4], width: 1.5, label: "true" }]
+      .concat(state.models.map((m) => ({ color: COLORS[m.method], width: 2, label: m.name }))));
+}
+
+function heatPanels(box, panels, lo, hi, colour) {
+  const divs = ensureChildren(box, panels.length, () => {
+    const d = document.createElement("div");
+    d.className = "heat";
+    d.innerHTML = "<h3></h3><canvas></canvas>";
+    return d;
+  });
+  panels.forEach((p, i) => {
+    divs[i].id = p.id;
+    const h3 = divs[i].querySelector("h3");
+    h3.textContent = p.title;
+    h3.className = p.method ? "method " + p.method : "";
+    drawHeat(divs[i].querySelector("canvas"), p.values, state.heat, lo, hi, false, colour);
+  });
+}
+
+function renderFunctionHeat(div, f) {
+  const name = f.name + "(" + f.coord + ")";
+  const values = state.models.map((m, i) => ({ id: "func-" + f.name + "-" + i, title: m.name + " " + name + ", step " + m.step,
+    values: m.functions[f.name].heat, method: m.method }))
+    .concat([{ id: "func-" + f.name + "-true", title: "true " + name, values: f.heat, method: "" }]);
+  let lo = Infinity, hi = -Infinity;
+  for (const p of values) for (const row of p.values) for (const v of row) if (v !== null) { lo = Math.min(lo, v); hi = Math.max(hi, v); }
+  if (!(hi > lo)) hi = lo + 1;
+  heatPanels(div.querySelector(".fvals"), values, lo, hi, heatColor);
+  const errors = state.models.map((m, i) => ({ id: "func-" + f.name + "-error-" + i, title: m.name + " error of " + f.name + " (learned minus true)",
+    values: m.functions[f.name].error_heat, method: m.method }));
+  let big = 0;
+  for (const p of errors) for (const row of p.values) for (const v of row) if (v !== null) big = Math.max(big, Math.abs(v));
+  if (!(big > 0)) big = 1;
+  heatPanels(div.querySelector(".ferrs"), errors, -big, big, errorColor);
 }
 
 // ---- the views that set the methods apart --------------------------------------------------
