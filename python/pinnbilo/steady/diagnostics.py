@@ -361,7 +361,8 @@ def mode_support(
     or round-off, whichever is largest. Energy the learned W has in modes whose amplitude lies well
     inside that bound (UNDETERMINED_MARGIN) is not asked for by the data: it comes from the
     parametrisation (extra Fourier features of a network, too many Spectral modes). Above
-    ``threshold`` of W's energy a message names the modes and what to do.
+    ``threshold`` of W's energy, and above the square of the noise's relative size (with noisy
+    data the fit's error is of that size anyway), a message names the modes and what to do.
     """
     from .models import AggregationDiffusion
 
@@ -431,7 +432,9 @@ def mode_support(
     under = [int(k) for k in modes[1:] if 0 < amp[k] <= bound[k] / UNDETERMINED_MARGIN]
     share = float(power[under].sum() / total) if total > 0 and under else 0.0
     messages: List[str] = []
-    if share > threshold:
+    # With noisy data a fit's error is of the noise's relative size anyway: content in undetermined
+    # modes is flagged only when its share of W's energy exceeds that size squared as well.
+    if share > max(threshold, noise_floor**2):
         from .models import _ranges
 
         worst = sorted(under, key=lambda k: -power[k])[:5]
