@@ -38,15 +38,13 @@ VARIANTS = [
 
 
 def true_d(z: np.ndarray) -> np.ndarray:
+    """The true D at points (n, 1): 1 + 0.5 sin(2 pi x)."""
     return 1 + 0.5 * np.sin(2 * np.pi * z[:, 0])
 
 
 def problem() -> pb.Problem:
-    d = pb.Function("D", transform="1 + x*(1 - x)*N", true=true_d)
-    return pb.Problem(
-        ("x",), {"x": (0, 1)}, params=[], residual="D*u.xx + D.x*u.x + pi**2*sin(pi*x)",
-        transform="x*(1 - x)*N", functions=[d], solution=lambda p, _: pb.problems.variable_poisson().exact(p),
-    )  # fmt: skip
+    """The README's D(x) example, (D u_x)_x = -pi^2 sin(pi x) with D(0) = D(1) = 1 built in."""
+    return pb.problems.variable_poisson()
 
 
 def run(seeds: int) -> List[Dict[str, Any]]:

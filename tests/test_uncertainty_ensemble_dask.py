@@ -24,13 +24,11 @@ def growth() -> pb.Problem:
 
 @pytest.fixture(scope="module")
 def client() -> Iterator[Any]:
-    from pinnbilo.sweep.engine import local_client
+    from pinnbilo.sweep.engine import close_client, local_client
 
     c = local_client(2)
     yield c
-    cluster = c.cluster
-    c.close()
-    cluster.close()
+    close_client(c)
 
 
 def test_ensemble_on_a_client_matches_this_process(growth: pb.Problem, client: Any) -> None:

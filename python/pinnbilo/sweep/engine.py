@@ -49,6 +49,14 @@ def local_client(workers: Optional[int] = None) -> Any:
     return distributed.Client(cluster)
 
 
+def close_client(client: Any) -> None:
+    """Close a client made here and the cluster it started (a LocalCluster of local_client)."""
+    cluster = getattr(client, "cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
 def run_sweep(
     sweep: Union[Sweep, str],
     client: Any = None,
@@ -91,10 +99,7 @@ def run_sweep(
             interrupted = _stream(client, distributed, todo, store, progress)
         finally:
             if own:
-                cluster = getattr(client, "cluster", None)
-                client.close()
-                if cluster is not None:
-                    cluster.close()
+                close_client(client)
     table = to_table(store.rows([c["run_id"] for c in configs]))
     table.attrs["interrupted"] = interrupted
     store.write_table(table)

@@ -360,7 +360,7 @@ def _train_on_dask(payload: bytes) -> Dict[str, Any]:
 def _dask(payloads: List[Tuple[Any, ...]], client: Any, n_workers: int) -> Tuple[List[Dict[str, Any]], bool]:
     """Run the payloads as Dask tasks (on ``client``, or a LocalCluster of n_workers processes made
     here and closed at the end); on Ctrl-C cancel what is pending and return what finished."""
-    from ..sweep.engine import _require, local_client
+    from ..sweep.engine import _require, close_client, local_client
 
     distributed = _require("dask.distributed")
     own = client is None
@@ -390,10 +390,7 @@ def _dask(payloads: List[Tuple[Any, ...]], client: Any, n_workers: int) -> Tuple
             client.cancel(futures)
     finally:
         if own:
-            cluster = getattr(client, "cluster", None)
-            client.close()
-            if cluster is not None:
-                cluster.close()
+            close_client(client)
     return runs, interrupted
 
 
