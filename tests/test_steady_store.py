@@ -129,5 +129,90 @@ def test_foreign_and_damaged_files_are_refused(tmp_path):
     (tmp_path / "extra.npz").write_bytes(buf.getvalue())
     with pytest.raises(pb.InputError, match="refused unread"):
         steady.load(str(tmp_path / "extra.npz"))
-    with pytest.raises(pb.InputError, match="AggregationDiffusion or Semilinear"):
+    with pytest.raises(pb.InputError, match="Semilinear or TorusAggregationDiffusion"):
         steady.save(checkpoint, str(tmp_path / "x.npz"))
+
+
+TGRID = steady.TorusGrid(32)
+TV = lambda x, y: 0.3 * np.cos(2 * np.pi * x) + 0.2 * np.sin(2 * np.pi * (x + y))  # noqa: E731
+TW = lambda dx, dy: -np.exp(-(dx**2 + dy**2) / 0.02)  # noqa: E731
+
+
+@pytest.fixture(scope="module")
+def torus():
+    clean = steady.torus_states(TGRID, TV, TW, kappa=1.0, sigma=0.5, mass=[0.5, 1.0, 2.0])
+    noise = np.random.default_rng(0).standard_normal(clean.u.shape)
+    u = clean.u + 0.01 * clean.u.max(axis=(1, 2))[:, None, None] * noise
+    return clean, steady.TorusStates(TGRID, u, clean.sigma, clean.mass, clean.weights)
+
+
+TORUS_MODELS = {
+    "W learned": lambda: steady.TorusAggregationDiffusion(TGRID, 1.0, V=TV, W=steady.RadialSpectral(6)),
+    "V learned": lambda: steady.TorusAggregationDiffusion(TGRID, 1.0, V=steady.TorusSpectral((2, 3)), W=TW),
+    "both": lambda: steady.TorusAggregationDiffusion(TGRID, 0.8, V=steady.TorusSpectral(2), W=steady.RadialSpectral(8)),
+}
+
+
+def _same_torus_model(back, model):
+    assert isinstance(back, steady.TorusAggregationDiffusion)
+    assert back.grid == model.grid and back.kappa == model.kappa and back.unknowns == model.unknowns
+    assert back.spec == model.spec and back.V_spec == model.V_spec
+    np.testing.assert_array_equal(back.params, model.params)
+    for f in ("V", "W"):
+        np.testing.assert_allclose(getattr(back, f), getattr(model, f), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("kind", sorted(TORUS_MODELS))
+@pytest.mark.parametrize("noisy", [False, True])
+def test_torus_models_round_trip_with_their_fit(tmp_path, torus, kind, noisy):
+    data = torus[noisy]
+    model = TORUS_MODELS[kind]()
+    path = tmp_path / "t.npz"
+    model.save(str(path))
+    back = steady.load(path)
+    assert back.result is None
+    _same_torus_model(back, model)
+    fit = model.fit(data, smoothness="auto")
+    steady.save(model, str(path))
+    back = steady.load(str(path))
+    _same_torus_model(back, model)
+    rec = back.result
+    assert rec.loss == fit.loss and rec.status == fit.status and rec.wall_time == fit.wall_time
+    np.testing.assert_array_equal(rec.history, fit.history)
+    assert set(rec.functions) == set(fit.functions) == set(model.unknowns)
+    for f in model.unknowns:
+        np.testing.assert_array_equal(rec.functions[f], fit.functions[f])
+    assert set(rec.extra) == set(fit.extra)
+    for k, v in fit.extra.items():
+        np.testing.assert_array_equal(rec.extra[k], v)
+    assert (rec.extra["smoothness"] > 0) == noisy
+    assert rec.extra["smoothness_rule"] in (("lcurve", "risk") if noisy else ("clean",))
+    assert rec.extra["noise"].shape == (3,) and rec.extra["lcurve"].shape == ((37, 3) if noisy else (0, 3))
+    again = back.fit(data, smoothness=fit.extra["smoothness"])  # a loaded model fits on
+    assert again.loss == pytest.approx(fit.loss, rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    "edit, words",
+    [
+        (lambda a: a.__setitem__("params", a["params"] * 1.001), "do not reproduce"),
+        (lambda a: a.__setitem__("params", a["params"][:-1]), "params"),
+        (lambda a: a.__setitem__("functions_check", a["functions_check"][:-1]), "functions_check"),
+        (lambda a: a.__setitem__("known_W", a["known_W"][:8]), "known_W"),
+        (lambda a: a.__setitem__("known_W", a["known_W"] + 0.01), "do not reproduce"),
+        (lambda a: a.pop("known_W"), "known_W"),
+        (_edit_meta(lambda m: m.__setitem__("model", "KleinBottle")), "unknown model 'KleinBottle'"),
+        (_edit_meta(lambda m: m.__setitem__("grid", {"N": 2, "length": 1.0})), "TorusGrid N"),
+        (_edit_meta(lambda m: m["V"].__setitem__("modes", [40, 40])), "resolves"),
+        (_edit_meta(lambda m: m["V"].__setitem__("kind", "Spectral")), "Spectral.modes"),
+        (_edit_meta(lambda m: m.__setitem__("kappa", None)), "kappa"),
+    ],
+)
+def test_edited_torus_files_are_refused(tmp_path, torus, edit, words):
+    model = TORUS_MODELS["V learned"]()
+    model.fit(torus[0])
+    path = str(tmp_path / "t.npz")
+    model.save(path)
+    bad = _rewrite(path, str(tmp_path / "bad.npz"), edit)
+    with pytest.raises(pb.InputError, match=words):
+        steady.load(bad)

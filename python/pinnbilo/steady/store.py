@@ -1,6 +1,11 @@
 """Saving and loading steady-state models: the grid, the model's set-up (what is learned and how,
 the known functions), the learned parameters and the last fit record, in one .npz file.
 
+Three model kinds (meta["model"]): AggregationDiffusion and Semilinear on 1-D grids, and
+TorusAggregationDiffusion on the 2-D torus (its TorusSpectral V and/or RadialSpectral W, the known
+one as an (N, N) array). The format is the same for all of them, so version-1 files of the 1-D
+models written before the torus was added load unchanged.
+
 Written as model checkpoints are (a temp file renamed over the target: a crash leaves the previous
 file), read as they are (a regular file only, sizes and dtypes checked before anything is
 decompressed). The model is rebuilt through its constructor, so every stored setting passes the
@@ -24,6 +29,7 @@ from .grids import MAX_GRID_POINTS, IntervalGrid, PeriodicGrid
 from .models import AggregationDiffusion, Semilinear, Unknown
 from .series import Chebyshev
 from .spectral import Spectral
+from .torus import RadialSpectral, TorusAggregationDiffusion, TorusGrid, TorusSpectral
 from .train import SteadyFit
 
 FORMAT = "pinnbilo-steady"
@@ -32,7 +38,8 @@ _KNOWN = re.compile(r"meta|params|known_V|known_W|functions_\w+|history|extra_\w
 MAX_VALUES = 64 * MAX_GRID_POINTS
 CHECK_RTOL = 1e-9
 
-SteadyModel = Union[AggregationDiffusion, Semilinear]
+SteadyModel = Union[AggregationDiffusion, Semilinear, TorusAggregationDiffusion]
+MODELS = ("AggregationDiffusion", "Semilinear", "TorusAggregationDiffusion")
 
 
 def _at(d: Any, key: str) -> Any:
@@ -60,6 +67,10 @@ def _spec(f: object) -> Dict[str, Any]:
         return {"kind": "Spectral", "modes": f.modes}
     if isinstance(f, Chebyshev):
         return {"kind": "Chebyshev", "degree": f.degree}
+    if isinstance(f, TorusSpectral):
+        return {"kind": "TorusSpectral", "modes": list(f.modes)}  # type: ignore[arg-type]  # a pair
+    if isinstance(f, RadialSpectral):
+        return {"kind": "RadialSpectral", "kmax": f.kmax}
     return {"kind": "known"}
 
 
@@ -78,6 +89,11 @@ def _from_spec(d: object, what: str) -> Any:
         return Spectral(_at(d, "modes"))
     if kind == "Chebyshev":
         return Chebyshev(_at(d, "degree"))
+    if kind == "TorusSpectral":
+        modes = _at(d, "modes")
+        return TorusSpectral(tuple(modes) if isinstance(modes, list) else modes)
+    if kind == "RadialSpectral":
+        return RadialSpectral(_at(d, "kmax"))
     raise InputError(f"{what}: unknown kind {check._show(kind)}")
 
 
@@ -96,10 +112,20 @@ def _fit_record(fit: SteadyFit) -> Dict[str, Any]:
     }
 
 
+def _torus_check(model: TorusAggregationDiffusion) -> np.ndarray:
+    """The functions a torus model's parameters give, stored to be compared on loading: V then W,
+    flattened, (2 N^2,)."""
+    return np.concatenate([model.V.ravel(), model.W.ravel()])
+
+
 def save(model: SteadyModel, path: Union[str, "os.PathLike[str]"]) -> None:
-    """Write ``model`` (an AggregationDiffusion or Semilinear, fitted or not) to ``path`` (.npz)."""
-    if not isinstance(model, (AggregationDiffusion, Semilinear)):
-        raise InputError(f"steady.save takes an AggregationDiffusion or Semilinear model, got {type(model).__name__}")
+    """Write ``model`` (an AggregationDiffusion, Semilinear or TorusAggregationDiffusion, fitted or
+    not) to ``path`` (.npz)."""
+    if not isinstance(model, (AggregationDiffusion, Semilinear, TorusAggregationDiffusion)):
+        raise InputError(
+            "steady.save takes an AggregationDiffusion, Semilinear or TorusAggregationDiffusion model, "
+            f"got {type(model).__name__}"
+        )
     path = os.fspath(path)
     meta: Dict[str, Any] = {"format": FORMAT, "version": VERSION}
     arrays: Dict[str, np.ndarray] = {"params": np.asarray(model.params, dtype=np.float64)}
@@ -118,6 +144,15 @@ def save(model: SteadyModel, path: Union[str, "os.PathLike[str]"]) -> None:
         meta["g"] = _spec(model.series if model.series is not None else model.spec)
         probe = np.linspace(model.u_range[0], model.u_range[1], 8)
         arrays["functions_check"] = model.g(np.broadcast_to(model.grid.x[:8], probe.shape), probe)
+    elif isinstance(model, TorusAggregationDiffusion):
+        meta.update(model="TorusAggregationDiffusion", grid={"N": model.grid.N, "length": model.grid.length})
+        meta["kappa"] = model.kappa
+        meta["V"] = _spec(model.V_spec)
+        meta["W"] = _spec(model.spec)
+        for name in ("V", "W"):
+            if name in model.known:
+                arrays[f"known_{name}"] = model.known[name].reshape(model.grid.N, model.grid.N)
+        arrays["functions_check"] = _torus_check(model)
     if model.result is not None:
         fit = model.result
         meta["fit"] = _fit_record(fit)
@@ -205,8 +240,18 @@ def _rebuild(meta: Dict[str, Any], arrays: _Archive, name: str) -> SteadyModel:
             ):
                 raise InputError(f"u_range must be two increasing finite numbers, got {check._show(u_range)}")
             model.u_range = (float(u_range[0]), float(u_range[1]))
+        elif _at(meta, "model") == "TorusAggregationDiffusion":
+            tg = TorusGrid(_at(grid, "N"), _at(grid, "length"))
+            fs = {}
+            for fname in ("V", "W"):
+                d = meta.get(fname)
+                if isinstance(d, dict) and _at(d, "kind") == "known":
+                    fs[fname] = _array(arrays, f"known_{fname}", name, (tg.N, tg.N))
+                else:
+                    fs[fname] = _from_spec(d, f"{name}: {fname}")
+            model = TorusAggregationDiffusion(tg, kappa=_at(meta, "kappa"), V=fs["V"], W=fs["W"])
         else:
-            raise InputError(f"unknown model {check._show(meta.get('model'))}")
+            raise InputError(f"unknown model {check._show(meta.get('model'))} (known: {', '.join(MODELS)})")
     except InputError as exc:
         raise InputError(f"{name}: {exc}") from None
     model.params = _array(arrays, "params", name, model.params.shape)
@@ -221,6 +266,8 @@ def _verify(model: SteadyModel, meta: Dict[str, Any], arrays: _Archive, name: st
     if isinstance(model, AggregationDiffusion):
         f = model.functions()
         now = np.concatenate([f["V"], f["W"]])
+    elif isinstance(model, TorusAggregationDiffusion):
+        now = _torus_check(model)
     else:
         probe = np.linspace(model.u_range[0], model.u_range[1], 8)
         now = model.g(np.broadcast_to(model.grid.x[:8], probe.shape), probe)
