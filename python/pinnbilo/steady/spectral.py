@@ -101,15 +101,23 @@ class SpectralResidual:
             self.dphi.append(np.concatenate(cols, axis=1))
         self.set_smoothness(smoothness)
 
-    def set_smoothness(self, smoothness: Tuple[float, float]) -> None:
-        """Penalty rows sqrt(lambda / h) (f_{i+1} - f_i) for each learned function."""
+    def _gradient_weight(self) -> float:
+        """c with c sum (f_{i+1} - f_i)^2 the discrete int |grad f|^2: (cell measure) / spacing^2,
+        1/h on the circle, 1 on the torus (square cells of area h = spacing^2)."""
         h = self.grid.h
+        spacing = float(getattr(self.grid, "spacing", h))
+        return h / spacing**2
+
+    def set_smoothness(self, smoothness: Tuple[float, float]) -> None:
+        """Penalty rows sqrt(lambda c) (f_{i+1} - f_i) for each learned function (c: see
+        _gradient_weight), so the penalty is lambda int |grad f|^2 on the circle and the torus."""
+        c = self._gradient_weight()
         rows = []
         for name, lam in zip(("V", "W"), smoothness):
             if name in self.bases and lam > 0:
                 diffs = self._differences(self.bases[name])
                 block = np.zeros((diffs.shape[0], self.n_params))
-                block[:, self.slices[name]] = math.sqrt(lam / h) * diffs
+                block[:, self.slices[name]] = math.sqrt(lam * c) * diffs
                 rows.append(block)
         self.penalty_rows = np.concatenate(rows) if rows else np.zeros((0, self.n_params))
 
@@ -121,12 +129,14 @@ class SpectralResidual:
         return np.roll(B, -1, axis=0) - B
 
     def roughness(self, theta: np.ndarray, names: Sequence[str]) -> float:
-        """sum_i (f_{i+1} - f_i)^2 / h over the learned functions ``names`` (~ int f'^2)."""
+        """c sum_i (f_{i+1} - f_i)^2 over the learned functions ``names`` (~ int |grad f|^2; c: see
+        _gradient_weight)."""
         V, W = self.functions(theta)
         out = 0.0
+        c = self._gradient_weight()
         for name, f in (("V", V), ("W", W)):
             if name in names and name in self.bases:
-                out += float(np.sum(self._differences(f[:, None]) ** 2) / self.grid.h)
+                out += c * float(np.sum(self._differences(f[:, None]) ** 2))
         return out
 
     def functions(self, theta: np.ndarray) -> Tuple[np.ndarray, np.ndarray]:
@@ -237,15 +247,27 @@ def noise_level(data: PeriodicStates) -> np.ndarray:
 
 
 def _noise(data: Any) -> np.ndarray:
-    """noise_level for any states with u, weights and noise (the torus's flattened ones too)."""
+    """noise_level for any states with u, weights and noise: (S,). On the 2-D torus (flattened
+    TorusStates, every point observed) the spectrum is the 2-D one of each (N, N) state and the
+    median is taken over the wave vectors with |kx| and |ky| both >= N/4, where a smooth state
+    has nothing in either direction (the flattened values' 1-D spectrum would also hold the jumps
+    from one row to the next); the same Rayleigh median delta sqrt(N^2 ln 2) then applies."""
     if data.noise is not None:
         return np.array(data.noise, dtype=float)
+    N = getattr(data.grid, "N", None)
     out = np.empty(len(data))
     for s in range(len(data)):
-        obs = data.u[s][data.weights[s] > 0]
+        seen = data.weights[s] > 0
+        obs = data.u[s][seen]
         m = obs.size
         if m < 8:
             out[s] = 0.0
+            continue
+        if N is not None and m == N * N:
+            mag2 = np.abs(np.fft.rfft2(np.reshape(data.u[s], (N, N))))
+            kx, ky = np.abs(np.fft.fftfreq(N, 1.0 / N)), np.fft.rfftfreq(N, 1.0 / N)
+            high = mag2[(kx[:, None] >= N / 4) & (ky[None, :] >= N / 4)]
+            out[s] = float(np.median(high) / math.sqrt(m * math.log(2)))
             continue
         mag = np.abs(np.fft.rfft(obs))
         out[s] = float(np.median(mag[mag.size // 2 :]) / math.sqrt(m * math.log(2)))
@@ -254,9 +276,9 @@ def _noise(data: Any) -> np.ndarray:
 
 @dataclass
 class SpectralSolve:
-    """What :func:`solve` returns: the coefficients, the loss parts, the smoothness used, the noise
-    estimate, the Gauss-Newton record and, for ``"auto"``, the L-curve (lambda, fixed-point loss,
-    roughness) it chose from."""
+    """What :func:`solve` returns: the coefficients, the loss parts, the smoothness used and the
+    rule that chose it, the noise estimate (S,), the Gauss-Newton record and, for ``"auto"``, the
+    L-curve (lambda, fixed-point loss, roughness) it chose from."""
 
     theta: np.ndarray
     loss: float
@@ -268,6 +290,7 @@ class SpectralSolve:
     history: List[Tuple[int, float]]
     lcurve: List[Tuple[float, float, float]]
     status: str = "completed"
+    rule: str = "given"  # how smoothness was set: "given", "clean" (auto, no noise), "lcurve" or "risk"
 
 
 # Singular values below RCOND x the largest are directions no state shows: Gauss-Newton steps are
@@ -321,16 +344,22 @@ def solve(
     roughness sum_i (f_{i+1} - f_i)^2 / h, the point of largest curvature) is kept; clean data are
     fitted with lambda = 0. The discrepancy principle and cross-validation both choose badly here:
     a point's own noise enters its prediction through the kernel's value at lag 0, so the
-    residual understates the error. The same lambda is used for every learned function.
+    residual understates the error. An L-curve without an under-regularised branch (the
+    roughness grows less than LCURVE_SATURATION-fold below its corner: :func:`lcurve_saturated`,
+    e.g. a few dozen modes of a torus V) has no corner to find; there the lambda of least
+    predictive risk (:func:`predictive_risk`, Mallows' C_p with the estimated noise) is taken
+    among the same fits. The same lambda is used for every learned function; ``rule`` says which
+    choice was made.
     """
     delta = _noise(problem.data)
     scale = np.max(np.abs(problem.data.u), axis=1)
+    rule = "given"
     if smoothness == "auto" and np.all(delta <= 1e-9 * scale):
-        smoothness = (0.0, 0.0)
+        smoothness, rule = (0.0, 0.0), "clean"
     if smoothness != "auto":
         problem.set_smoothness(smoothness)
         theta, its, why, hist = gauss_newton(problem, problem.linear_start(), max_iter)
-        return _done(problem, theta, max(smoothness), delta, its, why, hist, [])
+        return _done(problem, theta, max(smoothness), delta, its, why, hist, [], rule)
     runs, curve = [], []
     theta = problem.linear_start()
     for lam in LCURVE_LAMBDAS:
@@ -338,16 +367,27 @@ def solve(
         theta, its, why, hist = gauss_newton(problem, theta, max_iter)  # from the previous lambda's answer
         runs.append((theta, its, why, hist))
         curve.append((lam, problem.fixed_point_loss(theta), problem.roughness(theta, learned)))
-    pick = lcurve_corner(curve)
+    pick, rule = lcurve_corner(curve), "lcurve"
+    if lcurve_saturated(curve, pick):
+        risks = []
+        for (lam, _, _), run in zip(curve, runs):
+            problem.set_smoothness(tuple(lam if k in learned else 0.0 for k in ("V", "W")))  # type: ignore[arg-type]
+            risks.append(predictive_risk(problem, run[0], delta))
+        pick, rule = int(np.argmin(risks)), "risk"
     lam = curve[pick][0]
     problem.set_smoothness(tuple(lam if k in learned else 0.0 for k in ("V", "W")))  # type: ignore[arg-type]
     theta, its, why, hist = runs[pick]
-    return _done(problem, theta, lam, delta, its, why, hist, curve)
+    return _done(problem, theta, lam, delta, its, why, hist, curve, rule)
+
+
+# An L-curve whose roughness grows less than this factor from its corner to the smallest lambda has
+# no under-regularised branch (see lcurve_saturated).
+LCURVE_SATURATION = 10.0
 
 
 def lcurve_corner(curve: Sequence[Tuple[float, float, float]]) -> int:
     """Index of the largest curvature of (log loss, log roughness) against log lambda, away from
-    the two ends of the scan."""
+    the two ends of the scan (curve: (lambda, fixed-point loss, roughness) rows, lambda falling)."""
     c = np.asarray(curve, dtype=float)
     t = np.log(c[:, 0])
     x, y = np.log(np.maximum(c[:, 1], 1e-300)), np.log(np.maximum(c[:, 2], 1e-300))
@@ -359,6 +399,31 @@ def lcurve_corner(curve: Sequence[Tuple[float, float, float]]) -> int:
     return int(np.argmax(k[2:-2]) + 2)
 
 
+def lcurve_saturated(curve: Sequence[Tuple[float, float, float]], corner: int) -> bool:
+    """True when the roughness at the smallest lambda is below LCURVE_SATURATION x the roughness at
+    ``corner``: the curve has no under-regularised branch, the noise does not blow the unpenalised
+    answer up (the data fix every coefficient, as when a few dozen Fourier modes of V are learned
+    from thousands of torus points), and the "corner" only marks where the penalty starts to bias
+    the answer. (On the circle with W learned the roughness grows ~1e4-fold below the corner.)"""
+    c = np.asarray(curve, dtype=float)
+    return bool(c[-1, 2] < LCURVE_SATURATION * c[corner, 2])
+
+
+def predictive_risk(problem: SpectralResidual, theta: np.ndarray, delta: np.ndarray) -> float:
+    """Mallows' C_p (the unbiased predictive-risk estimate) of the fit ``theta`` at the problem's
+    current smoothness: fixed-point loss + 2 sum_i var_i H_ii, with H = J (J^T J + P^T P)^+ J^T the
+    influence of the residual rows on their own fit (J: the fixed-point rows of the Jacobian, (S n,
+    p); P: the penalty rows) and var_i = (delta_s row_scale_si)^2 the noise variance of row i
+    (delta: (S,), the noise std of each state, from :func:`noise_level`)."""
+    J = problem.jacobian(theta)
+    rows = problem.data.u.size
+    Jf, P = J[:rows], J[rows:]
+    var = ((np.asarray(delta, dtype=float)[:, None] * problem.row_scale) ** 2).ravel()
+    G = np.linalg.pinv(Jf.T @ Jf + P.T @ P, rcond=RCOND**2, hermitian=True)
+    leverage = np.sum((Jf @ G) * Jf, axis=1)
+    return problem.fixed_point_loss(theta) + 2.0 * float(leverage @ var)
+
+
 def _done(
     problem: SpectralResidual,
     theta: np.ndarray,
@@ -368,6 +433,7 @@ def _done(
     why: str,
     hist: list,
     curve: list,
+    rule: str,
 ) -> SpectralSolve:
     r = problem.residual(theta)
     return SpectralSolve(
@@ -380,4 +446,5 @@ def _done(
         message=why,
         history=hist,
         lcurve=curve,
+        rule=rule,
     )

@@ -12,8 +12,10 @@ potential is a 2-D Fourier series, cos and sin of 2 pi (kx x + ky y) / L for |kx
 |ky| <= Ky without the constant (``TorusSpectral((Kx, Ky))``: the mean of V changes no steady
 state, so it is fixed at zero). Either or both are learned, the other given; the fit is the one of
 :mod:`pinnbilo.steady.spectral` (truncated Gauss-Newton on the exact fixed-point residual with its
-analytic Jacobian, minimum-norm steps, ``smoothness="auto"`` from the L-curve) on the flattened
-grid.
+analytic Jacobian, minimum-norm steps, ``smoothness="auto"`` from the L-curve or, where it has no
+under-regularised branch, the least predictive risk, with the noise estimated from each state's
+2-D spectrum) on the flattened grid; the penalty lambda int |grad f|^2 is the circle's.
+Models are saved and loaded by :mod:`pinnbilo.steady.store` (``model.save``, ``steady.load``).
 """
 
 from __future__ import annotations
@@ -86,7 +88,8 @@ class TorusGrid:
 
     def forward_differences(self, B: np.ndarray) -> np.ndarray:
         """Periodic forward differences along x and along y of flattened columns B (N^2, p):
-        (2 N^2, p), so that ||D f||^2 / h is the discrete int |grad f|^2 up to the cell scale."""
+        (2 N^2, p), so that ||D f||^2 is the discrete int |grad f|^2 (square cells: area h =
+        spacing^2)."""
         N = self.N
         cube = B.reshape(N, N, -1)
         dx = np.roll(cube, -1, axis=0) - cube
@@ -345,8 +348,14 @@ class TorusAggregationDiffusion:
         return SpectralResidual(self.grid, self.kappa, data.flat(), self.bases, self.known, how)  # type: ignore[arg-type]
 
     def fit(self, data: TorusStates, smoothness: Union[float, str] = 0.0, max_iter: int = 50) -> SteadyFit:
-        """Gauss-Newton for the coefficients of the learned functions (smoothness: lambda >= 0 or
-        "auto"). Returns a SteadyFit; ``functions`` holds the learned V and/or W, (N, N) each."""
+        """Gauss-Newton for the coefficients of the learned functions (smoothness: lambda >= 0 of
+        lambda int |grad f|^2, or "auto"). Returns a SteadyFit; ``functions`` holds the learned V
+        and/or W, (N, N) each; ``extra`` the smoothness used and how it was chosen
+        ("smoothness_rule": "given", "clean", "lcurve" or "risk", see pinnbilo.steady.spectral.solve),
+        the noise std of each state estimated from the observed values ("noise", (S,); as
+        pinnbilo.steady.noise_level does for the circle, or the states' recorded ``noise``), the
+        fixed-point loss and the penalty, and for "auto" the scanned L-curve ("lcurve", (37, 3):
+        lambda, fixed-point loss, roughness)."""
         import time
 
         start = time.perf_counter()
@@ -373,10 +382,19 @@ class TorusAggregationDiffusion:
             lbfgs_message="not run",
             wall_time=time.perf_counter() - start,
             extra={"method": "gauss-newton", "iterations": out.iterations, "message": out.message,
-                   "smoothness": out.smoothness, "fixed_point_loss": out.fixed_point_loss},
+                   "smoothness": out.smoothness, "smoothness_rule": out.rule, "noise": out.noise,
+                   "penalty": float(out.loss - out.fixed_point_loss), "fixed_point_loss": out.fixed_point_loss,
+                   "lcurve": np.asarray(out.lcurve, dtype=float).reshape(-1, 3)},
         )  # fmt: skip
         self.result = fit
         return fit
+
+    def save(self, path: str) -> None:
+        """Write the model (grid, kappa, what is learned, the known V/W, parameters, last fit) to
+        ``path`` (.npz); pinnbilo.steady.load reads it."""
+        from .store import save
+
+        save(self, path)
 
     def _function(self, name: str) -> np.ndarray:
         if name in self.bases:
