@@ -100,4 +100,35 @@ TEST(dense, parallel_for_runs_every_task_once) {
   CHECK_THROWS(InputError, set_num_threads(0));
 }
 
+// C += sum over segments of A_s B_s^T (the weight gradient over a block's jet coefficients), with
+// segments lying apart in memory and lengths that leave remainders of the in-register transpose.
+template <class T>
+void check_segment_products(std::size_t m, std::size_t k, std::size_t count, std::size_t len, double rtol) {
+  const std::size_t stride = len + 3;  // segments apart, rows of each segment `len` apart
+  const auto A = random_vector<T>(count * stride * m + len, 10), B = random_vector<T>(count * stride * k + len, 11);
+  const dense_detail::Segments<const T> sa{A.data(), len, stride * m, count, len};
+  const dense_detail::Segments<const T> sb{B.data(), len, stride * k, count, len};
+  std::vector<T> C(m * k, T(0.5));
+  dense_detail::nt_segments<T>(m, k, sa, sb, C.data(), 0, m);
+  for (std::size_t i = 0; i < m; ++i)
+    for (std::size_t j = 0; j < k; ++j) {
+      double c = 0.5, scale = 1;
+      for (std::size_t s = 0; s < count; ++s)
+        for (std::size_t e = 0; e < len; ++e) {
+          const double x = double(A[s * stride * m + i * len + e]) * double(B[s * stride * k + j * len + e]);
+          c += x;
+          scale += std::fabs(x);
+        }
+      CHECK_CLOSE(double(C[i * k + j]), c, 0.0, rtol * scale);
+    }
+}
+
+TEST(dense, segment_products_match_sums) {
+  const std::size_t shapes[][4] = {{64, 64, 4, 128}, {9, 33, 3, 37}, {17, 40, 5, 16}, {8, 31, 2, 200}, {3, 65, 1, 7}};
+  for (const auto& s : shapes) {
+    check_segment_products<double>(s[0], s[1], s[2], s[3], 1e-13);
+    check_segment_products<float>(s[0], s[1], s[2], s[3], 1e-5);
+  }
+}
+
 }  // namespace
