@@ -17,7 +17,7 @@ import pytest
 import pinnbilo as pb
 from pinnbilo import problems
 from pinnbilo.playground import start
-from pinnbilo.playground.config import catalogue
+from pinnbilo.playground.config import VARIANTS, catalogue
 from pinnbilo.playground.network import layer_outputs
 
 
@@ -694,7 +694,7 @@ def test_every_equation_shown_trains_and_draws(client: Client, name: str) -> Non
     status, r = client.config(sid, equation=name, compare=True, steps_per_frame=3, pretrain_steps=1)
     assert status == 200, r
     s = _frames(client, sid, 3)
-    problem = problems.get(name)
+    problem = problems.get(name, **VARIANTS.get(name, {}))
     assert s["coords"] == list(problem.coords) and [p["name"] for p in s["params"]] == problem.param_names
     assert [f["name"] for f in s["functions"]] == problem.function_names
     for m in s["models"]:
@@ -702,6 +702,103 @@ def test_every_equation_shown_trains_and_draws(client: Client, name: str) -> Non
         assert ("heat" in m) == (len(problem.coords) == 2) == (s["heat"] is not None)
         n_in = len(problem.coords) + (len(problem.params) + len(problem.functions) if m["method"] == "bilo" else 0)
         assert len(m["network"]["inputs"]) == m["network"]["layers"][0]["width"] == n_in
+
+
+# -- systems: several fields -------------------------------------------------------------------
+def test_catalogue_shows_systems_in_one_coordinate() -> None:
+    """Lotka-Volterra (delta known: three rates for the three slots) and SIR are shown, their true
+    values from the factories' own arguments; a system in two coordinates is not."""
+    ok, skipped = catalogue()
+    eqs = {e.name: e for e in ok}
+    lv, sir = eqs["lotka_volterra"], eqs["sir"]
+    assert lv.fields == ("x", "y") and lv.params == ("alpha", "beta", "gamma") and lv.fixed == {"known": ("delta",)}
+    assert lv.describe()["fields"] == ["x", "y"] and not lv.has_u0
+    assert {k: lv.defaults[k] for k in ("a_init", "a_true", "b_true", "c_true")} == {
+        "a_init": 0.7, "a_true": 1.0, "b_true": 0.5, "c_true": 0.5
+    }  # fmt: skip
+    assert sir.fields == ("S", "I", "R") and sir.arg_names() == (("beta_init", "beta"), ("gamma_init", "gamma"))
+    assert sir.problem({**sir.defaults, "a_true": 2.5}).true_params == {"beta": 2.5, "gamma": 1.0}
+    reasons = {s["name"]: s["reason"] for s in skipped}
+    assert "one coordinate only" in reasons["reaction_diffusion"]
+    # A condition problem taking its true value as k (not k_true) is not a system: its exact
+    # solution holds at the true k only, so it is not shown.
+    assert "robin_poisson" in reasons
+
+
+def test_system_trains_both_methods_and_returns_every_field(client: Client) -> None:
+    """Lotka-Volterra side by side: the exact solution, the data, each model's prediction, its
+    error and its exact solution at the current rates, one list per field; BiLO's local operator
+    per field, its gap the largest over the fields."""
+    sid = client.session()
+    status, r = client.config(sid, equation="lotka_volterra", compare=True, steps_per_frame=5, pretrain_steps=2)
+    assert status == 200, r
+    s = _frames(client, sid, 5)
+    problem = problems.get("lotka_volterra", known=["delta"], alpha_init=0.7, beta_init=0.7, gamma_init=0.7)
+    t = np.asarray(s["t"])
+    assert s["fields"] == ["x", "y"] and [p["name"] for p in s["params"]] == ["alpha", "beta", "gamma"]
+    exact = problem.exact(t)  # (n, 2)
+    assert np.asarray(s["exact"]).shape == (2, len(t))
+    np.testing.assert_allclose(np.asarray(s["exact"]).T, exact, rtol=1e-7)
+    assert [len(v) for v in s["data"]["t"]] == [len(v) for v in s["data"]["u"]] == [30, 30]
+    for j in range(2):  # each field's data: its exact values plus 1% noise (of the field's largest value)
+        gap = np.asarray(s["data"]["u"][j]) - problem.exact(np.asarray(s["data"]["t"][j]))[:, j]
+        assert np.max(np.abs(gap)) < 5 * 0.01 * np.max(np.abs(exact[:, j])), j
+    bilo, pinn = s["models"]
+    assert (bilo["method"], pinn["method"]) == ("bilo", "pinn")
+    for m in (bilo, pinn):
+        assert m["step"] == 5
+        pred = np.asarray(m["prediction"])
+        assert pred.shape == (2, len(t))
+        np.testing.assert_allclose(np.asarray(m["error"]), pred - exact.T, rtol=1e-5, atol=1e-5)
+        now = problem.exact(t, m["params"])
+        np.testing.assert_allclose(np.asarray(m["exact_now"]).T, now, rtol=1e-6)
+    assert bilo["network"]["inputs"] == ["t", "alpha", "beta", "gamma"] and pinn["network"]["inputs"] == ["t"]
+    assert bilo["network"]["layers"][-1]["width"] == 2  # one output per field
+    assert pinn["variation"] is None and [v["name"] for v in bilo["variation"]] == ["alpha", "beta", "gamma"]
+    for sd in bilo["variation"][0]["sides"]:
+        u, ex = np.asarray(sd["u"]), np.asarray(sd["exact"])
+        assert u.shape == ex.shape == (2, len(s["slice"]["x"]))
+        np.testing.assert_allclose(ex.T, problem.exact(t, {**bilo["params"], "alpha": sd["value"]}), rtol=1e-6)
+        assert sd["gap"] == pytest.approx(np.max(np.abs(u - ex)), rel=1e-5, abs=1e-7)
+
+
+@pytest.mark.parametrize(
+    "changes, words",
+    [
+        ({"delta_true": 2.0}, "unknown control 'delta_true'"),  # delta is known, not a parameter
+        ({"alpha_init": -1.0}, "bounds"),
+        ({"c_init": "x"}, "initial gamma must be a number"),
+        ({"n_data": 0}, "data points must lie in"),
+    ],
+)
+def test_system_bad_values_get_400(client: Client, changes: Dict[str, Any], words: str) -> None:
+    sid = client.session()
+    assert client.config(sid, equation="lotka_volterra")[0] == 200
+    before = client.state(sid)["config"]
+    status, r = client.config(sid, **changes)
+    assert status == 400 and words in r["error"], r
+    assert client.state(sid)["config"] == before
+    status, r = client.config(sid, equation="sir", c_init=1.0)  # SIR has two rates
+    assert status == 400 and "sir has no parameter 'c'" in r["error"], r
+
+
+def test_a_system_checkpoint_of_another_variant_is_refused(tmp_path: Any) -> None:
+    """A Lotka-Volterra model with all four rates unknown does not fit the three slots."""
+    from pinnbilo.errors import InputError
+    from pinnbilo.playground.config import Controls
+    from pinnbilo.playground.session import Session
+
+    problem = problems.get("lotka_volterra")
+    model = pb.PINN(problem, problem.synthetic_observations(10), hidden=(4,))
+    path = tmp_path / "lv4.npz"
+    model.save(str(path))
+    session = Session(Controls(catalogue()[0]), heartbeat_timeout=1e9)
+    try:
+        with pytest.raises(InputError, match="infers alpha, beta, gamma, delta"):
+            session.load(path.read_bytes())
+    finally:
+        session.close()
+        session.join()
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
@@ -854,7 +951,13 @@ def test_every_control_has_a_tooltip(client: Client) -> None:
 # from its best (Fisher-KPP's BiLO from 1% to 7% after step 9000 on the closed grid at lr_a 1e-2;
 # the unknown D(x) from 4% to 8% after step 5000, with loss spikes of three orders); the full
 # 20,000 steps of every preset run in bench/playground_presets.py.
-STABILITY_STEPS = {"bilo_follows": 6000, "noisy_data": 6000, "fisher_kpp": 12000, "unknown_function": 16000}
+STABILITY_STEPS = {
+    "bilo_follows": 6000,
+    "noisy_data": 6000,
+    "fisher_kpp": 12000,
+    "unknown_function": 16000,
+    "system": 12000,  # past the 3000 pretraining steps and the rates' fast move after them
+}
 
 
 @pytest.mark.parametrize("name", sorted(STABILITY_STEPS))

@@ -458,3 +458,58 @@ def test_article_and_tooltips(browser_page) -> None:
     overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
     assert overflow <= 0, f"with the article the page is {overflow} px wider than a 390 px screen"
     assert not errors, errors
+
+
+@pytest.mark.parametrize("width, height", [(1280, 720), (390, 844)])
+def test_system_preset_on_projector_and_phone(browser_page, tmp_path: Path, width: int, height: int) -> None:
+    """The system preset (Lotka-Volterra): both fields as curves per method (a marker per field,
+    named in the legends above the plots), their errors and BiLO's local operator per rate, within
+    the screen's width; on the projector the solution plot is in the first screen and a shared
+    link reproduces the run."""
+    server, page, errors = browser_page
+    if "lotka_volterra" not in server.controls.equations:
+        pytest.skip("no Lotka-Volterra problem in the catalogue")
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(server.url)
+    page.wait_for_selector("#readout-0")
+    page.select_option("#ctl-preset", "system")
+    ready = "state.config.equation === 'lotka_volterra' && state.models.length === 2 && state.fields.length === 2"
+    wait_for(lambda: page.evaluate(ready), 20, "the system preset")
+    page.click("#btn-step")
+    wait_for(lambda: page.evaluate("state.models[0].step") == 10, 20, "one frame of the system")
+    wait_for(lambda: page.is_visible("#panel-variation"), 5, "the local operator")
+    for sel in ("#plot-pred", "#plot-error", "#variation-alpha canvas", "#variation-gamma canvas"):
+        assert page.eval_on_selector(sel, COLOURS_DRAWN) > 3, sel
+    legend = page.inner_text("#legend-pred").split()
+    for word in ("exact", "data", "BiLO", "PINN", "x", "y"):
+        assert word in legend, (word, legend)
+    assert page.inner_text("#legend-error").split() == ["BiLO", "PINN", "x", "y"]
+    assert "per field (x, y)" in page.inner_text("#error-caption")
+    assert "alpha = " in page.inner_text("#readout-0") and "gamma = " in page.inner_text("#readout-1")
+    assert page.is_hidden("#row-u0") and page.is_visible("#row-c_init")
+    for legend_sel, plot in (("#legend-pred", "#plot-pred"), ("#legend-error", "#plot-error"),
+                             ("#legend-variation", "#variation-alpha canvas")):  # fmt: skip
+        below = page.evaluate(
+            f"document.querySelector('{legend_sel}').getBoundingClientRect().bottom"
+            f" <= document.querySelector('{plot}').getBoundingClientRect().top + 0.5"
+        )
+        assert below, f"{legend_sel} overlaps {plot}"
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"the system page is {overflow} px wider than a {width} px screen"
+    shot = tmp_path / f"playground-system-{width}x{height}.png"
+    page.screenshot(path=str(shot), full_page=True)
+    _keep(shot, shot.name)
+    if width >= 1000:
+        top = page.evaluate("document.getElementById('plot-pred').getBoundingClientRect().top")
+        assert top < height - 150, f"the solution plot starts at {top:.0f} px on a {height} px screen"
+        wait_for(lambda: "lotka_volterra" in page.evaluate("location.hash"), 5, "the settings in the URL")
+        other = page.context.new_page()
+        other.set_viewport_size({"width": width, "height": height})
+        other.goto(server.url + page.evaluate("location.hash"))
+        other.wait_for_selector("#readout-1")
+        wait_for(lambda: other.evaluate("state && state.config.equation") == "lotka_volterra", 5, "the link's settings")
+        other.click("#btn-step")
+        wait_for(lambda: other.evaluate("state.models[0].step") == 10, 20, "one frame on the linked page")
+        assert other.evaluate("state.models.map((m) => m.params)") == page.evaluate("state.models.map((m) => m.params)")
+        other.close()
+    assert not errors, errors

@@ -323,6 +323,24 @@ def test_condition_helpers_write_the_expected_residuals():
     assert p.compiled_conditions[3].paired
 
 
+def test_lotka_volterra_with_known_rates():
+    """``known`` holds rates at their given values (numbers in the equations, not parameters);
+    ``<rate>_init`` starts a rate elsewhere than the shared ``init``; the reference follows."""
+    p = pb.problems.get("lotka_volterra", known=["delta"], alpha_init=0.5, delta=1.2)
+    assert p.param_names == ["alpha", "beta", "gamma"] and [q.init for q in p.params] == [0.5, 0.7, 0.7]
+    assert p.spec["kwargs"]["known"] == ["delta"] and p.spec["kwargs"]["alpha_init"] == 0.5
+    full = pb.problems.get("lotka_volterra", delta=1.2)
+    t = np.linspace(0.0, 3.0, 7)
+    at = {"alpha": 1.1, "beta": 0.4, "gamma": 0.6}
+    np.testing.assert_allclose(p.exact(t, at), full.exact(t, {**at, "delta": 1.2}), rtol=1e-12)
+    model = pb.PINN(p, p.synthetic_observations(8), hidden=(4,))
+    assert set(model.params) == {"alpha", "beta", "gamma"}
+    for bad, match in (({"known": ["eps"]}, "one of alpha"), ({"known": "delta"}, "must be a sequence"),
+                       ({"known": ["alpha", "beta", "gamma", "delta"]}, "at least one")):  # fmt: skip
+        with pytest.raises(pb.InputError, match=match):
+            pb.problems.get("lotka_volterra", **bad)
+
+
 def test_builtin_arguments_from_python_and_the_command_line():
     from pinnbilo.__main__ import _assignments
 

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Callable, Dict, Mapping, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ._validation import flag, number
+from ._validation import _show, flag, names, number
 from .conditions import Condition, robin
+from .errors import InputError
 from .pde_problems import plain
 from .problem import Parameter, Problem
 
@@ -51,30 +52,53 @@ def lotka_volterra(
     t_end: float = 3.0,
     x0: float = 1.0,
     y0: float = 0.5,
+    alpha_init: Optional[float] = None,
+    beta_init: Optional[float] = None,
+    gamma_init: Optional[float] = None,
+    delta_init: Optional[float] = None,
+    known: Sequence[str] = (),
 ) -> Problem:
     """Prey x and predator y: ``x' = alpha x - beta x y``, ``y' = gamma x y - delta y`` on
     [0, t_end], the initial populations as hard constraints; all four rates unknown, starting
-    from ``init``. Over [0, 3] (half a cycle), BiLO's lower level solves the forward problem from
-    the residual alone; over a whole cycle (t_end = 6) it settles on a wrong, nearly steady
+    from ``init`` (or from ``<rate>_init`` where given), but the rates named in ``known``, held at
+    their given values. Over [0, 3] (half a cycle), BiLO's lower level solves the forward problem
+    from the residual alone; over a whole cycle (t_end = 6) it settles on a wrong, nearly steady
     solution unless the residual gradient's weight is small."""
     x0, y0, t_end = number(x0, "x0"), number(y0, "y0"), number(t_end, "t_end", positive=True)
     true = {"alpha": alpha, "beta": beta, "gamma": gamma, "delta": delta}
-    params = [Parameter(k, init, (0.0, None), true=v) for k, v in true.items()]
+    given = {"alpha": alpha_init, "beta": beta_init, "gamma": gamma_init, "delta": delta_init}
+    start = {k: init if v is None else v for k, v in given.items()}
+    held = names(known, "known", example="('delta',)")
+    for k in held:
+        if k not in true:
+            raise InputError(f"known names the rates to hold fixed, one of {', '.join(true)}; got {_show(k)}")
+    if len(set(held)) == len(true):
+        raise InputError("known holds every rate fixed: leave at least one to infer")
+    fixed = {k: number(true[k], k) for k in held}
+    params = [Parameter(k, start[k], (0.0, None), true=v) for k, v in true.items() if k not in fixed]
+
+    def rate(k: str) -> str:  # a known rate enters the equations as its number
+        return repr(fixed[k]) if k in fixed else k
+
+    def rhs(y: np.ndarray, p: Mapping[str, float]) -> List[float]:
+        q = {**fixed, **p}
+        return [q["alpha"] * y[0] - q["beta"] * y[0] * y[1], q["gamma"] * y[0] * y[1] - q["delta"] * y[1]]
+
     return Problem(
         ("t",),
         {"t": (0.0, t_end)},
         params,
-        {"prey": "x.t - (alpha*x - beta*x*y)", "predator": "y.t - (gamma*x*y - delta*y)"},
+        {
+            "prey": f"x.t - ({rate('alpha')}*x - {rate('beta')}*x*y)",
+            "predator": f"y.t - ({rate('gamma')}*x*y - {rate('delta')}*y)",
+        },
         transform={"x": f"{x0!r} + t*N", "y": f"{y0!r} + t*N"},
         fields=("x", "y"),
-        solution=_ode_reference(
-            lambda y, p: [p["alpha"] * y[0] - p["beta"] * y[0] * y[1], p["gamma"] * y[0] * y[1] - p["delta"] * y[1]],
-            [x0, y0],
-            t_end,
-        ),
+        solution=_ode_reference(rhs, [x0, y0], t_end),
         name="lotka_volterra",
         spec=_spec("lotka_volterra", alpha=alpha, beta=beta, gamma=gamma, delta=delta, init=init, t_end=t_end,
-                   x0=x0, y0=y0),
+                   x0=x0, y0=y0, alpha_init=alpha_init, beta_init=beta_init, gamma_init=gamma_init,
+                   delta_init=delta_init, known=list(held)),
     )  # fmt: skip
 
 

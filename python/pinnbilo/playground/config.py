@@ -10,7 +10,7 @@ from __future__ import annotations
 import inspect
 import math
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any, Dict, List, Mapping, Optional, Sequence, Tuple
 
 from .. import _validation as check
@@ -57,7 +57,7 @@ HELP = {
     "n_res": "residual points: where the equation's residual is evaluated (per axis in two coordinates)",
     "interior": "keep the residual points off the boundary: at a box's corners a hard constraint can leave "
     "a residual no network removes",
-    "n_data": "how many observations of u the data hold",
+    "n_data": "how many observations of u the data hold (of each field, for a system)",
     "noise": "Gaussian noise on the data, its standard deviation relative to max |u|",
     "seed": "seeds the data, their noise and the initial weights: the same seed gives the same run",
     "lr": "Adam's learning rate for the network weights",
@@ -141,27 +141,45 @@ SHAPE_SETTINGS: Tuple[Tuple[str, Dict[str, Any]], ...] = (
         "functions of two coordinates",
         {"n_res": 20, "interior": True, "pretrain_steps": 1000, "w_reg": 0.0, "lr_a": 3e-3},
     ),
+    # Systems (Lotka-Volterra): BiLO's lower level carries every field's sensitivity to every rate
+    # and must keep up with them. At the defaults (no pretraining, lr_a 1e-2, w_rgrad 0.1) its rates
+    # run off to 100-500% error; at lr_a 3e-3 after 1000-2000 pretraining steps they still do for
+    # some seeds. 3000 pretraining steps, lr_a 1e-3, w_rgrad 0.01 (as compare.RECIPES) and a
+    # half-life of 3000 steps (so that the rates still move after the pretraining) bring both
+    # methods within 1% in 20,000 steps (bench/playground_presets.py), from 30 points per field.
+    (
+        "systems",
+        {"n_data": 30, "w_rgrad": 0.01, "pretrain_steps": 3000, "lr_a": 1e-3, "lr_half_life": 3000},
+    ),
 )
 
 
-def shape_settings(n_coords: int, n_functions: int, field: bool = False) -> Dict[str, Any]:
+def shape_settings(n_coords: int, n_functions: int, field: bool = False, n_fields: int = 1) -> Dict[str, Any]:
     """The starting control values of a problem of this shape (beyond the global defaults);
-    ``field``: an unknown function depends on both coordinates."""
+    ``field``: an unknown function depends on both coordinates; ``n_fields``: the solution's fields."""
     out: Dict[str, Any] = {}
     for what, values in SHAPE_SETTINGS:
         if (
             (what == "two coordinates" and n_coords == 2)
             or (what == "unknown functions" and n_functions > 0)
             or (what == "functions of two coordinates" and field)
+            or (what == "systems" and n_fields > 1)
         ):
             out.update(values)
     return out
 
 
+# The playground's variant of a built-in problem, as the factory's keyword arguments:
+# Lotka-Volterra's four unknown rates do not fit the three parameter slots, so the predator's
+# death rate delta is known (the other three are inferred).
+VARIANTS: Dict[str, Dict[str, Any]] = {"lotka_volterra": {"known": ("delta",)}}
+
+
 @dataclass(frozen=True)
 class Equation:
     """A built-in problem the playground can show: one or two coordinates, up to len(SLOTS) scalar
-    parameters, unknown functions of one coordinate (or of both, in two), and an exact solution."""
+    parameters, unknown functions of one coordinate (or of both, in two), and an exact solution;
+    a system of several fields in one coordinate (an ODE system such as SIR) too."""
 
     name: str
     label: str
@@ -171,6 +189,15 @@ class Equation:
     has_u0: bool  # whether the factory takes the initial value u0 (ODEs in t do, boundary value problems not)
     defaults: Dict[str, Any]  # control values this equation starts from
     domains: Tuple[Tuple[float, float], ...]
+    fields: Tuple[str, ...] = ("u",)
+    # The factory's keyword arguments for each parameter's initial and true value: ``p_init``
+    # and ``p_true``, or ``p_init`` and ``p`` itself (the systems' factories, e.g. sir(beta, beta_init)).
+    args: Tuple[Tuple[str, str], ...] = ()
+    fixed: Mapping[str, Any] = field(default_factory=dict)  # the factory's arguments of its VARIANTS entry
+
+    @property
+    def is_system(self) -> bool:
+        return len(self.fields) > 1
 
     @property
     def param(self) -> str:
@@ -192,13 +219,24 @@ class Equation:
 
     def problem(self, cfg: Mapping[str, Any]) -> Problem:
         """The problem with the parameter values and u0 of the controls ``cfg``."""
-        kwargs: Dict[str, Any] = {}
-        for slot, p in zip(SLOTS, self.params):
-            kwargs[f"{p}_init"] = cfg[f"{slot}_init"]
-            kwargs[f"{p}_true"] = cfg[f"{slot}_true"]
+        kwargs: Dict[str, Any] = dict(self.fixed)
+        for slot, (init, true) in zip(SLOTS, self.arg_names()):
+            kwargs[init] = cfg[f"{slot}_init"]
+            kwargs[true] = cfg[f"{slot}_true"]
         if self.has_u0:
             kwargs["u0"] = cfg["u0"]
         return problems.get(self.name, **kwargs)
+
+    def arg_names(self) -> Tuple[Tuple[str, str], ...]:
+        """(initial, true) keyword argument names per parameter (``p_init``, ``p_true`` by default)."""
+        return self.args or tuple((f"{p}_init", f"{p}_true") for p in self.params)
+
+    def data(self, problem: Problem, cfg: Mapping[str, Any]) -> List[Data]:
+        """The synthetic observations of a configuration: n_data points of u, or of every field of
+        a system on shared points (each field's noise relative to its own size)."""
+        if self.is_system:
+            return problem.synthetic_observations(cfg["n_data"], noise=cfg["noise"], seed=cfg["seed"])
+        return [problem.synthetic_data(cfg["n_data"], noise=cfg["noise"], seed=cfg["seed"])]
 
     def describe(self) -> Dict[str, Any]:
         """JSON-able description for the page."""
@@ -214,6 +252,7 @@ class Equation:
             "defaults": self.defaults,
             "domain": list(self.domain),
             "domains": [list(d) for d in self.domains],
+            "fields": list(self.fields),
         }
 
 
@@ -223,18 +262,38 @@ def _label(name: str, factory: Any, problem: Problem) -> str:
     return f"{name}: {m.group(1) if m else str(problem.residual) + ' = 0'}"
 
 
+def _param_args(problem: Problem, sig: Mapping[str, inspect.Parameter]) -> Optional[Tuple[Tuple[str, str], ...]]:
+    """The factory's (initial, true) argument names per parameter: ``p_init`` with ``p_true``, or
+    (systems) with ``p`` itself; None when a parameter has no such pair.
+
+    Only systems take the true value as ``p``: the condition problems do too (robin_poisson's k),
+    but their exact solution holds at the true value alone, so the views at the current value
+    (the exact solution there, the local operator) would be wrong."""
+    out = []
+    own = len(problem.fields) > 1
+    for p in problem.param_names:
+        true = next((k for k in (f"{p}_true", p) if k in sig and (own or k != p)), None)
+        if f"{p}_init" not in sig or true is None:
+            return None
+        out.append((f"{p}_init", true))
+    return tuple(out)
+
+
 def _why_not(problem: Problem, sig: Mapping[str, inspect.Parameter]) -> str:
     """Why the playground cannot show a problem ('' when it can)."""
     if not 1 <= len(problem.coords) <= MAX_COORDS:
         return "the playground shows problems in one or two coordinates"
+    if len(problem.fields) > 1 and len(problem.coords) > 1:
+        # Several fields are drawn as several curves; heatmaps show one field.
+        return "the playground shows systems of several fields in one coordinate only"
     if len(problem.params) > len(SLOTS):
         return f"the playground shows at most {len(SLOTS)} scalar parameters"
     if not problem.params and not problem.functions:
         return "nothing to infer: no scalar parameter and no unknown function"
     if problem.solution is None:
         return "needs an exact solution"
-    need = {f"{p.name}_{k}" for p in problem.params for k in ("init", "true")}
-    if not need <= set(sig):
+    if _param_args(problem, sig) is None:
+        need = {f"{p.name}_{k}" for p in problem.params for k in ("init", "true")}
         return f"needs arguments {sorted(need)}"
     for f in problem.functions:
         inputs = tuple(problem.function_inputs[f.name])
@@ -257,8 +316,9 @@ def catalogue() -> Tuple[List[Equation], List[Dict[str, str]]]:
     ok: List[Equation] = []
     skipped: List[Dict[str, str]] = []
     for name, factory in problems.BUILTINS.items():
+        fixed = VARIANTS.get(name, {})
         try:
-            problem = factory()
+            problem = factory(**fixed)
         except Exception as exc:  # a problem that needs arguments cannot be shown with defaults
             skipped.append({"name": name, "reason": f"needs arguments: {exc}"})
             continue
@@ -269,10 +329,14 @@ def catalogue() -> Tuple[List[Equation], List[Dict[str, str]]]:
             continue
         has_u0 = "u0" in sig
         field = any(len(problem.function_inputs[f]) == 2 for f in problem.function_names)
-        defaults: Dict[str, Any] = shape_settings(len(problem.coords), len(problem.functions), field)
-        for slot, p in zip(SLOTS, problem.params):
-            defaults[f"{slot}_init"] = float(sig[f"{p.name}_init"].default)
-            defaults[f"{slot}_true"] = float(sig[f"{p.name}_true"].default)
+        defaults: Dict[str, Any] = shape_settings(
+            len(problem.coords), len(problem.functions), field, len(problem.fields)
+        )
+        args = _param_args(problem, sig)
+        assert args is not None  # _why_not checked it
+        for slot, p in zip(SLOTS, problem.params):  # as the factory makes them (a default init may be None: shared)
+            defaults[f"{slot}_init"] = float(p.init)
+            defaults[f"{slot}_true"] = float(problem.true_params[p.name])
         if has_u0:
             defaults["u0"] = float(sig["u0"].default)
         eq = Equation(
@@ -284,6 +348,9 @@ def catalogue() -> Tuple[List[Equation], List[Dict[str, str]]]:
             has_u0,
             defaults,
             tuple((float(problem.domain[c][0]), float(problem.domain[c][1])) for c in problem.coords),
+            tuple(problem.fields),
+            args,
+            dict(fixed),
         )
         ok.append(eq)
     if not ok:
@@ -434,17 +501,19 @@ def build_models(cfg: Mapping[str, Any], eq: Equation) -> List[Model]:
     """The models of a configuration: the chosen method first, then (side by side) the other one
     on the same data and residual points."""
     problem = eq.problem(cfg)
-    data = problem.synthetic_data(cfg["n_data"], noise=cfg["noise"], seed=cfg["seed"])
+    data = eq.data(problem, cfg)
     methods = [cfg["method"]] + ([m for m in METHODS if m != cfg["method"]] if cfg["compare"] else [])
     points = problem.grid(cfg["n_res"], interior=True) if cfg["interior"] else None
     return [companion(METHODS[m], problem, data, cfg, points) for m in methods]
 
 
-def companion(cls: type, problem: Problem, data: Data, cfg: Mapping[str, Any], collocation: Optional[Any]) -> Model:
-    """A model of class ``cls`` configured from the controls."""
+def companion(
+    cls: type, problem: Problem, data: Sequence[Data], cfg: Mapping[str, Any], collocation: Optional[Any]
+) -> Model:
+    """A model of class ``cls`` configured from the controls, on the observations ``data``."""
     return cls(
         problem,
-        data,
+        list(data),
         hidden=(cfg["neurons"],) * cfg["layers"],
         activation=cfg["activation"],
         collocation=collocation,

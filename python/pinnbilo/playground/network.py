@@ -153,6 +153,11 @@ def _finite_list(v: np.ndarray, digits: int = 8) -> List[Any]:
     return [float(f"{x:.{digits}g}") if math.isfinite(x) else None for x in v.tolist()]
 
 
+def _line(v: np.ndarray, digits: int = 8) -> List[Any]:
+    """A line plot's values: one list for one field ((n,)), one list per field for a system ((n, n_fields))."""
+    return _finite_list(v, digits) if v.ndim == 1 else [_finite_list(col, digits) for col in v.T]
+
+
 def history_view(model: Model) -> Dict[str, Any]:
     """The loss curves and the parameter trajectories, thinned to at most MAX_HISTORY points."""
     h = model.history
@@ -189,6 +194,15 @@ def function_points(problem: Any, name: str, n: int = 101) -> Tuple[np.ndarray, 
     return x, points
 
 
+def solution(model: Model, points: np.ndarray) -> np.ndarray:
+    """The model's solution at points: (n,) for one field, (n, n_fields) for a system (columns in
+    the problem's field order, as :meth:`Problem.exact` gives them)."""
+    u = model.predict(points)
+    if isinstance(u, dict):  # a system: {field: (n,)}
+        return np.stack([np.asarray(u[f], dtype=np.float64) for f in model.problem.fields], axis=1)
+    return np.asarray(u, dtype=np.float64)
+
+
 def predict_at(model: Model, points: np.ndarray, values: Mapping[str, float]) -> Optional[np.ndarray]:
     """A BiLO model's u at ``points`` with its parameter inputs set to ``values`` (its local
     solution operator away from the current parameters), or None where ``values`` lie outside
@@ -197,7 +211,7 @@ def predict_at(model: Model, points: np.ndarray, values: Mapping[str, float]) ->
     raw = model.state_vector("upper")
     try:
         model.set_params(values)
-        return np.asarray(model.predict(points), dtype=np.float64)
+        return solution(model, points)
     except InputError:  # outside a bound: no such parameter value
         return None
     finally:
@@ -209,15 +223,16 @@ def model_view(
 ) -> Dict[str, Any]:
     """Everything the page shows of one model. ``points`` (n, n_coords) where the solution is
     drawn, ``shape`` their layout: (n,) a line, (rows, columns) a heatmap with rows over the
-    second coordinate; ``exact`` (n,): the exact solution there at the true parameters, for the
-    pointwise error (prediction minus exact). Unknown functions of one coordinate are drawn as lines
+    second coordinate; ``exact`` (n,), or (n, n_fields) for a system: the exact solution there at
+    the true parameters, for the pointwise error (prediction minus exact); a system's prediction
+    and error are one list per field. Unknown functions of one coordinate are drawn as lines
     (``values``); those of both coordinates on the heatmap's grid (``heat`` and ``error_heat``,
     learned minus true)."""
     h = model.history
     last = {}
     if len(h):
         last = {k: float(getattr(h, k)[-1]) for k in ("total", "res", "rgrad", "data", "reg")}
-    u = model.predict(points)
+    u = solution(model, points)
     params = {k: float(v) for k, v in model.params.items()}
     functions = {}
     if model.problem.functions:
@@ -250,8 +265,8 @@ def model_view(
     }
     err = None if exact is None else u - exact
     if len(shape) == 1:
-        view["prediction"] = _finite_list(u)
-        view["error"] = None if err is None else _finite_list(err, 6)
+        view["prediction"] = _line(u)
+        view["error"] = None if err is None else _line(err, 6)
     else:
         view["heat"] = [_finite_list(row, 6) for row in u.reshape(shape)]
         view["error_heat"] = None if err is None else [_finite_list(row, 6) for row in err.reshape(shape)]

@@ -16,13 +16,14 @@ import tempfile
 import threading
 import time
 from concurrent.futures import Future
-from typing import Any, Callable, Dict, List, Optional, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 
 from ..checkpoint import load
 from ..errors import InputError
 from ..model import Model
+from ..problem import Data, Problem
 from .config import METHODS, SLOTS, Controls, Equation, build_models, check_size, companion
 from .network import function_points, model_view, over_both, predict_at
 
@@ -165,7 +166,7 @@ class Session:
             models = [model]
             if cfg["compare"]:
                 other = next(c for m, c in METHODS.items() if m != model.method)
-                models.append(companion(other, model.problem, model.data, cfg, model.collocation))
+                models.append(companion(other, model.problem, model.observations, cfg, model.collocation))
             self.config, self.models, self._owed = cfg, models, []
             self.notice = {"info": f"loaded a {model.display_name} model at step {model.step}"}
             return self.config
@@ -186,6 +187,13 @@ class Session:
                 f"built-in problems here: {', '.join(self.controls.equations)}"
             )
         eq = self.controls.equations[str(name)]
+        if tuple(model.problem.param_names) != eq.params:
+            # Another variant of the problem (Lotka-Volterra with all four rates unknown): the
+            # parameter slots would not match its parameters.
+            raise InputError(
+                f"this checkpoint's {eq.name} infers {', '.join(model.problem.param_names) or 'no parameter'}; "
+                f"the playground's infers {', '.join(eq.params) or 'none'}"
+            )
         found = spec.get("kwargs", {}) if isinstance(spec, dict) else {}
         kwargs: Dict[str, Any] = found if isinstance(found, dict) else {}
         true = model.problem.true_params
@@ -319,7 +327,7 @@ class Session:
         t = np.linspace(lo, hi, LINE_POINTS)
         out: Dict[str, Any] = {
             "t": [float(x) for x in t],
-            "data": {"t": data.points[:, 0].tolist(), "u": data.values.tolist()},
+            "data": _data_view(problem, first.observations),
             "params": [
                 {"name": p.name, "slot": slot, "true": float(problem.true_params[p.name])}
                 for slot, p in zip(SLOTS, problem.params)
@@ -329,7 +337,7 @@ class Session:
         if len(coords) == 1:
             out["points"], out["shape"] = t[:, None], (LINE_POINTS,)
             out["exact_values"] = problem.exact(t)
-            out["exact"] = _floats(out["exact_values"])
+            out["exact"] = by_field(out["exact_values"])
             out["heat"] = None
             out["slice"], out["slice_points"] = {"coord": coords[0], "x": out["t"], "at": None}, t[:, None]
         else:
@@ -348,7 +356,6 @@ class Session:
                 "names": list(coords[:2]),
                 "exact": [_floats(row) for row in exact],
             }
-            out["data"]["y"] = data.points[:, 1].tolist()
             # BiLO's local operator in two coordinates: along the first, at the end of the second.
             at = float(y_hi)
             out["slice"] = {"coord": coords[0], "x": out["t"], "at": {"name": coords[1], "value": at}}
@@ -394,6 +401,8 @@ class Session:
             "running": self.running,
             "notice": self.notice,
             "config": self.config,
+            # A system's solution, data and views hold one list per field, in this order.
+            "fields": list(problem.fields),
             "param": eq.param,
             "coord": eq.coord,
             "coords": list(problem.coords),
@@ -418,7 +427,7 @@ class Session:
         view["variation"] = self._variation(m, drawn)
         if len(drawn["shape"]) == 1 and m.problem.solution is not None and not m.problem.functions:
             try:
-                view["exact_now"] = _floats(m.problem.exact(drawn["points"], m.params))
+                view["exact_now"] = by_field(m.problem.exact(drawn["points"], m.params))
             except (InputError, ValueError, FloatingPointError, OverflowError):
                 pass  # parameters where the exact solution is undefined: nothing to draw
         return view
@@ -472,12 +481,13 @@ class Session:
                 ex = last["exact"][(name, side)]
                 if u is None:
                     continue  # outside the parameter's bounds
+                # A system: the largest gap over its fields.
                 gap = float(np.max(np.abs(u - ex))) if ex is not None else None
                 sides.append(
                     {
                         "value": float(v),
-                        "u": _floats(u),
-                        "exact": None if ex is None else _floats(ex),
+                        "u": by_field(u),
+                        "exact": None if ex is None else by_field(ex),
                         "gap": gap if gap is not None and np.isfinite(gap) else None,
                     }
                 )
@@ -550,6 +560,32 @@ def _off_boundary(model: Model) -> bool:
         if np.any(np.isclose(pts[:, j], lo)) or np.any(np.isclose(pts[:, j], hi)):
             return False
     return True
+
+
+def _data_view(problem: Problem, observations: Sequence[Data]) -> Dict[str, Any]:
+    """The data points to draw: ``t`` (and ``y`` in two coordinates) and ``u``; for a system, one
+    list per field of the observations of that field (observations of other quantities, such as
+    an integral of S + I + R, are not drawn)."""
+    if len(problem.fields) == 1:
+        d = observations[0]
+        out: Dict[str, Any] = {"t": d.points[:, 0].tolist(), "u": d.values.tolist()}
+        if len(problem.coords) > 1:
+            out["y"] = d.points[:, 1].tolist()
+        return out
+    t: List[List[float]] = []
+    u: List[List[float]] = []
+    for f in problem.fields:
+        mine = [d for d in observations if d.of == f and not d.integral]
+        t.append([x for d in mine for x in d.points[:, 0].tolist()])
+        u.append([x for d in mine for x in d.values.tolist()])
+    return {"t": t, "u": u}
+
+
+def by_field(v: np.ndarray) -> Any:
+    """Values at the drawn points as JSON: a list for one field ((n,) values), one list per field
+    for a system ((n, n_fields) values)."""
+    a = np.asarray(v, dtype=np.float64)
+    return _floats(a) if a.ndim == 1 else [_floats(col) for col in a.T]
 
 
 def _floats(v: np.ndarray) -> List[Optional[float]]:

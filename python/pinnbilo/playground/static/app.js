@@ -81,6 +81,21 @@ function showNotice(msg) {
 // ---- controls -------------------------------------------------------------------------------
 function paramName() { return state ? state.param : "a"; }
 
+// A system's fields (Lotka-Volterra's x and y): the server sends a system's solution, data and
+// views as one list per field. Every curve of field j carries marker FIELD_MARKS[j] (hollow on
+// the lines, filled on the data), so a method keeps its colour and a kind of curve its line
+// style, as with one field.
+const FIELD_MARKS = ["circle", "square", "triangle", "diamond"];
+function fieldNames() { return (state && state.fields) || ["u"]; }
+function isSystem() { return fieldNames().length > 1; }
+function perField(v) { return v === null || v === undefined ? v : isSystem() ? v : [v]; }
+function fieldMark(j) { return isSystem() ? FIELD_MARKS[j % FIELD_MARKS.length] : undefined; }
+// The legend's entries for the fields' markers (none for one field).
+function fieldLegend() {
+  return isSystem() ? fieldNames().map((f, j) => ({ color: "#555", dots: true, marker: fieldMark(j), label: f })) : [];
+}
+function fieldsText() { return fieldNames().join(", "); }
+
 // The equation now shown (from the snapshot, or the catalogue before the first one).
 function equationNow() {
   const cfg = shownConfig || (state && state.config) || meta.defaults;
@@ -607,6 +622,7 @@ function linePlot(canvas, series, opts = {}) {
       for (let i = 0; i < s.x.length; i++) {
         const y = s.y[i] === null ? null : tf(s.y[i]);
         if (y === null) continue;
+        if (s.marker) { drawMark(ctx, s.marker, X(s.x[i]), Y(y), 3.2, true, s.color); continue; }
         ctx.beginPath(); ctx.arc(X(s.x[i]), Y(y), 2.5, 0, 2 * Math.PI); ctx.fill();
       }
       continue;
@@ -620,6 +636,15 @@ function linePlot(canvas, series, opts = {}) {
       pen = true;
     }
     ctx.stroke();
+    if (s.marker) {
+      // A field's marker on its line, about every eighth of the curve (hollow: data are filled).
+      ctx.setLineDash([]); ctx.lineWidth = 1.2;
+      const every = Math.max(1, Math.round(s.x.length / 8));
+      for (let i = s.markOffset || 0; i < s.x.length; i += every) {
+        const y = s.y[i] === null ? null : tf(s.y[i]);
+        if (y !== null && Number.isFinite(y)) drawMark(ctx, s.marker, X(s.x[i]), Y(y), 3.2, false, s.color);
+      }
+    }
   }
   ctx.restore();
   ctx.setLineDash([]);
@@ -644,10 +669,33 @@ function linePlot(canvas, series, opts = {}) {
   }
 }
 
+// A field's marker at (x, y), radius r: filled (data) or hollow on white (on a line).
+function drawMark(ctx, shape, x, y, r, filled, color) {
+  ctx.beginPath();
+  if (shape === "square") ctx.rect(x - r * 0.85, y - r * 0.85, 1.7 * r, 1.7 * r);
+  else if (shape === "triangle") { ctx.moveTo(x, y - r * 1.1); ctx.lineTo(x + r, y + r * 0.75); ctx.lineTo(x - r, y + r * 0.75); ctx.closePath(); }
+  else if (shape === "diamond") { ctx.moveTo(x, y - r * 1.2); ctx.lineTo(x + r, y); ctx.lineTo(x, y + r * 1.2); ctx.lineTo(x - r, y); ctx.closePath(); }
+  else ctx.arc(x, y, r, 0, 2 * Math.PI);
+  ctx.fillStyle = filled ? color : "#fff";
+  ctx.strokeStyle = color;
+  ctx.fill();
+  ctx.stroke();
+}
+
+// The same markers as SVG for the HTML legends (centre 11, 5 in a 22 x 10 swatch).
+function svgMark(shape, color, filled) {
+  const f = filled ? color : "#fff";
+  const attrs = ' fill="' + f + '" stroke="' + color + '" stroke-width="1.2"';
+  if (shape === "square") return '<rect x="8" y="2" width="6" height="6"' + attrs + "/>";
+  if (shape === "triangle") return '<polygon points="11,1.5 14.5,8 7.5,8"' + attrs + "/>";
+  if (shape === "diamond") return '<polygon points="11,0.8 14.5,5 11,9.2 7.5,5"' + attrs + "/>";
+  return '<circle cx="11" cy="5" r="3"' + attrs + "/>";
+}
+
 // A legend as HTML (outside the plot, wrapping on narrow screens): a short line or dot per item.
 // The swatches are inline SVG, parsed by the HTML parser (no namespace URL needed).
 function htmlLegend(el, items) {
-  const key = JSON.stringify(items.map((it) => [it.color, it.dash || [], it.width || 1.5, !!it.dots, it.label]));
+  const key = JSON.stringify(items.map((it) => [it.color, it.dash || [], it.width || 1.5, !!it.dots, it.marker || "", it.label]));
   if (el.dataset.key === key) return; // unchanged: keep the elements
   el.dataset.key = key;
   el.replaceChildren();
@@ -656,10 +704,12 @@ function htmlLegend(el, items) {
     const span = document.createElement("span");
     span.className = "key";
     const color = /^#[0-9a-fA-F]{3,8}$/.test(it.color) ? it.color : "#888";
+    const shape = FIELD_MARKS.includes(it.marker) ? it.marker : "";
     const mark = it.dots
-      ? '<circle cx="11" cy="5" r="2.5" fill="' + color + '"/>'
+      ? (shape ? svgMark(shape, color, true) : '<circle cx="11" cy="5" r="2.5" fill="' + color + '"/>')
       : '<line x1="1" x2="21" y1="5" y2="5" stroke="' + color + '" stroke-width="' + num(it.width || 1.5) + '"' +
-        (it.dash && it.dash.length ? ' stroke-dasharray="' + it.dash.map(num).join(" ") + '"' : "") + "/>";
+        (it.dash && it.dash.length ? ' stroke-dasharray="' + it.dash.map(num).join(" ") + '"' : "") + "/>" +
+        (shape ? svgMark(shape, color, false) : "");
     span.innerHTML = '<svg width="22" height="10" aria-hidden="true">' + mark + "</svg>";
     span.appendChild(document.createTextNode(it.label));
     el.appendChild(span);
@@ -677,23 +727,29 @@ function renderPrediction() {
   document.getElementById("pred-caption").textContent = two
     ? "u over (" + state.heat.names.join(", ") + "): prediction with the current " + unknowns +
       "; exact solution with the true ones, and the data points"
-    : "prediction with the current " + unknowns + ", exact solution with the true " +
+    : (isSystem() ? "the fields " + fieldsText() + " (a marker each): " : "") +
+      "prediction with the current " + unknowns + ", exact solution with the true " +
       (state.params.length + state.functions.length > 1 ? "ones" : "one") + ", data" +
       (state.models.some((m) => m.exact_now) ? "; dotted: the exact solution at each model's current " + unknowns : "");
   document.getElementById("legend-pred").hidden = two;
   if (two) { renderHeatmaps(heats); return; }
-  const series = [
-    { x: state.t, y: state.exact, color: "#111", dash: [5, 4], width: 1.5, label: "exact" },
-    { x: state.data.t, y: state.data.u, color: "#111", dots: true, label: "data" },
-  ];
-  for (const m of state.models) {
-    series.push({ x: state.t, y: m.prediction, color: COLORS[m.method], width: 2, label: m.name });
-    // The exact solution at the model's current parameter: BiLO's network follows it all along
-    // (it is a local operator), PINN's does not until the parameter has converged.
-    if (m.exact_now) series.push({ x: state.t, y: m.exact_now, color: COLORS[m.method], dash: [2, 3], width: 1.5,
-      label: "exact at " + m.name + "'s " + paramName() });
-  }
-  linePlot(line, series, { xlabel: state.coord, legendEl: document.getElementById("legend-pred") });
+  const series = [];
+  const exact = perField(state.exact), dataT = perField(state.data.t), dataU = perField(state.data.u);
+  // One set of curves per field, labelled once (the legend's field entries name the markers).
+  fieldNames().forEach((f, j) => {
+    const marker = fieldMark(j), first = j === 0, markOffset = j;
+    series.push({ x: state.t, y: exact[j], color: "#111", dash: [5, 4], width: 1.5, marker, markOffset, label: first ? "exact" : "" });
+    series.push({ x: dataT[j], y: dataU[j], color: "#111", dots: true, marker, label: first ? "data" : "" });
+    for (const m of state.models) {
+      series.push({ x: state.t, y: perField(m.prediction)[j], color: COLORS[m.method], width: 2, marker, markOffset, label: first ? m.name : "" });
+      // The exact solution at the model's current parameter: BiLO's network follows it all along
+      // (it is a local operator), PINN's does not until the parameter has converged.
+      if (m.exact_now) series.push({ x: state.t, y: perField(m.exact_now)[j], color: COLORS[m.method], dash: [2, 3], width: 1.5,
+        marker, markOffset, label: first ? "exact at " + m.name + "'s " + (isSystem() ? "rates" : paramName()) : "" });
+    }
+  });
+  const legend = series.filter((s) => s.label).map((s) => Object.assign({}, s, { marker: undefined })).concat(fieldLegend());
+  linePlot(line, series, { xlabel: state.coord, legend, legendEl: document.getElementById("legend-pred") });
 }
 
 // ---- heatmaps of u over two coordinates -----------------------------------------------------
@@ -910,10 +966,14 @@ function renderError() {
   box.hidden = !two;
   const unknowns = state.params.map((p) => p.name).concat(state.functions.map((f) => f.name + "(" + f.coord + ")")).join(", ");
   document.getElementById("error-caption").textContent = "prediction minus the exact solution at the true " + unknowns +
-    (two ? ", over (" + state.heat.names.join(", ") + ")" : "");
-  const legend = withError.map((m) => ({ color: COLORS[m.method], width: 2, label: m.name }));
+    (two ? ", over (" + state.heat.names.join(", ") + ")" : "") + (isSystem() ? ", per field (" + fieldsText() + ")" : "");
+  const legend = withError.map((m) => ({ color: COLORS[m.method], width: 2, label: m.name })).concat(fieldLegend());
   if (!two) {
-    const series = withError.map((m) => ({ x: state.t, y: m.error, color: COLORS[m.method], width: 2, label: m.name }));
+    // A system: one curve per method and field (the field's marker), not only the largest.
+    const series = [];
+    fieldNames().forEach((f, j) => {
+      for (const m of withError) series.push({ x: state.t, y: perField(m.error)[j], color: COLORS[m.method], width: 2, marker: fieldMark(j), markOffset: j });
+    });
     linePlot(canvas, series, { xlabel: state.coord, legend, legendEl: document.getElementById("legend-error"), hlines: [{ y: 0, color: "#999" }] });
     return;
   }
@@ -956,14 +1016,16 @@ function renderVariation() {
   if (!bilo) return;
   const S = state.slice;
   const where = S.at ? " along " + S.coord + " at " + S.at.name + " = " + fmt(S.at.value, 3) : "";
+  // A system: every field on each parameter's plot (its marker), the gap the largest over the fields.
   document.getElementById("variation-caption").textContent =
-    "the network's u at each parameter \u00B1 10%, the others at their current values, against the exact solutions there" + where;
+    "the network's " + (isSystem() ? fieldsText() : "u") + " at each parameter \u00B1 10%, the others at their current values, " +
+    "against the exact solutions there" + where;
   const p = bilo.variation.length === 1 ? bilo.variation[0].name : "p";
   htmlLegend(document.getElementById("legend-variation"), [
     { color: VARIATION_COLORS[0], width: 2, label: "BiLO at " + p + " \u2212 \u03B4" },
     { color: VARIATION_COLORS[1], width: 2, label: "BiLO at " + p + " + \u03B4" },
     { color: "#111", dash: [5, 4], width: 1.5, label: "exact at " + p + " \u00B1 \u03B4" },
-  ]);
+  ].concat(fieldLegend()));
   const divs = ensureChildren(document.getElementById("variations"), bilo.variation.length, () => {
     const d = document.createElement("div");
     d.innerHTML = "<h3></h3><canvas class=\"var-plot\"></canvas><div class=\"vgap muted\"></div>";
@@ -974,15 +1036,18 @@ function renderVariation() {
     const series = [];
     v.sides.forEach((sd) => {
       const color = VARIATION_COLORS[sd.value < v.value ? 0 : 1];
-      series.push({ x: S.x, y: sd.u, color, width: 2 });
-      if (sd.exact) series.push({ x: S.x, y: sd.exact, color: "#111", dash: [5, 4], width: 1.5 });
+      fieldNames().forEach((f, j) => {
+        const marker = fieldMark(j), markOffset = j;
+        series.push({ x: S.x, y: perField(sd.u)[j], color, width: 2, marker, markOffset });
+        if (sd.exact) series.push({ x: S.x, y: perField(sd.exact)[j], color: "#111", dash: [5, 4], width: 1.5, marker, markOffset });
+      });
     });
     divs[i].querySelector("h3").textContent = v.name + " = " + fmt(v.value, 3) + " \u00B1 " + fmt(v.delta, 2);
     linePlot(divs[i].querySelector("canvas"), series, { xlabel: S.coord, legend: [] });
     const gaps = v.sides.filter((sd) => sd.gap !== null);
     const gap = divs[i].querySelector(".vgap");
     gap.textContent = gaps.length
-      ? "largest |u \u2212 exact|: " + gaps.map((sd) => fmt(sd.gap, 2) + " at " + v.name + " = " + fmt(sd.value, 3)).join(", ")
+      ? "largest |" + (isSystem() ? fieldsText() : "u") + " \u2212 exact|: " + gaps.map((sd) => fmt(sd.gap, 2) + " at " + v.name + " = " + fmt(sd.value, 3)).join(", ")
       : "no exact solution at " + v.name + " \u00B1 \u03B4";
     gap.dataset.gap = gaps.length ? String(Math.max(...gaps.map((sd) => sd.gap))) : "";
   });
