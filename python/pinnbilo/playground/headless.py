@@ -5,7 +5,8 @@ the stability tests read it).
 The error of a run is, per step, the largest relative error of its scalar parameters
 (|p - p_true| / |p_true|); a preset whose only unknowns are functions records the largest
 relative L2 error of the functions (:meth:`~pinnbilo.Model.function_errors`) every ``every``
-steps instead.
+steps instead. A system (several fields) is measured by its parameters too: its fields are what
+the data observe, the rates what is inferred.
 """
 
 from __future__ import annotations
