@@ -55,11 +55,22 @@ PRESETS = (
         "fisher_kpp",
         "Fisher-KPP: PINN drifts, BiLO lands",
         "Two parameters, D and rho, of a reaction-diffusion equation from 100 points in (x, t). "
-        "PINN trades the PDE residual against the data and its D and rho wander while it does. "
+        "PINN trades the PDE residual against the data, and its D and rho creep towards the truth "
+        "while it does: still about 11% off after 10,000 steps, within 1% only after about 17,500. "
         "BiLO keeps the network a solution of the PDE at the current (D, rho) and moves them by "
-        "the data alone, at a learning rate below the network's so the network keeps up. "
-        "The residual points stay off the corners, where no network can zero the residual.",
-        {"equation": "fisher_kpp", "compare": True, "interior": True, "lr_a": 2e-3},
+        "the data alone: within 1% by step 1,600, and it stays there. The residual points stay "
+        "off the corners, where no network can zero the residual.",
+        # w_data 10 and the slower decay: at w_data 100 PINN passed 0.9% and wandered up to 9%
+        # error late in the run; here it only improves (bench/playground_presets.py).
+        {
+            "equation": "fisher_kpp",
+            "compare": True,
+            "interior": True,
+            "n_res": 24,
+            "lr_a": 2e-3,
+            "w_data": 10.0,
+            "lr_half_life": 3000,
+        },
     ),
     Preset(
         "unknown_function",
