@@ -94,12 +94,13 @@ def test_smoothness_chosen_from_noisy_partial_data(states, noise_seed):
     true_noise = 0.02 * states.u.max(axis=1)
     np.testing.assert_allclose(fit.extra["noise"], true_noise, rtol=0.5)
     assert fit.extra["lcurve"].shape[1] == 3
+    assert fit.extra["smoothness_rule"] == "lcurve"  # the circle's L-curve has its corner
 
 
 def test_auto_smoothness_of_clean_data_is_zero(states):
     model = steady.AggregationDiffusion(GRID, kappa=1.0, V=potential, W=steady.Spectral(20))
     fit = model.fit(states, smoothness="auto", check=False)
-    assert fit.extra["smoothness"] == 0.0
+    assert fit.extra["smoothness"] == 0.0 and fit.extra["smoothness_rule"] == "clean"
     assert np.all(steady.noise_level(states) < 1e-9 * states.u.max(axis=1))
 
 

@@ -324,7 +324,8 @@ class AggregationDiffusion:
         the directions the data cannot see (high modes of W) small; leave 0 for clean data.
         smoothness="auto" chooses lambda from the data (the L-curve corner of a Spectral fit of
         the same unknowns; 0 for clean data) and reports it, with the estimated noise of each
-        state, in fit.extra["smoothness"] and fit.extra["noise"].
+        state, in fit.extra["smoothness"] and fit.extra["noise"]; a Spectral fit also says how it
+        was chosen in fit.extra["smoothness_rule"] ("given", "clean", "lcurve" or "risk").
         """
         self._check_data(data)
         auto = isinstance(smoothness, str)
@@ -533,6 +534,7 @@ class AggregationDiffusion:
                 "penalty": float(penalty),
                 "fixed_point_loss": out.fixed_point_loss,
                 "smoothness": out.smoothness,
+                "smoothness_rule": out.rule,
                 "noise": out.noise,
                 "lcurve": np.asarray(out.lcurve, dtype=float).reshape(-1, 3),
             },
