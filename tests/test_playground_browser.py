@@ -297,8 +297,9 @@ def test_the_page_fits_every_screen(browser_page, width: int, height: int) -> No
 
 def test_every_preset_applies_and_trains(browser_page, tmp_path: Path) -> None:
     """Each guided preset sets its controls, shows its sentences and trains without an error;
-    a screenshot of each at the end of its story (``preset-<name>.png``, copied to
-    PINNBILO_ARTIFACTS when set)."""
+    a screenshot of each after its first frame (``preset-<name>.png``, copied to
+    PINNBILO_ARTIFACTS when set; bench/playground_screenshots.py takes them at the end of their
+    story)."""
     server, page, errors = browser_page
     page.goto(server.url)
     page.wait_for_selector("#readout-0")
