@@ -77,6 +77,12 @@ def test_residual_and_jacobian_are_the_cores(small, activation):
         fd[:, j] = (problem.residual(theta + e) - problem.residual(theta - e)) / 2e-6
     np.testing.assert_allclose(J, fd, rtol=1e-6, atol=1e-8 * np.abs(J).max())
     assert problem.jacobian_source == "analytic"
+    # The steps apply A by FFT without forming it: the same product as the dense A.
+    X = np.random.default_rng(2).normal(size=(problem.grid.n * len(problem.names), 7))
+    dense = problem.values_jacobian(theta) @ X
+    np.testing.assert_allclose(
+        problem.values_jacobian_times(theta, X), dense, rtol=1e-10, atol=1e-13 * np.abs(dense).max()
+    )
 
 
 def test_lm_after_lbfgs_lowers_the_loss_and_keeps_the_record(small):

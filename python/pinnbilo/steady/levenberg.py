@@ -200,6 +200,31 @@ class NetworkResidual:
             blocks.append(block)
         return np.concatenate(blocks)
 
+    def values_jacobian_times(self, theta: np.ndarray, X: np.ndarray) -> np.ndarray:
+        """A @ X without forming A (values_jacobian): X (n x len(names), q) -> (n_rows, q). The
+        circulants of the states are applied by FFT, so a step costs O(S n log n q) and no n x n
+        block is held: large grids fit in memory."""
+        theta = np.ascontiguousarray(theta, dtype=float)
+        d, h, n = self.data, self.grid.h, self.grid.n
+        T = np.asarray(self.core.fixed_point_map(theta))
+        parts = {name: X[j * n : (j + 1) * n] for j, name in enumerate(self.names)}
+        W_hat = np.fft.rfft(parts["W"], axis=0) if "W" in parts else None
+        blocks = []
+        for s in range(len(d)):
+            GX = np.zeros((n, X.shape[1]))
+            if "V" in parts:
+                GX += parts["V"]
+            if W_hat is not None:  # sum_j u_s[(i - j) mod n] X_W[j]: a circular convolution
+                u_hat = np.fft.rfft(d.u[s])
+                GX += self.kappa * h * np.fft.irfft(u_hat[:, None] * W_hat, n=n, axis=0)
+            t = T[s][:, None]
+            dT = -(t * GX - (h / d.mass[s]) * t * (T[s] @ GX)[None, :]) / d.sigma[s]
+            blocks.append(self.row_scale[s][:, None] * dT)
+        for penalised, c in self.penalty.items():
+            Xj = parts[penalised]
+            blocks.append(c * (np.roll(Xj, -1, axis=0) - Xj))
+        return np.concatenate(blocks)
+
     def networks_jacobian(self, theta: np.ndarray) -> np.ndarray:
         """N = d (stacked grid values) / d theta: (n x len(names), n_params)."""
         J = self.value_jacobians(theta)
@@ -229,9 +254,8 @@ def levenberg_marquardt(
     accepted, trial, message = 0, 0, f"stopped at lm_steps = {max_steps}"
 
     def model_at(z: np.ndarray) -> Tuple[np.ndarray, np.ndarray, np.ndarray]:
-        A = problem.values_jacobian(z)
         U, S, Vt = np.linalg.svd(problem.networks_jacobian(z), full_matrices=False)
-        return A @ (U * S), S, Vt
+        return problem.values_jacobian_times(z, U * S), S, Vt
 
     try:
         if not np.isfinite(f):
