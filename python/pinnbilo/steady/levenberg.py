@@ -11,10 +11,10 @@ The residual is the C++ core's (its fixed-point map and the network values it fo
 ``||residual||^2`` is the loss the core reports. The core exposes no Jacobian of the residual (only
 the loss gradient 2 J^T r), so the Jacobian is assembled here, exactly, as a product: the
 residual's Jacobian A in the functions' grid values (the softmax's Jacobian times the circulant of
-each state, plus the penalty's differences) times the networks' Jacobians N in their weights on the
-grid (a reverse pass per layer in numpy, in the core's weight layout; checked against the core's
-values at every Jacobian, and taken by central differences of the core's values should they ever
-differ).
+each state, applied by FFT in the steps, plus the penalty's differences) times the networks'
+Jacobians N in their weights on the grid (a reverse pass per layer in numpy, in the core's weight
+layout; checked against the core's values at every Jacobian, and taken by central differences of
+the core's values should they ever differ).
 
 The steps are damped in the functions, not only in the weights: with N = U S V^T, a step is
 delta = V z with z minimising ||A U S z + r||^2 + mu (||S z||^2 + c S_1^2 ||z||^2), c = 1e-4; the
