@@ -15,10 +15,12 @@ from __future__ import annotations
 
 import argparse
 import os
-import shutil
 import sys
 import time
-from typing import Callable, Dict
+from typing import Dict
+
+from pinnbilo.playground import start
+from pinnbilo.playground.browser import find_chromium, wait_for
 
 # Steps of each preset's story: where its sentences' claims are visible (BiLO's D(x) and Darcy's
 # f by 2500-5000 steps, Fisher-KPP's PINN within 1% only after ~17,500, the system's rates after
@@ -34,16 +36,6 @@ STORY_STEPS: Dict[str, int] = {
 }
 
 
-def wait_for(cond: Callable[[], object], timeout: float, what: str) -> object:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise SystemExit(f"timed out after {timeout:g} s waiting for {what}")
-
-
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default="artifacts", help="folder for the PNG files")
@@ -57,10 +49,9 @@ def main() -> int:
         from playwright.sync_api import sync_playwright
     except ImportError:
         raise SystemExit("needs Playwright: pip install .[playground-test]") from None
-    exe = os.environ.get("PINNBILO_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+    exe = find_chromium()
     if not exe:
         raise SystemExit("needs Chromium: apt-get install chromium (or set PINNBILO_CHROMIUM)")
-    from pinnbilo.playground import start
 
     os.makedirs(args.out, exist_ok=True)
     server, _thread = start(heartbeat_timeout=30.0)

@@ -11,22 +11,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import time
 from pathlib import Path
-from typing import Callable
 
 import pytest
 
 import pinnbilo as pb
+from pinnbilo.playground.browser import find_chromium, wait_for
 
 REQUIRED = os.environ.get("PINNBILO_REQUIRE_BROWSER") == "1"
-
-
-def _chromium() -> str:
-    for cand in (os.environ.get("PINNBILO_CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        if cand and shutil.which(cand):
-            return str(shutil.which(cand))
-    return ""
 
 
 def _need(what: str) -> None:
@@ -36,23 +28,13 @@ def _need(what: str) -> None:
     pytest.skip(msg)
 
 
-def wait_for(cond: Callable[[], object], timeout: float, what: str) -> object:
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.1)
-    raise AssertionError(f"timed out after {timeout:g} s waiting for {what}")
-
-
 @pytest.fixture()
 def browser_page():
     try:
         from playwright.sync_api import sync_playwright
     except ImportError:
         _need("playwright is not installed")
-    exe = _chromium()
+    exe = find_chromium()
     if not exe:
         _need("no chromium executable found")
     from pinnbilo.playground import start
